@@ -1,0 +1,52 @@
+"""The two keys that keep anonymous questions anonymous, both derived from SECRET_KEY.
+
+- The asker hash, HMAC(key, account salt + address): lets an asker list their anonymous
+  questions. The salt lives on the account; when the account is deleted nothing can compute
+  the hash again, so the questions can no longer be linked to anyone.
+- The reply handle, the address sealed with AES-GCM: only delivery opens it, to bring the
+  answer back. A random nonce, and no timestamp inside (unlike Fernet), so the handle says
+  nothing about when it was made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from bot.messages import Address
+
+_HANDLE_AAD = b"doithoai reply handle v1"
+
+
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
+
+
+class Sealer:
+    def __init__(self, secret_key: str):
+        secret = secret_key.encode()
+        self._hash_key = _derive(secret, b"doithoai asker hash")
+        self._aead = AESGCM(_derive(secret, b"doithoai reply handle"))
+
+    def asker_hash(self, salt: bytes, address: Address) -> str:
+        message = salt + f"{address.channel}\x00{address.user_id}".encode()
+        return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
+
+    def seal(self, address: Address) -> bytes:
+        nonce = os.urandom(12)
+        plain = json.dumps([address.channel, address.user_id]).encode()
+        return nonce + self._aead.encrypt(nonce, plain, _HANDLE_AAD)
+
+    def open(self, handle: bytes) -> Address:
+        try:
+            channel, user_id = json.loads(self._aead.decrypt(handle[:12], handle[12:], _HANDLE_AAD))
+        except (InvalidTag, ValueError) as exc:
+            raise ValueError("reply handle does not open with this SECRET_KEY") from exc
+        return Address(channel, user_id)

@@ -1,0 +1,19 @@
+"""One module per platform. Each parses its raw updates into Incoming and sends Replies.
+
+The surface every channel has is the Channel protocol below; the dispatcher and the outbox
+know nothing else about a platform.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.messages import Address, Delivery, Reply
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, address: Address, reply: Reply) -> Delivery:
+        """Send one reply; map whatever the platform answers to a neutral Delivery."""
+        ...

@@ -1,0 +1,58 @@
+"""The terminal as a channel, for `doithoai console` and `doithoai demo`: no token, no network.
+
+Buttons are shown numbered; the person answers with the number.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from bot.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult
+
+NAME = "console"
+
+
+class ConsoleChannel:
+    name = NAME
+
+    def __init__(self, write: Callable[[str], None] = print):
+        self.write = write
+        self._buttons: dict[str, list[Button]] = {}  # the last buttons shown to each person
+        self._run = uuid.uuid4().hex[:8]
+        self._count = 0
+
+    async def send(self, address: Address, reply: Reply) -> Delivery:
+        lines = []
+        if reply.title:
+            lines.append(f"== {reply.title} ==")
+        lines.extend(reply.text.splitlines() or [""])
+        buttons = [button for row in reply.buttons for button in row]
+        for number, button in enumerate(buttons, start=1):
+            lines.append(f"   [{number}] {button.label}")
+        if buttons:
+            self._buttons[address.user_id] = buttons
+        self.write("\n".join(f"  🤖 {line}" if i == 0 else f"     {line}" for i, line in enumerate(lines)))
+        return Delivery(SendResult.SENT)
+
+    def buttons_for(self, user_id: str) -> list[Button]:
+        return list(self._buttons.get(user_id, ()))
+
+    def parse(self, user_id: str, line: str, *, display_name: str = "") -> Incoming:
+        """A typed line: a /command, a button's number, or text."""
+        self._count += 1
+        key = f"{self._run}:{self._count}"
+        address = Address(NAME, user_id)
+        line = line.strip()
+        if line.startswith("/") and len(line) > 1:
+            command, _, rest = line[1:].partition(" ")
+            return Incoming(
+                address, key, Kind.COMMAND, command=command.lower(), text=rest.strip(),
+                display_name=display_name,
+            )
+        buttons = self._buttons.get(user_id, [])
+        if line.isdigit() and 1 <= int(line) <= len(buttons):
+            return Incoming(
+                address, key, Kind.BUTTON, data=buttons[int(line) - 1].data, display_name=display_name
+            )
+        return Incoming(address, key, Kind.TEXT, text=line, display_name=display_name)

@@ -1,0 +1,280 @@
+"""Telegram, through python-telegram-bot: updates in (long polling), messages out.
+
+Everything Telegram-specific stays here: parsing updates into Incoming, HTML rendering with
+every piece of text escaped, splitting over-long texts, inline keyboards, acknowledging button
+presses, the command menus, and mapping Telegram's errors to neutral delivery outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import warnings
+from datetime import timedelta
+
+import httpx
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import MessageEntityType, MessageLimit, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.i18n import N_, Translator
+from bot.messages import Address, Delivery, Incoming, Kind, Reply, SendResult
+
+log = logging.getLogger(__name__)
+
+NAME = "telegram"
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted after entity parsing
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+# Commands shown in Telegram's menu: the Vietnamese ones for everybody, English aliases for
+# English clients. Descriptions come from the catalogs.
+MENU = {
+    "vi": ["hoi", "cauhoi", "ngonngu", "xoa", "huy", "trogiup", "start"],
+    "en": ["ask", "myquestions", "language", "delete", "cancel", "help", "start"],
+}
+DESCRIPTIONS = {
+    "hoi": N_("Send a question"),
+    "ask": N_("Send a question"),
+    "cauhoi": N_("My questions"),
+    "myquestions": N_("My questions"),
+    "ngonngu": N_("Language"),
+    "language": N_("Language"),
+    "xoa": N_("Delete my data"),
+    "delete": N_("Delete my data"),
+    "huy": N_("Cancel"),
+    "cancel": N_("Cancel"),
+    "trogiup": N_("Help"),
+    "help": N_("Help"),
+    "start": N_("Start"),
+}
+
+
+def utf16_length(text: str) -> int:
+    """Telegram counts lengths in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Cut a text into parts of at most `limit`, at a paragraph, a line or a space if possible."""
+    parts: list[str] = []
+    while utf16_length(text) > limit:
+        # the longest prefix that fits
+        size, end = 0, 0
+        for index, char in enumerate(text):
+            size += 2 if ord(char) > 0xFFFF else 1
+            if size > limit:
+                break
+            end = index + 1
+        window = text[:end]
+        for separator in ("\n\n", "\n", " "):
+            cut = window.rfind(separator)
+            if cut > end // 2:
+                parts.append(window[:cut].rstrip())
+                text = text[cut + len(separator) :]
+                break
+        else:
+            parts.append(window)
+            text = text[end:]
+    if text.strip() or not parts:
+        parts.append(text)
+    return parts
+
+
+def render(reply: Reply) -> list[str]:
+    """The reply as HTML parts: the title in bold, everything escaped."""
+    title = f"<b>{html.escape(reply.title)}</b>\n\n" if reply.title else ""
+    budget = TEXT_LIMIT - (utf16_length(reply.title) + 2 if reply.title else 0)
+    chunks = split_text(reply.text, budget) if reply.text else [""]
+    first, rest = chunks[0], chunks[1:]
+    rest = [part for chunk in rest for part in split_text(chunk)]
+    rendered = [title + html.escape(first)] + [html.escape(part) for part in rest]
+    return [part for part in rendered if part.strip()] or [html.escape(reply.title or "…")]
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+    )
+
+
+def parse(update: Update) -> Incoming | None:
+    """A Telegram update as an Incoming, or None for the kinds the bot does not take."""
+    key = str(update.update_id)
+    if update.callback_query is not None:
+        query = update.callback_query
+        message = query.message
+        chat = message.chat if message is not None else None
+        if chat is not None and chat.type != "private":
+            return Incoming(Address(NAME, str(chat.id)), key, Kind.GROUP, callback_id=query.id)
+        return Incoming(
+            Address(NAME, str(chat.id if chat is not None else query.from_user.id)),
+            key,
+            Kind.BUTTON,
+            data=query.data or "",
+            display_name=query.from_user.full_name,
+            language=query.from_user.language_code or "",
+            callback_id=query.id,
+        )
+    if update.edited_message is not None:
+        message = update.edited_message
+        kind = Kind.EDITED if message.chat.type == "private" else Kind.GROUP
+        return Incoming(Address(NAME, str(message.chat.id)), key, kind)
+    message = update.message
+    if message is None:
+        return None
+    address = Address(NAME, str(message.chat.id))
+    if message.chat.type != "private":
+        # Answer only what is addressed to the bot, so as not to chatter in a group.
+        text = message.text or ""
+        if text.startswith("/"):
+            return Incoming(address, key, Kind.GROUP)
+        return None
+    user = message.from_user
+    common = {
+        "display_name": user.full_name if user else "",
+        "language": (user.language_code or "") if user else "",
+    }
+    text = message.text
+    if text is not None:
+        entity = message.entities[0] if message.entities else None
+        if entity is not None and entity.type == MessageEntityType.BOT_COMMAND and entity.offset == 0:
+            command = text[1 : entity.length].split("@")[0].lower()
+            return Incoming(
+                address, key, Kind.COMMAND, command=command, text=text[entity.length :].strip(), **common
+            )
+        return Incoming(address, key, Kind.TEXT, text=text, **common)
+    if message.contact is not None:
+        return Incoming(address, key, Kind.CONTACT, phone=message.contact.phone_number, **common)
+    if message.effective_attachment is not None:
+        return Incoming(address, key, Kind.MEDIA, **common)
+    return Incoming(address, key, Kind.OTHER, **common)
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def classify(error: TelegramError) -> Delivery:
+    """Telegram's errors as neutral outcomes."""
+    if isinstance(error, RetryAfter):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Delivery(SendResult.THROTTLED, _seconds(error.retry_after), str(error))
+    if isinstance(error, Forbidden):
+        return Delivery(SendResult.UNREACHABLE, reason=error.message)
+    if isinstance(error, BadRequest):
+        if "chat not found" in error.message.lower():
+            return Delivery(SendResult.UNREACHABLE, reason=error.message)
+        return Delivery(SendResult.FAILED, reason=error.message)
+    if isinstance(error, TimedOut):
+        # The request may have reached Telegram: do not send it again by ourselves.
+        if isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+            return Delivery(SendResult.RETRY, reason=str(error))
+        return Delivery(SendResult.UNKNOWN, reason=str(error))
+    if isinstance(error, NetworkError):
+        if isinstance(error.__cause__, httpx.ConnectError):
+            return Delivery(SendResult.RETRY, reason=str(error))
+        return Delivery(SendResult.UNKNOWN, reason=str(error))
+    return Delivery(SendResult.FAILED, reason=str(error))
+
+
+class TelegramChannel:
+    name = NAME
+
+    def __init__(self, *, token: str, api_url: str, dispatch, default_locale: str = "vi"):
+        """`dispatch` is the dispatcher's coroutine taking an Incoming and returning an Outcome."""
+        self._dispatch = dispatch
+        self.default_locale = default_locale
+        self.application: Application = (
+            Application.builder()
+            .token(token)
+            .base_url(f"{api_url}/bot")
+            .base_file_url(f"{api_url}/file/bot")
+            .build()
+        )
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    @property
+    def bot(self):
+        return self.application.bot
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = parse(update)
+        if incoming is None:
+            return
+        outcome = await self._dispatch(incoming)
+        query = update.callback_query
+        if query is not None:
+            try:
+                await query.answer(text=outcome.notice[:200] or None)
+            except BadRequest as exc:  # too old: Telegram stopped waiting for it
+                log.info("callback answer refused: %s", exc.message)
+            if not outcome.duplicate and query.message is not None and query.message.reply_markup:
+                # The choice is made: take the buttons away so they are not pressed again.
+                try:
+                    await query.edit_message_reply_markup(reply_markup=None)
+                except TelegramError as exc:
+                    log.info("could not remove a used keyboard: %s", exc)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        key = update.update_id if isinstance(update, Update) else "-"
+        log.error("telegram update %s failed", key, exc_info=context.error)
+
+    async def send(self, address: Address, reply: Reply) -> Delivery:
+        parts = render(reply)
+        markup = keyboard(reply)
+        for number, part in enumerate(parts):
+            last = number == len(parts) - 1
+            for _attempt in range(5):
+                try:
+                    await self.bot.send_message(
+                        chat_id=int(address.user_id),
+                        text=part,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup if last else None,
+                        disable_web_page_preview=True,
+                    )
+                    break
+                except TelegramError as exc:
+                    delivery = classify(exc)
+                    if number == 0 or delivery.result is not SendResult.THROTTLED:
+                        return delivery
+                    # Part of the text is out already: wait here as asked rather than resend it.
+                    await asyncio.sleep(delivery.retry_after)
+            else:
+                return Delivery(SendResult.FAILED, reason="throttled repeatedly mid-message")
+        return Delivery(SendResult.SENT)
+
+    async def register_commands(self) -> None:
+        """setMyCommands: Vietnamese by default, English for English-speaking clients."""
+        for locale, commands in MENU.items():
+            t = Translator(locale)
+            bot_commands = [BotCommand(c, t._(DESCRIPTIONS[c])) for c in commands]
+            scope = BotCommandScopeAllPrivateChats()
+            await self.bot.set_my_commands(bot_commands, scope=scope, language_code=locale)
+            if locale == self.default_locale:
+                await self.bot.set_my_commands(bot_commands, scope=scope)
+
+    async def start_polling(self) -> None:
+        await self.application.initialize()
+        await self.register_commands()
+        await self.application.start()
+        await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+
+    async def stop(self) -> None:
+        if self.application.updater and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()

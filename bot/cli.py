@@ -1,0 +1,170 @@
+"""The `doithoai` command: run the bot, chat in the terminal, play the demo, migrate the database.
+
+Bad settings stop a command with one line naming the setting and exit code 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+import typer
+
+from bot.config import Settings, SettingsError, load_settings, require
+from bot.i18n import Translator
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # its tracebacks print local variables: secrets among them
+    help="doithoai: policy dialogues over chat.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
+app.add_typer(db_app, name="db")
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(2)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        t = Translator("vi")
+        _fail(t._("Configuration error: {detail}").format(detail=exc))
+        raise  # unreachable
+
+
+def _run(coroutine: Coroutine[Any, Any, None], settings: Settings) -> None:
+    from bot.runtime import SchemaBehind
+
+    t = Translator(settings.default_locale, settings.zone)
+    try:
+        asyncio.run(coroutine)
+    except SettingsError as exc:
+        _fail(t._("Configuration error: {detail}").format(detail=exc))
+    except SchemaBehind as exc:
+        _fail(
+            t._("The database schema is behind the code ({detail}): run `doithoai db upgrade`.").format(
+                detail=exc
+            )
+        )
+    except (OSError, ConnectionError) as exc:
+        _fail(t._("Cannot reach the database: {detail}").format(detail=exc))
+
+
+@app.command()
+def run() -> None:
+    """Run the bot on Telegram (long polling) and deliver the outbox."""
+    settings = _settings()
+    try:
+        require(settings, "telegram_token", "secret_key")
+    except SettingsError as exc:
+        _fail(Translator(settings.default_locale)._("Configuration error: {detail}").format(detail=exc))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and Telegram's URLs carry the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    _run(_serve(settings), settings)
+
+
+async def _serve(settings: Settings) -> None:
+    from bot.channels.telegram import TelegramChannel
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings)
+    try:
+        await runtime.check_schema()
+        assert settings.telegram_token is not None
+        telegram = TelegramChannel(
+            token=settings.telegram_token.get_secret_value(),
+            api_url=settings.telegram_api_url,
+            dispatch=runtime.dispatcher.dispatch,
+            default_locale=settings.default_locale,
+        )
+        runtime.add_channel(telegram)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await telegram.start_polling()
+        delivery = asyncio.create_task(runtime.outbox.run())
+        logging.getLogger("doithoai").info("running: Telegram polling, outbox delivering")
+        await stop.wait()
+        delivery.cancel()
+        await telegram.stop()
+    finally:
+        await runtime.close()
+
+
+@app.command()
+def console(
+    user: str = typer.Option("console-user", help="Who you are in this chat (any id)."),
+    name: str = typer.Option("Người dùng thử", help="Your display name."),
+) -> None:
+    """Chat with the bot in this terminal as USER (buttons answer by number; Ctrl-D quits)."""
+    settings = _settings()
+    _run(_console(settings, user, name), settings)
+
+
+async def _console(settings: Settings, user: str, name: str) -> None:
+    from bot.channels.console import ConsoleChannel
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings)
+    channel = ConsoleChannel()
+    runtime.add_channel(channel)
+    try:
+        await runtime.check_schema()
+        t = Translator(settings.default_locale, settings.zone)
+        typer.echo(t._("Type /start to begin, a number to press a button, Ctrl-D to leave."))
+        while True:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                break
+            if not line.strip():
+                continue
+            await runtime.dispatcher.dispatch(channel.parse(user, line, display_name=name))
+            await runtime.outbox.drain(channel.name)
+    finally:
+        await runtime.close()
+
+
+@app.command()
+def demo(locale: str = typer.Option("vi", help="vi or en.")) -> None:
+    """Play a scripted conversation on a fresh temporary database: no token, no network."""
+    from bot.demo import play
+
+    if locale not in ("vi", "en"):
+        _fail("--locale: vi | en")
+    asyncio.run(play(locale=locale))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply the migrations up to REVISION (default: the newest)."""
+    from storage.db import upgrade
+
+    settings = _settings()
+    try:
+        upgrade(settings.database_url, revision)
+    except (OSError, ConnectionError) as exc:
+        _fail(Translator(settings.default_locale)._("Cannot reach the database: {detail}").format(detail=exc))
+    typer.echo(Translator(settings.default_locale)._("The database schema is up to date."))
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations have drifted apart."""
+    from storage.db import check
+
+    check(_settings().database_url)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,110 @@
+"""Channel-neutral message types: what every channel turns its updates into, and what handlers return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Who a message comes from or goes to: a channel and that channel's id for the person."""
+
+    channel: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+class Kind(StrEnum):
+    """What an incoming update is, once the channel has parsed it."""
+
+    COMMAND = "command"
+    TEXT = "text"
+    BUTTON = "button"
+    CONTACT = "contact"
+    MEDIA = "media"  # sticker, photo, voice, file: nothing the bot reads
+    EDITED = "edited"
+    GROUP = "group"  # anything from a group chat: the bot works only one to one
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One update from a person, stripped of its platform.
+
+    `key` identifies the update on its channel (Telegram's update_id, Zalo's msg_id) so that
+    the dispatcher processes it exactly once.
+    """
+
+    address: Address
+    key: str
+    kind: Kind
+    text: str = ""  # the text, or the command's arguments
+    command: str = ""  # without the slash, lower case
+    data: str = ""  # a button's payload
+    display_name: str = ""
+    phone: str = ""
+    language: str = ""  # the language the platform reports, a hint only
+    callback_id: str | None = None  # a button press to acknowledge
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message to send. `title` is shown bold where the channel can; all text is plain."""
+
+    text: str
+    title: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "title": self.title,
+            "buttons": [[[b.label, b.data] for b in row] for row in self.buttons],
+        }
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Reply:
+        return cls(
+            text=body["text"],
+            title=body.get("title", ""),
+            buttons=tuple(
+                tuple(Button(label, data) for label, data in row) for row in body.get("buttons", ())
+            ),
+        )
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the dispatcher did with one update."""
+
+    duplicate: bool = False
+    replies: list[Reply] = field(default_factory=list)
+    notice: str = ""  # a short text for the button press acknowledgement
+
+
+class SendResult(StrEnum):
+    """A delivery outcome, whatever the platform said: courier's few neutral errors."""
+
+    SENT = "sent"
+    THROTTLED = "throttled"  # try again after `retry_after`
+    UNREACHABLE = "unreachable"  # blocked, deleted, never to be retried
+    FAILED = "failed"  # refused for good (bad request)
+    RETRY = "retry"  # nothing left the machine (connection refused): safe to try again
+    UNKNOWN = "unknown"  # the request may have arrived: never resent by itself
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    result: SendResult
+    retry_after: float = 0.0
+    reason: str = ""

@@ -1,0 +1,364 @@
+"""Ask (/hoi): dialogue -> topic -> question text -> anonymous or named -> confirm -> receipt.
+
+| state         | waits for                 | next                                   |
+|---------------|---------------------------|----------------------------------------|
+| ask.dialogue  | a dialogue button         | ask.topic                              |
+| ask.topic     | a topic button            | ask.text (ask.anonymity if text kept)  |
+| ask.text      | the question, typed       | ask.anonymity                          |
+| ask.anonymity | anonymous / named button  | ask.confirm                            |
+| ask.confirm   | send / rewrite / cancel   | receipt, ask.text, or nothing          |
+
+Every button carries the flow's nonce, so a button from an earlier flow is recognised as
+stale. Whatever the person typed stays in the draft until the question is sent or cancelled.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from bot.messages import Button
+from handlers.context import Context
+from handlers.menu import show_menu
+from storage.dialogues import general_intake, get_dialogue, open_dialogues
+from storage.models import Dialogue
+from storage.questions import add_question
+from storage.topics import AGENCIES, TOPICS
+
+MIN_LENGTH = 10
+MAX_LENGTH = 1000
+
+
+def dialogue_title(ctx: Context, dialogue: Dialogue) -> str:
+    if dialogue.kind == "general":
+        return ctx.t._("General questions (not for a particular dialogue)")
+    return dialogue.title
+
+
+def _cancel_row(ctx: Context, nonce: str) -> list[Button]:
+    return [Button(ctx.t._("❌ Cancel"), f"a:{nonce}:cancel")]
+
+
+async def begin(ctx: Context) -> None:
+    """/hoi: start a question, or offer to resume the one being written."""
+    _ = ctx.t._
+    if ctx.state.name.startswith("ask.") and ctx.state.data.get("text"):
+        nonce = ctx.state.data["nonce"]
+        ctx.say(
+            _("You have a question you have not sent yet. Continue with it or start again?"),
+            buttons=[
+                [Button(_("▶️ Continue"), f"a:{nonce}:resume")],
+                [Button(_("🔄 Start again"), f"a:{nonce}:restart")],
+            ],
+        )
+        return
+    await _fresh(ctx)
+
+
+async def _fresh(ctx: Context) -> None:
+    nonce = secrets.token_hex(3)
+    ctx.state.name, ctx.state.data = "ask.dialogue", {"nonce": nonce}
+    dialogues = await open_dialogues(ctx.session, now=ctx.now)
+    if len(dialogues) == 1:
+        await _choose_dialogue(ctx, dialogues[0])
+    elif not dialogues:
+        await _choose_dialogue(ctx, await general_intake(ctx.session))
+    else:
+        _show_dialogues(ctx, dialogues)
+
+
+def _show_dialogues(ctx: Context, dialogues: list[Dialogue]) -> None:
+    nonce = ctx.state.data["nonce"]
+    rows = [
+        [Button(f"{d.title} – {ctx.t.short_date(d.starts_at)}", f"a:{nonce}:d:{d.id}")]
+        for d in dialogues
+        if d.starts_at is not None
+    ]
+    ctx.say(
+        ctx.t._("Which dialogue is your question for?"),
+        title=ctx.t._("Send a question"),
+        buttons=[*rows, _cancel_row(ctx, nonce)],
+    )
+
+
+async def _choose_dialogue(ctx: Context, dialogue: Dialogue) -> None:
+    ctx.state.data["dialogue"] = dialogue.id
+    ctx.state.name = "ask.topic"
+    _show_topics(ctx, dialogue)
+
+
+def _show_topics(ctx: Context, dialogue: Dialogue) -> None:
+    _ = ctx.t._
+    nonce = ctx.state.data["nonce"]
+    codes = [code for code in dialogue.topics if code in TOPICS] or list(TOPICS)
+    if "khac" not in codes:
+        codes.append("khac")
+    text = _("What is your question about?")
+    if dialogue.kind == "session" and dialogue.starts_at is not None:
+        text = _("Dialogue: {title}, {when}.").format(
+            title=dialogue.title, when=ctx.t.datetime(dialogue.starts_at)
+        ) + "\n" + text
+    ctx.say(
+        text,
+        title=_("Send a question"),
+        buttons=[
+            *[[Button(_(TOPICS[code].name), f"a:{nonce}:t:{code}")] for code in codes],
+            _cancel_row(ctx, nonce),
+        ],
+    )
+
+
+def _prompt_text(ctx: Context) -> None:
+    _ = ctx.t._
+    ctx.say(
+        _(
+            "Please write your question in one message and send it "
+            "({min} to {max} characters). Say what happened, where, and what you ask for."
+        ).format(min=MIN_LENGTH, max=MAX_LENGTH),
+        buttons=[_cancel_row(ctx, ctx.state.data["nonce"])],
+    )
+
+
+def _show_anonymity(ctx: Context) -> None:
+    _ = ctx.t._
+    nonce = ctx.state.data["nonce"]
+    name = ctx.account.display_name if ctx.account else ""
+    ctx.say(
+        _(
+            "How should your question be sent?\n\n"
+            "🕶 Anonymous (recommended): officials will not know who asked. You still receive "
+            "the answer here.\n"
+            "👤 With your name: the question shows the name {name}."
+        ).format(name=name or "–"),
+        buttons=[
+            [Button(_("🕶 Anonymous"), f"a:{nonce}:anon")],
+            [Button(_("👤 With my name"), f"a:{nonce}:named")],
+            _cancel_row(ctx, nonce),
+        ],
+    )
+
+
+async def _show_confirm(ctx: Context) -> None:
+    _ = ctx.t._
+    data = ctx.state.data
+    nonce = data["nonce"]
+    dialogue = await get_dialogue(ctx.session, dialogue_id=data["dialogue"])
+    topic = TOPICS[data["topic"]]
+    how = _("Anonymous") if data["anonymous"] else _("With your name")
+    ctx.say(
+        _(
+            "Dialogue: {dialogue}\nTopic: {topic}\nAnswered by: {agency}\nSent: {how}\n\n"
+            "Your question:\n{text}"
+        ).format(
+            dialogue=dialogue_title(ctx, dialogue) if dialogue else "–",
+            topic=_(topic.name),
+            agency=_(AGENCIES[topic.agency].name),
+            how=how,
+            text=data["text"],
+        ),
+        title=_("Please check your question"),
+        buttons=[
+            [Button(_("✅ Send"), f"a:{nonce}:send")],
+            [Button(_("✏️ Rewrite"), f"a:{nonce}:edit"), Button(_("🕶/👤 Change"), f"a:{nonce}:how")],
+            _cancel_row(ctx, nonce),
+        ],
+    )
+
+
+async def show_step(ctx: Context) -> None:
+    """Show again the step the person is at (after a stale button or an unexpected message)."""
+    name = ctx.state.name
+    if name == "ask.dialogue":
+        _show_dialogues(ctx, await open_dialogues(ctx.session, now=ctx.now))
+    elif name == "ask.topic":
+        dialogue = await get_dialogue(ctx.session, dialogue_id=ctx.state.data["dialogue"])
+        _show_topics(ctx, dialogue or await general_intake(ctx.session))
+    elif name == "ask.text":
+        _prompt_text(ctx)
+    elif name == "ask.anonymity":
+        _show_anonymity(ctx)
+    elif name == "ask.confirm":
+        await _show_confirm(ctx)
+
+
+async def on_text(ctx: Context) -> None:
+    """Text while asking: the question itself at ask.text; kept as a draft at earlier steps."""
+    _ = ctx.t._
+    data = ctx.state.data
+    typed = ctx.incoming.text.strip()
+    if ctx.state.name != "ask.text":
+        if ctx.state.name in ("ask.dialogue", "ask.topic") and len(typed) >= MIN_LENGTH:
+            data["text"] = typed[: MAX_LENGTH * 4]
+            ctx.say(_("I have kept what you wrote. First, please choose with the buttons."))
+        else:
+            ctx.say(_("Please choose with the buttons below."))
+        await show_step(ctx)
+        return
+    if not typed:
+        ctx.say(_("Your message was empty. Please write your question in words."))
+        return
+    text = f"{data['partial']}\n{typed}" if data.get("partial") else typed
+    if len(text) < MIN_LENGTH:
+        data["partial"] = text
+        ctx.say(
+            _(
+                "That is a little short ({count} characters; at least {min}). Please add a few "
+                "words: what you send next will be joined to it."
+            ).format(count=len(text), min=MIN_LENGTH),
+            buttons=[_cancel_row(ctx, data["nonce"])],
+        )
+        return
+    if len(text) > MAX_LENGTH:
+        data.pop("partial", None)
+        _too_long(ctx, text)
+        return
+    data.pop("partial", None)
+    data["text"] = text
+    ctx.state.name = "ask.anonymity"
+    _show_anonymity(ctx)
+
+
+def _too_long(ctx: Context, text: str) -> None:
+    """Refuse a text over the limit, keeping it and giving it back to copy from."""
+    _ = ctx.t._
+    ctx.state.name = "ask.text"
+    ctx.state.data["text"] = text
+    ctx.say(
+        _(
+            "Your question is too long: {count} characters, at most {max}. Please send a "
+            "shorter version. Here is what you wrote, to copy from:"
+        ).format(count=len(text), max=MAX_LENGTH),
+    )
+    ctx.say(text, buttons=[_cancel_row(ctx, ctx.state.data["nonce"])])
+
+
+async def on_button(ctx: Context, nonce: str, action: str, arg: str) -> None:
+    """a:<nonce>:<action>[:<arg>]: a button of the ask flow."""
+    _ = ctx.t._
+    state, data = ctx.state, ctx.state.data
+    if not state.name.startswith("ask.") or data.get("nonce") != nonce:
+        await stale(ctx)
+        return
+    expected = {
+        "d": "ask.dialogue",
+        "t": "ask.topic",
+        "anon": "ask.anonymity",
+        "named": "ask.anonymity",
+        "send": "ask.confirm",
+        "edit": "ask.confirm",
+        "how": "ask.confirm",
+    }
+    if action in expected and state.name != expected[action]:
+        await stale(ctx)
+        return
+    if action == "cancel":
+        ctx.clear_state()
+        ctx.notice = _("Cancelled")
+        show_menu(ctx, _("Cancelled. Nothing was sent."))
+    elif action == "resume":
+        await show_step(ctx)
+    elif action == "restart":
+        ctx.clear_state()
+        await _fresh(ctx)
+    elif action == "d":
+        dialogue = await get_dialogue(ctx.session, dialogue_id=int(arg)) if arg.isdigit() else None
+        if dialogue is None or dialogue not in await open_dialogues(ctx.session, now=ctx.now):
+            ctx.say(_("That dialogue no longer takes questions. Please choose another."))
+            await show_step(ctx)
+            return
+        await _choose_dialogue(ctx, dialogue)
+    elif action == "t":
+        if arg not in TOPICS:
+            await stale(ctx)
+            return
+        data["topic"] = arg
+        if data.get("text") and len(data["text"]) > MAX_LENGTH:
+            _too_long(ctx, data["text"])
+        elif data.get("text"):
+            state.name = "ask.anonymity"
+            ctx.say(_("Your question:\n{text}").format(text=data["text"]))
+            _show_anonymity(ctx)
+        else:
+            state.name = "ask.text"
+            _prompt_text(ctx)
+    elif action in ("anon", "named"):
+        data["anonymous"] = action == "anon"
+        state.name = "ask.confirm"
+        await _show_confirm(ctx)
+    elif action == "edit":
+        state.name = "ask.text"
+        ctx.say(_("Please send the new text of your question."))
+        _prompt_text(ctx)
+    elif action == "how":
+        state.name = "ask.anonymity"
+        _show_anonymity(ctx)
+    elif action == "send":
+        await _submit(ctx)
+    else:
+        await stale(ctx)
+
+
+async def _submit(ctx: Context) -> None:
+    _ = ctx.t._
+    data = ctx.state.data
+    account = ctx.account
+    assert account is not None  # the router lets only consenting people ask
+    dialogue = await get_dialogue(ctx.session, dialogue_id=data["dialogue"])
+    if dialogue is None or (
+        dialogue.kind == "session"
+        and dialogue not in await open_dialogues(ctx.session, now=ctx.now)
+    ):
+        # The deadline passed while the person was writing: the question goes to the general
+        # intake rather than being lost.
+        dialogue = await general_intake(ctx.session)
+        ctx.say(_("That dialogue no longer takes questions; your question goes to general questions."))
+    topic = TOPICS[data["topic"]]
+    if data["anonymous"]:
+        question = await add_question(
+            ctx.session,
+            dialogue_id=dialogue.id,
+            topic=topic.code,
+            agency=topic.agency,
+            text=data["text"],
+            submitted_on=ctx.today,
+            asker_hash=ctx.sealer.asker_hash(account.asker_salt, ctx.address),
+            reply_handle=ctx.sealer.seal(ctx.address),
+        )
+        how = _("Your question is anonymous: nobody can see who asked it.")
+    else:
+        question = await add_question(
+            ctx.session,
+            dialogue_id=dialogue.id,
+            topic=topic.code,
+            agency=topic.agency,
+            text=data["text"],
+            submitted_on=ctx.today,
+            account_id=account.id,
+        )
+        how = _("Your question carries your name: {name}.").format(name=account.display_name)
+    # The draft goes with the state: nothing of the question stays beside the address.
+    ctx.clear_state()
+    ctx.notice = _("Sent")
+    ctx.say(
+        _(
+            "Ticket: {ticket}\nDialogue: {dialogue}\nTopic: {topic}\n{how}\n\n"
+            "The answer will be sent to you here. See your questions with /cauhoi."
+        ).format(
+            ticket=question.ticket,
+            dialogue=dialogue_title(ctx, dialogue),
+            topic=_(topic.name),
+            how=how,
+        ),
+        title=_("Your question has been received"),
+    )
+    show_menu(ctx)
+
+
+async def stale(ctx: Context) -> None:
+    """A button from an earlier message: say so, and show where the person is now."""
+    _ = ctx.t._
+    ctx.notice = _("This button is out of date.")
+    if ctx.state.name.startswith("ask."):
+        ctx.say(_("That button is from an earlier message. Here is where you are:"))
+        await show_step(ctx)
+    else:
+        show_menu(ctx, _("That button is from an earlier message. What would you like to do?"))

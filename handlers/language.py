@@ -1,0 +1,37 @@
+"""Language (/ngonngu): Vietnamese first, English on choice."""
+
+from __future__ import annotations
+
+from bot.i18n import SUPPORTED
+from bot.messages import Button
+from handlers.context import Context
+from handlers.menu import show_menu
+from handlers.start import show_consent
+
+LANGUAGE_NAMES = {"vi": "🇻🇳 Tiếng Việt", "en": "🇬🇧 English"}
+
+
+async def offer(ctx: Context) -> None:
+    """/ngonngu: the languages as buttons (before consent, the consent statement's own buttons)."""
+    if ctx.account is None:
+        show_consent(ctx)
+        return
+    ctx.say(
+        ctx.t._("Choose your language:"),
+        buttons=[[Button(LANGUAGE_NAMES[code], f"l:{code}")] for code in SUPPORTED],
+    )
+
+
+async def choose(ctx: Context, locale: str) -> None:
+    """l:xx: store the choice and answer in the new language."""
+    if locale not in SUPPORTED:
+        ctx.notice = ctx.t._("This button is out of date.")
+        return
+    if ctx.account is None:
+        ctx.use_locale(locale)
+        show_consent(ctx)
+        return
+    ctx.account.locale = locale
+    ctx.use_locale(locale)
+    ctx.notice = LANGUAGE_NAMES[locale]
+    show_menu(ctx, ctx.t._("From now on I will write in English."))

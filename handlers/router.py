@@ -1,0 +1,155 @@
+"""Which handler answers an update: commands, buttons and text, by the person's state.
+
+Everything that is not understood gets a short helpful reply, never silence or a trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.i18n import SUPPORTED
+from bot.messages import Button, Kind
+from handlers import ask, delete, language, mine, start
+from handlers.context import Context
+from handlers.menu import show_help, show_menu
+
+Handler = Callable[[Context], Awaitable[None]]
+
+# Vietnamese commands first, English aliases beside them.
+COMMANDS: dict[str, str] = {
+    "start": "start",
+    "hoi": "ask",
+    "ask": "ask",
+    "cauhoi": "mine",
+    "myquestions": "mine",
+    "xoa": "delete",
+    "delete": "delete",
+    "trogiup": "help",
+    "help": "help",
+    "ngonngu": "language",
+    "language": "language",
+    "huy": "cancel",
+    "cancel": "cancel",
+}
+
+NEEDS_ACCOUNT = {"ask", "mine"}
+
+
+async def _cancel(ctx: Context) -> None:
+    _ = ctx.t._
+    if not ctx.state.name:
+        show_menu(ctx, _("There is nothing to cancel."))
+        return
+    ctx.clear_state()
+    show_menu(ctx, _("Cancelled. Nothing was sent."))
+
+
+ACTIONS: dict[str, Handler] = {
+    "start": start.start,
+    "ask": ask.begin,
+    "mine": mine.my_questions,
+    "delete": delete.ask_to_confirm,
+    "help": show_help,
+    "language": language.offer,
+    "cancel": _cancel,
+}
+
+
+async def route(ctx: Context) -> None:
+    kind = ctx.incoming.kind
+    if kind is Kind.COMMAND:
+        await _command(ctx)
+    elif kind is Kind.BUTTON:
+        await _button(ctx)
+    elif kind is Kind.TEXT:
+        await _text(ctx)
+    else:
+        await _unexpected(ctx)
+
+
+async def _run(ctx: Context, action: str) -> None:
+    if action in NEEDS_ACCOUNT and ctx.account is None:
+        ctx.say(ctx.t._("First, please read and accept how your data is used."))
+        start.show_consent(ctx)
+        return
+    in_flow = ctx.state.name.startswith("ask.")
+    await ACTIONS[action](ctx)
+    # A look at the help or the list must not lose a question being written: offer the way back.
+    if in_flow and action in ("mine", "help", "language") and ctx.state.name.startswith("ask."):
+        nonce = ctx.state.data.get("nonce", "")
+        ctx.say(
+            ctx.t._("You are still writing a question."),
+            buttons=[[Button(ctx.t._("▶️ Continue"), f"a:{nonce}:resume")]],
+        )
+
+
+async def _command(ctx: Context) -> None:
+    action = COMMANDS.get(ctx.incoming.command)
+    if action is None:
+        ctx.say(
+            ctx.t._("I do not know the command /{command}. Type /trogiup to see what I can do.").format(
+                command=ctx.incoming.command[:32]
+            )
+        )
+        return
+    await _run(ctx, action)
+
+
+async def _button(ctx: Context) -> None:
+    parts = ctx.incoming.data.split(":")
+    head = parts[0]
+    if head == "m" and len(parts) == 2 and parts[1] in ("ask", "mine", "help", "lang"):
+        await _run(ctx, "language" if parts[1] == "lang" else parts[1])
+    elif head == "c" and len(parts) == 3 and parts[2] in SUPPORTED:
+        handler = {"lang": start.choose_language, "ok": start.accept, "no": start.decline}.get(parts[1])
+        if handler is None:
+            await ask.stale(ctx)
+        else:
+            await handler(ctx, parts[2])
+    elif head == "l" and len(parts) == 2:
+        await language.choose(ctx, parts[1])
+    elif head == "a" and len(parts) in (3, 4) and ctx.account is not None:
+        await ask.on_button(ctx, parts[1], parts[2], parts[3] if len(parts) == 4 else "")
+    elif head == "x" and len(parts) == 2:
+        await delete.on_button(ctx, parts[1])
+    elif ctx.account is None:
+        ctx.notice = ctx.t._("This button is out of date.")
+        start.show_consent(ctx)
+    else:
+        await ask.stale(ctx)
+
+
+async def _text(ctx: Context) -> None:
+    if ctx.state.name.startswith("ask."):
+        await ask.on_text(ctx)
+    elif ctx.account is None:
+        start.show_consent(ctx)
+    elif ctx.state.name == "delete.confirm":
+        ctx.say(ctx.t._("Please answer with the buttons: delete your data, or keep it."))
+    else:
+        show_menu(ctx, ctx.t._("To send a question, press \"Send a question\" below or type /hoi."))
+
+
+async def _unexpected(ctx: Context) -> None:
+    _ = ctx.t._
+    kind = ctx.incoming.kind
+    if kind is Kind.GROUP:
+        ctx.say(
+            _(
+                "To protect the people who ask, I only talk one to one. "
+                "Please write to me in a private chat."
+            )
+        )
+        return
+    if kind is Kind.EDITED:
+        ctx.say(_("I do not read edited messages. If something changed, please send it again."))
+    elif kind is Kind.CONTACT:
+        # Linking a household by phone comes later; until then the number is not kept.
+        ctx.say(_("Thank you. Your phone number was not stored: it is not needed yet."))
+    elif ctx.state.name == "ask.text":
+        ctx.say(_("I can only read text. Please write your question in words."))
+        return
+    else:
+        ctx.say(_("I can only read text and buttons. Type /trogiup for help."))
+    if ctx.state.name.startswith("ask."):
+        await ask.show_step(ctx)

@@ -1,0 +1,1 @@
+"""Gettext catalogs (vi first, en second), read by bot.i18n."""

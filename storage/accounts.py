@@ -1,0 +1,55 @@
+"""Accounts: the people who accepted the consent statement, one per channel address."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Account
+
+
+async def find_account(session: AsyncSession, *, channel: str, user_id: str) -> Account | None:
+    return await session.scalar(
+        select(Account).where(Account.channel == channel, Account.user_id == user_id)
+    )
+
+
+async def create_account(
+    session: AsyncSession,
+    *,
+    channel: str,
+    user_id: str,
+    display_name: str,
+    locale: str,
+    consented_on: date,
+) -> Account:
+    account = Account(
+        channel=channel,
+        user_id=user_id,
+        display_name=display_name[:200],
+        locale=locale,
+        asker_salt=secrets.token_bytes(32),
+        consented_on=consented_on,
+    )
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def mark_unreachable(
+    session: AsyncSession, *, channel: str, user_id: str, at: datetime
+) -> None:
+    await session.execute(
+        update(Account)
+        .where(Account.channel == channel, Account.user_id == user_id)
+        .values(unreachable_at=at)
+    )
+
+
+async def delete_account(session: AsyncSession, *, account: Account) -> None:
+    """Remove the account row: its name, phone, address and the salt of its asker hash."""
+    await session.delete(account)
+    await session.flush()
