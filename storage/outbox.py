@@ -172,7 +172,7 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     )
-    return {status: n for status, n in rows.tuples()}
+    return {status: n for status, n in rows}
 
 
 async def next_due(session: AsyncSession, *, channel: str) -> datetime | None:

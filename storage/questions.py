@@ -84,7 +84,7 @@ async def questions_of(
         .where(or_(Question.account_id == account_id, Question.asker_hash == asker_hash))
         .order_by(Question.submitted_on.desc(), Question.ticket)
     )
-    return [AskedQuestion(question, dialogue) for question, dialogue in rows.tuples()]
+    return [AskedQuestion(question, dialogue) for question, dialogue in rows]
 
 
 async def release_questions(session: AsyncSession, *, account_id: int, asker_hash: str) -> int:

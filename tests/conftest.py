@@ -1,0 +1,133 @@
+"""Fixtures shared by the tests: a migrated database on SQLite and on PostgreSQL, a clock
+that tests can move, and the service put together around them.
+
+PostgreSQL is the machine's (127.0.0.1:5432, user postgres, database test). Where it cannot be
+reached the PostgreSQL half of each storage test is skipped with the reason, except in CI
+(CI=true), where that fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete
+
+from bot.config import Settings, load_settings
+from bot.runtime import Runtime
+from storage.db import upgrade
+from storage.models import Base, Dialogue
+
+PG_ADMIN_URL = os.environ.get("DOITHOAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PG_URL = PG_ADMIN_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+class Clock:
+    """A clock the tests move by hand; the service reads it wherever it needs 'now'."""
+
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))  # 09:00 in Hà Nội
+
+
+def _postgres_ready() -> str | None:
+    """None if PostgreSQL answers, else why not."""
+    async def probe() -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"PostgreSQL at {PG_ADMIN_URL} unreachable: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> str:
+    """Reset the test database once, and migrate it to head."""
+    reason = _postgres_ready()
+    if reason:
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+    async def reset() -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(PG_ADMIN_URL)
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        await connection.close()
+
+    asyncio.run(reset())
+    upgrade(PG_URL)
+    return PG_URL
+
+
+async def _empty_postgres(url: str) -> None:
+    """Leave only what the migrations put there (the general intake) between tests."""
+    from storage.db import create_engine
+
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name == "dialogues":
+                await connection.execute(delete(table).where(Dialogue.kind != "general"))
+            else:
+                await connection.execute(delete(table))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        upgrade(url)
+        yield url
+    else:
+        url = request.getfixturevalue("postgres_schema")
+        asyncio.run(_empty_postgres(url))
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "secret_key": secrets.token_hex(32),
+        "telegram_token": "123456:TEST-TOKEN",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+async def runtime(database_url: str, clock: Clock) -> AsyncIterator[Runtime]:
+    service = Runtime(make_settings(database_url), clock=clock)
+    yield service
+    await service.close()

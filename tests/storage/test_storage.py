@@ -1,0 +1,243 @@
+"""Storage rules, each checked on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.messages import Address
+from storage import outbox
+from storage.accounts import create_account, find_account
+from storage.conversations import State, load_state, save_state
+from storage.db import check, create_engine, schema_is_current, session_factory
+from storage.dialogues import create_dialogue, general_intake, open_dialogues
+from storage.models import Conversation, OutboxMessage, Question
+from storage.questions import TICKET_ALPHABET, add_question, questions_of, release_questions
+from storage.updates import already_processed, record_processed
+
+
+@pytest.fixture
+async def sessions(database_url):
+    engine = create_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def test_the_migrations_match_the_models_and_leave_the_schema_current(database_url):
+    await asyncio.to_thread(check, database_url)
+    engine = create_engine(database_url)
+    current, found, head = await schema_is_current(engine, database_url)
+    await engine.dispose()
+    assert current and found == head == "0001"
+
+
+async def test_the_general_intake_exists_after_migrating(sessions):
+    async with sessions() as session:
+        intake = await general_intake(session)
+    assert intake.kind == "general"
+
+
+async def test_an_update_key_can_be_recorded_only_once(sessions, clock):
+    async with sessions() as session, session.begin():
+        assert not await already_processed(session, channel="telegram", key="1")
+        await record_processed(session, channel="telegram", key="1", at=clock())
+    with pytest.raises(IntegrityError):
+        async with sessions() as session, session.begin():
+            await record_processed(session, channel="telegram", key="1", at=clock())
+    async with sessions() as session:
+        assert await already_processed(session, channel="telegram", key="1")
+        assert not await already_processed(session, channel="zalo", key="1")
+
+
+async def test_open_dialogues_are_the_planned_ones_before_their_deadline(sessions, clock):
+    now = clock()
+    async with sessions() as session, session.begin():
+        soon = await create_dialogue(
+            session, title="Sớm", starts_at=now + timedelta(days=3), venue="Hội trường",
+            question_deadline=now + timedelta(days=1),
+        )
+        await create_dialogue(
+            session, title="Hết hạn", starts_at=now + timedelta(days=3), venue="Hội trường",
+            question_deadline=now - timedelta(hours=1),
+        )
+        await create_dialogue(session, title="Đã qua", starts_at=now - timedelta(days=1), venue="")
+        later = await create_dialogue(
+            session, title="Muộn", starts_at=now + timedelta(days=9), venue="Nhà văn hoá"
+        )
+    async with sessions() as session:
+        found = await open_dialogues(session, now=now)
+    assert [d.id for d in found] == [soon.id, later.id]
+
+
+async def test_conversation_state_round_trips_and_an_empty_state_leaves_no_row(sessions):
+    async with sessions() as session, session.begin():
+        await save_state(
+            session, channel="telegram", user_id="7",
+            state=State("ask.text", {"nonce": "ab12", "text": "Đường ngập nước <b>"}),
+        )
+    async with sessions() as session, session.begin():
+        state = await load_state(session, channel="telegram", user_id="7")
+        assert state == State("ask.text", {"nonce": "ab12", "text": "Đường ngập nước <b>"})
+        await save_state(session, channel="telegram", user_id="7", state=State())
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
+async def test_an_asker_lists_named_and_anonymous_questions_and_loses_them_on_release(sessions):
+    async with sessions() as session, session.begin():
+        intake = await general_intake(session)
+        account = await create_account(
+            session, channel="telegram", user_id="42", display_name="Lan", locale="vi",
+            consented_on=date(2026, 11, 20),
+        )
+        named = await add_question(
+            session, dialogue_id=intake.id, topic="tindung", agency="nhcsxh",
+            text="Vay vốn thế nào?", submitted_on=date(2026, 11, 20), account_id=account.id,
+        )
+        hidden = await add_question(
+            session, dialogue_id=intake.id, topic="rasoat", agency="ldtbxh",
+            text="Vì sao hộ bên cạnh được xếp cận nghèo?", submitted_on=date(2026, 11, 21),
+            asker_hash="h" * 64, reply_handle=b"sealed",
+        )
+        await add_question(
+            session, dialogue_id=intake.id, topic="khac", agency="ubnd", text="Của người khác",
+            submitted_on=date(2026, 11, 21), asker_hash="o" * 64, reply_handle=b"other",
+        )
+    assert hidden.anonymous and hidden.account_id is None
+    assert set(named.ticket) <= set(TICKET_ALPHABET) and len(named.ticket) == 6
+    async with sessions() as session:
+        mine = await questions_of(session, account_id=account.id, asker_hash="h" * 64)
+    assert [item.question.ticket for item in mine] == [hidden.ticket, named.ticket]
+    async with sessions() as session, session.begin():
+        assert await release_questions(session, account_id=account.id, asker_hash="h" * 64) == 2
+    async with sessions() as session:
+        assert await questions_of(session, account_id=account.id, asker_hash="h" * 64) == []
+        rows = list(await session.scalars(select(Question).order_by(Question.text)))
+    assert len(rows) == 3
+    released = [q for q in rows if q.text != "Của người khác"]
+    assert all(q.account_id is None and q.asker_hash is None and q.reply_handle is None
+               for q in released)
+
+
+async def test_an_anonymous_question_needs_its_hash_and_handle(sessions):
+    async with sessions() as session, session.begin():
+        intake = await general_intake(session)
+        with pytest.raises(ValueError):
+            await add_question(
+                session, dialogue_id=intake.id, topic="khac", agency="ubnd", text="x" * 20,
+                submitted_on=date(2026, 11, 20),
+            )
+
+
+async def test_an_account_is_unique_per_address(sessions):
+    async with sessions() as session, session.begin():
+        await create_account(session, channel="telegram", user_id="1", display_name="A",
+                             locale="vi", consented_on=date(2026, 1, 1))
+    with pytest.raises(IntegrityError):
+        async with sessions() as session, session.begin():
+            await create_account(session, channel="telegram", user_id="1", display_name="B",
+                                 locale="vi", consented_on=date(2026, 1, 1))
+    async with sessions() as session:
+        found = await find_account(session, channel="telegram", user_id="1")
+    assert found is not None and found.display_name == "A" and len(found.asker_salt) == 32
+
+
+async def _enqueue(sessions, clock, key, priority=outbox.PRIORITY_REPLY, recipient="1"):
+    async with sessions() as session, session.begin():
+        return await outbox.enqueue(
+            session, key=key, channel="telegram", recipient=recipient,
+            body={"text": key}, now=clock(), priority=priority,
+        )
+
+
+async def test_the_outbox_keeps_one_row_per_idempotency_key(sessions, clock):
+    assert await _enqueue(sessions, clock, "invite:1:2:telegram")
+    assert not await _enqueue(sessions, clock, "invite:1:2:telegram")
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+async def test_the_outbox_claims_replies_before_broadcasts_and_not_before_their_time(sessions, clock):
+    await _enqueue(sessions, clock, "broadcast", outbox.PRIORITY_BROADCAST)
+    await _enqueue(sessions, clock, "reply", outbox.PRIORITY_REPLY)
+    await _enqueue(sessions, clock, "reminder", outbox.PRIORITY_REMINDER)
+    async with sessions() as session, session.begin():
+        claimed = await outbox.claim_due(session, channel="telegram", now=clock(), limit=2)
+    assert [c.body["text"] for c in claimed] == ["reply", "reminder"]
+    async with sessions() as session, session.begin():
+        await outbox.mark_retry(
+            session, message_id=claimed[0].id, not_before=clock() + timedelta(seconds=30),
+            reason="429",
+        )
+        again = await outbox.claim_due(session, channel="telegram", now=clock())
+    assert [c.body["text"] for c in again] == ["broadcast"]
+    clock.advance(seconds=31)
+    async with sessions() as session, session.begin():
+        later = await outbox.claim_due(session, channel="telegram", now=clock())
+    assert [c.body["text"] for c in later] == ["reply"]
+
+
+async def test_a_message_cut_off_mid_send_becomes_unknown_and_is_never_claimed_again(sessions, clock):
+    await _enqueue(sessions, clock, "cut")
+    async with sessions() as session, session.begin():
+        [claimed] = await outbox.claim_due(session, channel="telegram", now=clock())
+    clock.advance(seconds=outbox.LEASE.total_seconds() + 1)
+    async with sessions() as session, session.begin():
+        assert await outbox.expire_leases(session, now=clock()) == 1
+        assert await outbox.claim_due(session, channel="telegram", now=clock()) == []
+    async with sessions() as session:
+        row = await session.get(OutboxMessage, claimed.id)
+    assert row.status == "unknown" and row.body is None
+
+
+async def test_a_sent_message_keeps_no_body(sessions, clock):
+    await _enqueue(sessions, clock, "receipt")
+    async with sessions() as session, session.begin():
+        [claimed] = await outbox.claim_due(session, channel="telegram", now=clock())
+        await outbox.mark_sent(session, message_id=claimed.id, now=clock())
+    async with sessions() as session:
+        row = await session.get(OutboxMessage, claimed.id)
+    assert (row.status, row.body, row.sent_at) == ("sent", None, clock())
+
+
+async def test_an_unreachable_recipient_takes_their_waiting_messages_with_them(sessions, clock):
+    for key in ("a", "b"):
+        await _enqueue(sessions, clock, key, recipient="9")
+    await _enqueue(sessions, clock, "c", recipient="10")
+    async with sessions() as session, session.begin():
+        claimed = await outbox.claim_due(session, channel="telegram", now=clock(), limit=1)
+        await outbox.mark_recipient_unreachable(
+            session, channel="telegram", recipient="9", message_id=claimed[0].id, reason="blocked"
+        )
+        statuses = await outbox.counts(session)
+    assert statuses == {"unreachable": 2, "pending": 1}
+
+
+async def test_two_workers_claim_disjoint_messages(sessions, clock):
+    for n in range(30):
+        await _enqueue(sessions, clock, f"m{n}")
+
+    async def worker() -> list[int]:
+        got = []
+        while True:
+            async with sessions() as session, session.begin():
+                batch = await outbox.claim_due(session, channel="telegram", now=clock(), limit=4)
+            if not batch:
+                return got
+            got.extend(c.id for c in batch)
+            await asyncio.sleep(0)
+
+    first, second = await asyncio.gather(worker(), worker())
+    assert len(first) + len(second) == 30
+    assert not set(first) & set(second)
+
+
+def test_an_address_is_a_small_frozen_key():
+    address = Address("telegram", "42")
+    assert {address: 1}[Address("telegram", "42")] == 1
+    with pytest.raises(AttributeError):
+        address.user_id = "43"  # type: ignore[misc]

@@ -1,0 +1,88 @@
+"""The real python-telegram-bot Application, polling an HTTP fake of the Bot API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.channels.telegram import TelegramChannel
+from bot.runtime import Runtime
+from tests.fakes.telegram_api import FakeBotAPI, SentMessage
+
+
+class Chat:
+    """One person's side of the conversation: what they do, and what they see."""
+
+    def __init__(self, fake: FakeBotAPI, user_id: int):
+        self.fake = fake
+        self.user_id = user_id
+        self.seen = 0
+
+    async def say(self, text: str, *, expect: int = 1) -> list[SentMessage]:
+        self.fake.send_text(self.user_id, text)
+        return await self.expect(expect)
+
+    async def press(self, label: str, *, expect: int = 1) -> list[SentMessage]:
+        """Press the button whose label contains `label`, on the last message that has one."""
+        data = self.button(label)
+        self.fake.press(self.user_id, data)
+        return await self.expect(expect)
+
+    def button(self, label: str) -> str:
+        for message in reversed(self.fake.messages_to(self.user_id)):
+            for row in message.buttons:
+                for text, data in row:
+                    if label in text:
+                        return data
+        raise AssertionError(f"no button with {label!r} was shown")
+
+    async def expect(self, count: int) -> list[SentMessage]:
+        """Wait for `count` new messages, and make sure no more arrive right after."""
+        messages = await self.fake.await_messages(self.user_id, self.seen + count)
+        await asyncio.sleep(0.05)
+        messages = self.fake.messages_to(self.user_id)
+        new = messages[self.seen :]
+        self.seen = len(messages)
+        assert len(new) == count, [m.text for m in new]
+        return new
+
+
+class Harness:
+    def __init__(self, fake: FakeBotAPI, runtime: Runtime, channel: TelegramChannel):
+        self.fake = fake
+        self.runtime = runtime
+        self.channel = channel
+
+    def chat(self, user_id: int, first_name: str = "Lan", last_name: str | None = None,
+             language_code: str = "vi") -> Chat:
+        self.fake.user(user_id, first_name=first_name, last_name=last_name,
+                       language_code=language_code)
+        return Chat(self.fake, user_id)
+
+    async def consenting(self, user_id: int, first_name: str = "Lan",
+                         last_name: str | None = None) -> Chat:
+        chat = self.chat(user_id, first_name, last_name)
+        await chat.say("/start")
+        await chat.press("Tôi đồng ý")
+        return chat
+
+
+@pytest.fixture
+async def telegram(runtime: Runtime) -> AsyncIterator[Harness]:
+    fake = FakeBotAPI().start()
+    channel = TelegramChannel(
+        token=fake.token, api_url=fake.url, dispatch=runtime.dispatcher.dispatch
+    )
+    runtime.add_channel(channel)
+    await channel.start_polling()
+    delivery = asyncio.create_task(runtime.outbox.run(idle=0.2))
+    try:
+        yield Harness(fake, runtime, channel)
+    finally:
+        delivery.cancel()
+        await channel.stop()
+        fake.stop()
+    assert fake.violations == [], "the bot made calls Telegram would refuse"
+    assert fake.unanswered_callbacks() == [], "every button press must be answered"
