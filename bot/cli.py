@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 
+from bot import logs
 from bot.config import Settings, SettingsError, load_settings, require
 from bot.i18n import Translator
 
@@ -51,9 +52,9 @@ def _run(coroutine: Coroutine[Any, Any, None], settings: Settings) -> None:
         _fail(t._("Configuration error: {detail}").format(detail=exc))
     except SchemaBehind as exc:
         _fail(
-            t._("The database schema is behind the code ({detail}): run `doithoai db upgrade`.").format(
-                detail=exc
-            )
+            t._(
+                "The database schema is behind the code ({detail}): run `doithoai db upgrade`."
+            ).format(detail=exc)
         )
     except (OSError, ConnectionError) as exc:
         _fail(t._("Cannot reach the database: {detail}").format(detail=exc))
@@ -66,10 +67,12 @@ def run() -> None:
     try:
         require(settings, "telegram_token", "secret_key")
     except SettingsError as exc:
-        _fail(Translator(settings.default_locale)._("Configuration error: {detail}").format(detail=exc))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and Telegram's URLs carry the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+        _fail(
+            Translator(settings.default_locale)
+            ._("Configuration error: {detail}")
+            .format(detail=exc)
+        )
+    logs.configure(logging.INFO)
     _run(_serve(settings), settings)
 
 
@@ -154,7 +157,11 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     try:
         upgrade(settings.database_url, revision)
     except (OSError, ConnectionError) as exc:
-        _fail(Translator(settings.default_locale)._("Cannot reach the database: {detail}").format(detail=exc))
+        _fail(
+            Translator(settings.default_locale)
+            ._("Cannot reach the database: {detail}")
+            .format(detail=exc)
+        )
     typer.echo(Translator(settings.default_locale)._("The database schema is up to date."))
 
 

@@ -63,13 +63,13 @@ async def play(write: Callable[[str], None] = print, *, locale: str = "vi") -> N
                     venue="Hội trường UBND phường 7",
                     question_deadline=starts - timedelta(days=2),
                 )
-            write(t._("doithoai demo: {name} talks to the bot on a fresh database.").format(name=NAME))
+            write(
+                t._("doithoai demo: {name} talks to the bot on a fresh database.").format(name=NAME)
+            )
             for action, value in SCRIPT:
                 if action == "press":
                     buttons = console.buttons_for(USER)
-                    number = next(
-                        i for i, b in enumerate(buttons, start=1) if value in b.label
-                    )
+                    number = next(i for i, b in enumerate(buttons, start=1) if value in b.label)
                     write(f"\n👤 {NAME}: [{number}] {buttons[number - 1].label}")
                     line = str(number)
                 else:

@@ -73,6 +73,8 @@ class Dispatcher:
                 return Outcome(duplicate=True)
             await record_processed(session, channel=address.channel, key=incoming.key, at=now)
             account = await find_account(session, channel=address.channel, user_id=address.user_id)
+            if account is not None and account.unreachable_at is not None:
+                account.unreachable_at = None  # they wrote to us: reachable again
             state = (
                 await load_state(session, channel=address.channel, user_id=address.user_id)
                 if account is not None
@@ -105,7 +107,9 @@ class Dispatcher:
                 return Outcome(duplicate=True)
             await record_processed(session, channel=address.channel, key=incoming.key, at=now)
             account = await find_account(session, channel=address.channel, user_id=address.user_id)
-            t = Translator(choose(account.locale if account else None, self.default_locale), self.zone)
+            t = Translator(
+                choose(account.locale if account else None, self.default_locale), self.zone
+            )
             replies = [
                 Reply(
                     t._(

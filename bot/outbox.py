@@ -47,7 +47,9 @@ class Outbox:
         while True:
             async with self.sessions() as session, session.begin():
                 await rows.expire_leases(session, now=self.clock())
-                batch = await rows.claim_due(session, channel=channel, now=self.clock(), limit=limit)
+                batch = await rows.claim_due(
+                    session, channel=channel, now=self.clock(), limit=limit
+                )
             if not batch:
                 return sent
             for message in batch:

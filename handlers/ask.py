@@ -94,9 +94,13 @@ def _show_topics(ctx: Context, dialogue: Dialogue) -> None:
         codes.append("khac")
     text = _("What is your question about?")
     if dialogue.kind == "session" and dialogue.starts_at is not None:
-        text = _("Dialogue: {title}, {when}.").format(
-            title=dialogue.title, when=ctx.t.datetime(dialogue.starts_at)
-        ) + "\n" + text
+        text = (
+            _("Dialogue: {title}, {when}.").format(
+                title=dialogue.title, when=ctx.t.datetime(dialogue.starts_at)
+            )
+            + "\n"
+            + text
+        )
     ctx.say(
         text,
         title=_("Send a question"),
@@ -310,7 +314,9 @@ async def _submit(ctx: Context) -> None:
         # The deadline passed while the person was writing: the question goes to the general
         # intake rather than being lost.
         dialogue = await general_intake(ctx.session)
-        ctx.say(_("That dialogue no longer takes questions; your question goes to general questions."))
+        ctx.say(
+            _("That dialogue no longer takes questions; your question goes to general questions.")
+        )
     topic = TOPICS[data["topic"]]
     if data["anonymous"]:
         question = await add_question(

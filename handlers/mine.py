@@ -33,7 +33,7 @@ async def my_questions(ctx: Context) -> None:
     )
     if not asked:
         ctx.say(
-            _("You have not sent any question yet. Press \"Send a question\" to start."),
+            _('You have not sent any question yet. Press "Send a question" to start.'),
             buttons=menu_buttons(ctx),
         )
         return

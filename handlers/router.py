@@ -87,9 +87,9 @@ async def _command(ctx: Context) -> None:
     action = COMMANDS.get(ctx.incoming.command)
     if action is None:
         ctx.say(
-            ctx.t._("I do not know the command /{command}. Type /trogiup to see what I can do.").format(
-                command=ctx.incoming.command[:32]
-            )
+            ctx.t._(
+                "I do not know the command /{command}. Type /trogiup to see what I can do."
+            ).format(command=ctx.incoming.command[:32])
         )
         return
     await _run(ctx, action)
@@ -101,7 +101,9 @@ async def _button(ctx: Context) -> None:
     if head == "m" and len(parts) == 2 and parts[1] in ("ask", "mine", "help", "lang"):
         await _run(ctx, "language" if parts[1] == "lang" else parts[1])
     elif head == "c" and len(parts) == 3 and parts[2] in SUPPORTED:
-        handler = {"lang": start.choose_language, "ok": start.accept, "no": start.decline}.get(parts[1])
+        handler = {"lang": start.choose_language, "ok": start.accept, "no": start.decline}.get(
+            parts[1]
+        )
         if handler is None:
             await ask.stale(ctx)
         else:
@@ -127,7 +129,7 @@ async def _text(ctx: Context) -> None:
     elif ctx.state.name == "delete.confirm":
         ctx.say(ctx.t._("Please answer with the buttons: delete your data, or keep it."))
     else:
-        show_menu(ctx, ctx.t._("To send a question, press \"Send a question\" below or type /hoi."))
+        show_menu(ctx, ctx.t._('To send a question, press "Send a question" below or type /hoi.'))
 
 
 async def _unexpected(ctx: Context) -> None:

@@ -78,9 +78,7 @@ async def accept(ctx: Context, locale: str) -> None:
     ctx.notice = _("Thank you!")
     show_menu(
         ctx,
-        _(
-            "Thank you. You can now send a question. Press \"Send a question\" below, or type /hoi."
-        ),
+        _('Thank you. You can now send a question. Press "Send a question" below, or type /hoi.'),
     )
 
 

@@ -32,7 +32,9 @@ async def save_state(session: AsyncSession, *, channel: str, user_id: str, state
             await session.delete(row)
         return
     if row is None:
-        session.add(Conversation(channel=channel, user_id=user_id, state=state.name, data=state.data))
+        session.add(
+            Conversation(channel=channel, user_id=user_id, state=state.name, data=state.data)
+        )
     else:
         row.state = state.name
         row.data = dict(state.data)

@@ -48,6 +48,7 @@ def clock() -> Clock:
 
 def _postgres_ready() -> str | None:
     """None if PostgreSQL answers, else why not."""
+
     async def probe() -> None:
         import asyncpg
 

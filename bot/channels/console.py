@@ -32,7 +32,9 @@ class ConsoleChannel:
             lines.append(f"   [{number}] {button.label}")
         if buttons:
             self._buttons[address.user_id] = buttons
-        self.write("\n".join(f"  🤖 {line}" if i == 0 else f"     {line}" for i, line in enumerate(lines)))
+        self.write(
+            "\n".join(f"  🤖 {line}" if i == 0 else f"     {line}" for i, line in enumerate(lines))
+        )
         return Delivery(SendResult.SENT)
 
     def buttons_for(self, user_id: str) -> list[Button]:
@@ -47,12 +49,20 @@ class ConsoleChannel:
         if line.startswith("/") and len(line) > 1:
             command, _, rest = line[1:].partition(" ")
             return Incoming(
-                address, key, Kind.COMMAND, command=command.lower(), text=rest.strip(),
+                address,
+                key,
+                Kind.COMMAND,
+                command=command.lower(),
+                text=rest.strip(),
                 display_name=display_name,
             )
         buttons = self._buttons.get(user_id, [])
         if line.isdigit() and 1 <= int(line) <= len(buttons):
             return Incoming(
-                address, key, Kind.BUTTON, data=buttons[int(line) - 1].data, display_name=display_name
+                address,
+                key,
+                Kind.BUTTON,
+                data=buttons[int(line) - 1].data,
+                display_name=display_name,
             )
         return Incoming(address, key, Kind.TEXT, text=line, display_name=display_name)

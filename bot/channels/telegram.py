@@ -103,7 +103,10 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+        [
+            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+            for row in reply.buttons
+        ]
     )
 
 
@@ -147,10 +150,19 @@ def parse(update: Update) -> Incoming | None:
     text = message.text
     if text is not None:
         entity = message.entities[0] if message.entities else None
-        if entity is not None and entity.type == MessageEntityType.BOT_COMMAND and entity.offset == 0:
+        if (
+            entity is not None
+            and entity.type == MessageEntityType.BOT_COMMAND
+            and entity.offset == 0
+        ):
             command = text[1 : entity.length].split("@")[0].lower()
             return Incoming(
-                address, key, Kind.COMMAND, command=command, text=text[entity.length :].strip(), **common
+                address,
+                key,
+                Kind.COMMAND,
+                command=command,
+                text=text[entity.length :].strip(),
+                **common,
             )
         return Incoming(address, key, Kind.TEXT, text=text, **common)
     if message.contact is not None:
@@ -215,12 +227,13 @@ class TelegramChannel:
             return
         outcome = await self._dispatch(incoming)
         query = update.callback_query
-        if query is not None:
+        # A duplicate's press was answered when it was first processed.
+        if query is not None and not outcome.duplicate:
             try:
                 await query.answer(text=outcome.notice[:200] or None)
             except BadRequest as exc:  # too old: Telegram stopped waiting for it
                 log.info("callback answer refused: %s", exc.message)
-            if not outcome.duplicate and query.message is not None and query.message.reply_markup:
+            if query.message is not None and query.message.reply_markup:
                 # The choice is made: take the buttons away so they are not pressed again.
                 try:
                     await query.edit_message_reply_markup(reply_markup=None)

@@ -42,10 +42,11 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = ["Call", "FakeBotAPI", "SentMessage", "parse_html", "utf16_len"]
@@ -64,22 +65,51 @@ _NOT_DELIVERED_BY_DEFAULT = {"chat_member", "message_reaction", "message_reactio
 # Form values are JSON-encoded by PTB *except* strings, which are sent as-is; these
 # parameters are always strings, so "123" or "true" must not be turned into 123/True.
 _STRING_PARAMS = {
-    "text", "parse_mode", "callback_query_id", "caption", "url", "action", "description",
-    "short_description", "language_code", "inline_message_id", "business_connection_id",
-    "message_effect_id", "emoji", "name", "title", "query_id", "secret_token",
+    "text",
+    "parse_mode",
+    "callback_query_id",
+    "caption",
+    "url",
+    "action",
+    "description",
+    "short_description",
+    "language_code",
+    "inline_message_id",
+    "business_connection_id",
+    "message_effect_id",
+    "emoji",
+    "name",
+    "title",
+    "query_id",
+    "secret_token",
     "ip_address",
 }
 
 _CHAT_ACTIONS = {
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
+    "typing",
+    "upload_photo",
+    "record_video",
+    "upload_video",
+    "record_voice",
+    "upload_voice",
+    "upload_document",
+    "choose_sticker",
+    "find_location",
+    "record_video_note",
     "upload_video_note",
 }
 
 _INLINE_BUTTON_ACTIONS = (
-    "callback_data", "url", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game", "pay",
+    "callback_data",
+    "url",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
 )
 
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{1,64})?")
@@ -91,9 +121,7 @@ NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
-QUERY_INVALID = (
-    "query is too old and response timeout expired or query ID is invalid"
-)
+QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
 
 
 def utf16_len(text: str) -> int:
@@ -105,19 +133,46 @@ def utf16_len(text: str) -> int:
 # Telegram's HTML parse mode
 # --------------------------------------------------------------------------------------
 
+
 class HtmlParseError(ValueError):
     """The text is not valid Telegram HTML; str(err) is Telegram's wording."""
 
 
 _HTML_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-    "a", "code", "pre", "blockquote", "tg-emoji",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-emoji",
 }
 _TAG_ENTITY = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
-    "del": "strikethrough", "span": "spoiler", "tg-spoiler": "spoiler", "a": "text_link",
-    "code": "code", "pre": "pre", "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "span": "spoiler",
+    "tg-spoiler": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
 }
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY_RE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
@@ -166,8 +221,8 @@ def _unescape_attribute(value: str) -> str:
 class _OpenTag:
     name: str
     attrs: dict[str, str]
-    start: int          # UTF-16 offset in the visible text
-    byte_offset: int    # in the source, for error messages
+    start: int  # UTF-16 offset in the visible text
+    byte_offset: int  # in the source, for error messages
     language: str | None = None
 
 
@@ -207,7 +262,7 @@ def parse_html(src: str) -> tuple[str, list[dict]]:
             j = i + 2
             while j < n and not is_space(src[j]) and src[j] != ">":
                 j += 1
-            name = src[i + 2:j].lower()
+            name = src[i + 2 : j].lower()
             while j < n and is_space(src[j]):
                 j += 1
             if j >= n or src[j] != ">":
@@ -230,7 +285,7 @@ def parse_html(src: str) -> tuple[str, list[dict]]:
             j += 1
         if j >= n:
             raise HtmlParseError(f"Unclosed start tag at byte offset {where}")
-        name = src[i + 1:j].lower()
+        name = src[i + 1 : j].lower()
         if name not in _HTML_TAGS:
             raise HtmlParseError(f'Unsupported start tag "{name}" at byte offset {where}')
         attrs: dict[str, str] = {}
@@ -259,7 +314,7 @@ def parse_html(src: str) -> tuple[str, list[dict]]:
                     end = src.find(src[k], k + 1)
                     if end == -1:
                         raise HtmlParseError(f"Unclosed start tag at byte offset {where}")
-                    value, k = src[k + 1:end], end + 1
+                    value, k = src[k + 1 : end], end + 1
                 else:
                     start = k
                     while k < n and not is_space(src[k]) and src[k] != ">":
@@ -278,9 +333,7 @@ def parse_html(src: str) -> tuple[str, list[dict]]:
         i = j
 
     if stack:
-        raise HtmlParseError(
-            f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"'
-        )
+        raise HtmlParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
 
@@ -291,7 +344,7 @@ def _close_tag(tag: _OpenTag, pos: int, stack: list[_OpenTag], entities: list[di
     if tag.name == "code" and stack and stack[-1].name == "pre" and stack[-1].start == tag.start:
         cls = tag.attrs.get("class", "")
         if cls.startswith("language-"):
-            stack[-1].language = cls[len("language-"):]
+            stack[-1].language = cls[len("language-") :]
             return
     if length == 0:
         return  # Telegram silently drops empty entities
@@ -329,6 +382,7 @@ def _strip_text(text: str, entities: list[dict]) -> tuple[str, list[dict]]:
 # What the bot did
 # --------------------------------------------------------------------------------------
 
+
 @dataclass
 class Call:
     """One API call the bot made, with the response the fake gave."""
@@ -349,11 +403,11 @@ class SentMessage:
 
     message_id: int
     chat_id: int
-    text: str            # as the user sees it (HTML decoded, tags removed, trimmed)
-    raw_text: str        # as sent
+    text: str  # as the user sees it (HTML decoded, tags removed, trimmed)
+    raw_text: str  # as sent
     parse_mode: str | None
-    buttons: list[list[tuple[str, str]]]   # inline keyboard rows of (text, callback_data or url)
-    at: float            # time.monotonic() when received
+    buttons: list[list[tuple[str, str]]]  # inline keyboard rows of (text, callback_data or url)
+    at: float  # time.monotonic() when received
     # Not in the brief, but handy: the markup as sent (also reply keyboards), the
     # entities Telegram would attach, and whether the bot deleted the message later.
     reply_markup: dict | None = None
@@ -377,7 +431,7 @@ class SentMessage:
 
 @dataclass
 class _Stored:
-    message: dict            # the Telegram Message object as it currently is
+    message: dict  # the Telegram Message object as it currently is
     from_bot: bool
     sent: SentMessage | None = None
     deleted: bool = False
@@ -386,8 +440,9 @@ class _Stored:
 class _Refusal(Exception):
     """Telegram would answer this call with an error."""
 
-    def __init__(self, code: int, description: str, *, parameters: dict | None = None,
-                 expected: bool = False):
+    def __init__(
+        self, code: int, description: str, *, parameters: dict | None = None, expected: bool = False
+    ):
         super().__init__(description)
         self.code = code
         self.description = description
@@ -395,8 +450,11 @@ class _Refusal(Exception):
         self.expected = expected  # provoked by the test (fail_next/block/rate limit)
 
     def envelope(self) -> dict:
-        body: dict[str, Any] = {"ok": False, "error_code": self.code,
-                                "description": self.description}
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.code,
+            "description": self.description,
+        }
         if self.parameters:
             body["parameters"] = self.parameters
         return body
@@ -419,6 +477,7 @@ class _Fault:
 # --------------------------------------------------------------------------------------
 # Request decoding
 # --------------------------------------------------------------------------------------
+
 
 def _decode_value(name: str, value: Any) -> Any:
     if not isinstance(value, str) or name in _STRING_PARAMS:
@@ -485,10 +544,11 @@ def _update_type(update: dict) -> str | None:
 # The server
 # --------------------------------------------------------------------------------------
 
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like api.telegram.org
     disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms stalls
-    server: "_Server"
+    server: _Server
 
     def do_POST(self) -> None:  # noqa: N802 (http.server naming)
         parts = urlsplit(self.path)
@@ -524,7 +584,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    fake: "FakeBotAPI"
+    fake: FakeBotAPI
 
 
 class FakeBotAPI:
@@ -541,7 +601,7 @@ class FakeBotAPI:
 
         self.calls: list[Call] = []
         self.violations: list[str] = []
-        self.updates: list[dict] = []   # every update ever pushed
+        self.updates: list[dict] = []  # every update ever pushed
         self.commands: dict[tuple[str, str], list[dict]] = {}
         self.descriptions: dict[tuple[str, str], str] = {}
         self.rate_limited = 0
@@ -581,8 +641,7 @@ class FakeBotAPI:
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
             "setMyDescription": lambda p: self._set_description(p, "description", 512),
-            "setMyShortDescription": lambda p: self._set_description(
-                p, "short_description", 120),
+            "setMyShortDescription": lambda p: self._set_description(p, "short_description", 120),
             "getMyDescription": lambda p: self._get_description(p, "description"),
             "getMyShortDescription": lambda p: self._get_description(p, "short_description"),
             "sendChatAction": self._send_chat_action,
@@ -597,14 +656,16 @@ class FakeBotAPI:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> "FakeBotAPI":
+    def start(self) -> FakeBotAPI:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="FakeBotAPI", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="FakeBotAPI",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -620,7 +681,7 @@ class FakeBotAPI:
             self._thread.join(timeout=5)
         self._server = self._thread = None
 
-    def __enter__(self) -> "FakeBotAPI":
+    def __enter__(self) -> FakeBotAPI:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -640,8 +701,14 @@ class FakeBotAPI:
             self._cond.notify_all()
         return update
 
-    def user(self, user_id: int, first_name: str = "Lan", last_name: str | None = None,
-             username: str | None = None, language_code: str = "vi") -> dict:
+    def user(
+        self,
+        user_id: int,
+        first_name: str = "Lan",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str = "vi",
+    ) -> dict:
         """A Telegram User object; remembered, so later builders for this id use it."""
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if last_name:
@@ -658,14 +725,16 @@ class FakeBotAPI:
         """A private-chat text message; "/cmd args" gets the bot_command entity Telegram adds."""
         is_command = _COMMAND_RE.match(text) is not None
         update = self._private_message(
-            user_id, "command_start.json" if is_command else "private_text.json")
+            user_id, "command_start.json" if is_command else "private_text.json"
+        )
         message = update["message"]
         message["text"] = text
         self._set_command_entity(message)
         return self._maybe_push(update, push)
 
-    def press(self, user_id: int, data: str, *, message_id: int | None = None,
-              push: bool = True) -> dict:
+    def press(
+        self, user_id: int, data: str, *, message_id: int | None = None, push: bool = True
+    ) -> dict:
         """The user presses an inline button on a bot message (a callback_query update).
 
         Without message_id: the latest bot message in the chat with a button carrying this
@@ -677,8 +746,7 @@ class FakeBotAPI:
             stored = None
             if message_id is None:
                 for sent in reversed(self._sent.get(chat_id, [])):
-                    if not sent.deleted and any(d == data for row in sent.buttons
-                                                for _, d in row):
+                    if not sent.deleted and any(d == data for row in sent.buttons for _, d in row):
                         stored = self._stored[(chat_id, sent.message_id)]
                         break
                 if stored is None:
@@ -741,8 +809,9 @@ class FakeBotAPI:
         self._set_command_entity(message)
         return self._maybe_push(update, push)
 
-    def send_group_text(self, user_id: int, group_chat_id: int, text: str, *,
-                        push: bool = True) -> dict:
+    def send_group_text(
+        self, user_id: int, group_chat_id: int, text: str, *, push: bool = True
+    ) -> dict:
         """A text message in a basic group (type "group", negative id)."""
         if group_chat_id >= 0:
             raise ValueError("group chat ids are negative")
@@ -763,7 +832,9 @@ class FakeBotAPI:
         with self._cond:
             return list(self._sent.get(chat_id, []))
 
-    def wait_for_messages(self, chat_id: int, count: int, timeout: float = 10.0) -> list[SentMessage]:
+    def wait_for_messages(
+        self, chat_id: int, count: int, timeout: float = 10.0
+    ) -> list[SentMessage]:
         with self._cond:
             ok = self._cond.wait_for(lambda: len(self._sent.get(chat_id, [])) >= count, timeout)
             messages = list(self._sent.get(chat_id, []))
@@ -775,7 +846,9 @@ class FakeBotAPI:
                 )
             return messages
 
-    async def await_messages(self, chat_id: int, count: int, timeout: float = 10.0) -> list[SentMessage]:
+    async def await_messages(
+        self, chat_id: int, count: int, timeout: float = 10.0
+    ) -> list[SentMessage]:
         return await asyncio.to_thread(self.wait_for_messages, chat_id, count, timeout)
 
     def wait_for_call(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
@@ -807,13 +880,21 @@ class FakeBotAPI:
 
     # ---------------------------------------------------------------- fault injection
 
-    def fail_next(self, method: str, *, error_code: int, description: str,
-                  retry_after: int | None = None, chat_id: int | None = None,
-                  times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error_code: int,
+        description: str,
+        retry_after: int | None = None,
+        chat_id: int | None = None,
+        times: int = 1,
+    ) -> None:
         """The next `times` calls of `method` (optionally only to chat_id) fail like this."""
         with self._cond:
-            self._faults.append(_Fault(method.lower(), error_code, description, retry_after,
-                                       chat_id, times))
+            self._faults.append(
+                _Fault(method.lower(), error_code, description, retry_after, chat_id, times)
+            )
 
     def block(self, chat_id: int) -> None:
         """From now on, sending to this chat gives 403 "Forbidden: bot was blocked by the user"."""
@@ -824,8 +905,9 @@ class FakeBotAPI:
         with self._cond:
             self._blocked.discard(chat_id)
 
-    def set_rate_limit(self, *, per_second: float | None = None,
-                       per_chat_per_second: float | None = None) -> None:
+    def set_rate_limit(
+        self, *, per_second: float | None = None, per_chat_per_second: float | None = None
+    ) -> None:
         """Limits accepted sendMessage calls per sliding second (None: no limit)."""
         with self._cond:
             self._rate_per_second = per_second
@@ -870,7 +952,8 @@ class FakeBotAPI:
         match = _COMMAND_RE.match(message.get("text", ""))
         if match:
             message["entities"] = [
-                {"offset": 0, "length": utf16_len(match.group(0)), "type": "bot_command"}]
+                {"offset": 0, "length": utf16_len(match.group(0)), "type": "bot_command"}
+            ]
         else:
             message.pop("entities", None)
 
@@ -890,7 +973,11 @@ class FakeBotAPI:
             if not isinstance(obj, dict):
                 continue
             user = obj.get("from")
-            if isinstance(user, dict) and not user.get("is_bot") and user.get("id") not in self._users:
+            if (
+                isinstance(user, dict)
+                and not user.get("is_bot")
+                and user.get("id") not in self._users
+            ):
                 self._users[user["id"]] = dict(user)
             if key == "callback_query":
                 self._callback_ids.append(str(obj.get("id")))
@@ -913,7 +1000,8 @@ class FakeBotAPI:
             if key in ("message", "edited_message") and "message_id" in obj:
                 message_id = obj["message_id"]
                 self._next_message_id[chat_id] = max(
-                    self._next_message_id.get(chat_id, 1), message_id + 1)
+                    self._next_message_id.get(chat_id, 1), message_id + 1
+                )
                 stored = self._stored.get((chat_id, message_id))
                 if stored is None or not stored.from_bot:
                     self._stored[(chat_id, message_id)] = _Stored(copy.deepcopy(obj), False)
@@ -948,8 +1036,11 @@ class FakeBotAPI:
                     self.violations.append(f"{method}: {refusal.description} (params: {params!r})")
         except Exception as exc:  # a bug in the fake: make it loud, not a hang
             status = 500
-            response = {"ok": False, "error_code": 500,
-                        "description": f"Internal Server Error: fake crashed: {exc!r}"}
+            response = {
+                "ok": False,
+                "error_code": 500,
+                "description": f"Internal Server Error: fake crashed: {exc!r}",
+            }
             with self._cond:
                 self.violations.append(f"{method}: the fake crashed: {exc!r}")
         with self._cond:
@@ -970,9 +1061,12 @@ class FakeBotAPI:
                 if fault.error_code == 429:
                     self.rate_limited += 1
                 raise _Refusal(
-                    fault.error_code, fault.description, expected=True,
+                    fault.error_code,
+                    fault.description,
+                    expected=True,
                     parameters={"retry_after": fault.retry_after}
-                    if fault.retry_after is not None else None,
+                    if fault.retry_after is not None
+                    else None,
                 )
 
     # ---------------------------------------------------------------- checks shared by methods
@@ -994,16 +1088,21 @@ class FakeBotAPI:
         if self._rate_per_second is not None:
             windows.append((self._send_times, self._rate_per_second))
         if self._rate_per_chat is not None:
-            windows.append((self._send_times_by_chat.setdefault(chat_id, deque()),
-                            self._rate_per_chat))
+            windows.append(
+                (self._send_times_by_chat.setdefault(chat_id, deque()), self._rate_per_chat)
+            )
         for times, limit in windows:
             while times and now - times[0] >= 1.0:
                 times.popleft()
             if len(times) >= limit:
                 retry_after = max(1, math.ceil(times[0] + 1.0 - now))
                 self.rate_limited += 1
-                raise _Refusal(429, f"Too Many Requests: retry after {retry_after}",
-                               parameters={"retry_after": retry_after}, expected=True)
+                raise _Refusal(
+                    429,
+                    f"Too Many Requests: retry after {retry_after}",
+                    parameters={"retry_after": retry_after},
+                    expected=True,
+                )
 
     def _record_send(self, chat_id: int) -> None:
         now = time.monotonic()
@@ -1053,13 +1152,18 @@ class FakeBotAPI:
         if "keyboard" in markup:
             rows = markup["keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _bad('field "keyboard" of the ReplyKeyboardMarkup should be an Array of Arrays')
+                raise _bad(
+                    'field "keyboard" of the ReplyKeyboardMarkup should be an Array of Arrays'
+                )
             for row in rows:
                 for button in row:
-                    text = button if isinstance(button, str) else (
-                        button.get("text") if isinstance(button, dict) else None)
+                    text = (
+                        button
+                        if isinstance(button, str)
+                        else (button.get("text") if isinstance(button, dict) else None)
+                    )
                     if not isinstance(text, str):
-                        raise _bad('can\'t parse keyboard button: Can\'t find field "text"')
+                        raise _bad("can't parse keyboard button: Can't find field \"text\"")
             return markup, []
         if "remove_keyboard" in markup or "force_reply" in markup:
             return markup, []
@@ -1068,8 +1172,9 @@ class FakeBotAPI:
     @staticmethod
     def _check_inline_keyboard(rows: Any) -> list[list[tuple[str, str]]]:
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise _bad('field "inline_keyboard" of the InlineKeyboardMarkup should be an Array '
-                       'of Arrays')
+            raise _bad(
+                'field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays'
+            )
         if sum(len(r) for r in rows) > MAX_INLINE_BUTTONS:
             raise _bad("reply markup is too long")
         buttons = []
@@ -1077,25 +1182,32 @@ class FakeBotAPI:
             parsed_row = []
             for button in row:
                 if not isinstance(button, dict):
-                    raise _bad("can't parse inline keyboard button: InlineKeyboardButton should "
-                               "be an Object")
+                    raise _bad(
+                        "can't parse inline keyboard button: InlineKeyboardButton should "
+                        "be an Object"
+                    )
                 if "text" not in button:
-                    raise _bad('can\'t parse inline keyboard button: Can\'t find field "text"')
+                    raise _bad("can't parse inline keyboard button: Can't find field \"text\"")
                 text = button["text"]
                 if not isinstance(text, str) or not text.strip():
                     raise _bad("BUTTON_TEXT_INVALID")
                 actions = [a for a in _INLINE_BUTTON_ACTIONS if button.get(a) is not None]
                 if not actions:
-                    raise _bad("can't parse inline keyboard button: Text buttons are unallowed "
-                               "in the inline keyboard")
+                    raise _bad(
+                        "can't parse inline keyboard button: Text buttons are unallowed "
+                        "in the inline keyboard"
+                    )
                 if len(actions) > 1:
-                    raise _bad("can't parse inline keyboard button: exactly one of the optional "
-                               f"fields must be used, got {actions}")
+                    raise _bad(
+                        "can't parse inline keyboard button: exactly one of the optional "
+                        f"fields must be used, got {actions}"
+                    )
                 action = actions[0]
                 value = button[action]
                 if action == "callback_data":
                     if not isinstance(value, str) or not (
-                            1 <= len(value.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES):
+                        1 <= len(value.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
+                    ):
                         raise _bad("BUTTON_DATA_INVALID")
                 elif action == "url":
                     if not isinstance(value, str) or not re.match(r"(https?|tg)://\S+", value):
@@ -1105,8 +1217,12 @@ class FakeBotAPI:
         return buttons
 
     def _bot_user(self) -> dict:
-        return {"id": self.bot_id, "is_bot": True, "first_name": "Đối Thoại",
-                "username": self.bot_username}
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Đối Thoại",
+            "username": self.bot_username,
+        }
 
     def _editable(self, params: dict, not_found: str) -> tuple[int, _Stored]:
         if params.get("inline_message_id") is not None:
@@ -1123,9 +1239,14 @@ class FakeBotAPI:
     # ---------------------------------------------------------------- methods
 
     def _get_me(self, params: dict) -> dict:
-        return {**self._bot_user(), "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False, "can_connect_to_business": False,
-                "has_main_web_app": False}
+        return {
+            **self._bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     def _delete_webhook(self, params: dict) -> bool:
         if params.get("drop_pending_updates") is True:
@@ -1135,8 +1256,11 @@ class FakeBotAPI:
 
     def _get_webhook_info(self, params: dict) -> dict:
         with self._cond:
-            return {"url": "", "has_custom_certificate": False,
-                    "pending_update_count": len(self._pending)}
+            return {
+                "url": "",
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._pending),
+            }
 
     def _get_updates(self, params: dict) -> list[dict]:
         offset = _as_int(params.get("offset"))
@@ -1183,7 +1307,7 @@ class FakeBotAPI:
                 raise _bad("can't parse BotCommand: BotCommand should be an Object")
             for key in ("command", "description"):
                 if key not in command:
-                    raise _bad(f'can\'t parse BotCommand: Can\'t find field "{key}"')
+                    raise _bad(f"can't parse BotCommand: Can't find field \"{key}\"")
             name, description = command["command"], command["description"]
             if not isinstance(name, str) or not _BOT_COMMAND_NAME_RE.fullmatch(name):
                 raise _bad("BOT_COMMAND_INVALID")
@@ -1248,15 +1372,27 @@ class FakeBotAPI:
 
             message_id = self._allocate_message_id(chat_id)
             message: dict[str, Any] = {
-                "message_id": message_id, "from": self._bot_user(),
-                "chat": dict(self._chats[chat_id]), "date": int(time.time()), "text": text,
+                "message_id": message_id,
+                "from": self._bot_user(),
+                "chat": dict(self._chats[chat_id]),
+                "date": int(time.time()),
+                "text": text,
             }
             if entities:
                 message["entities"] = entities
             if markup is not None and "inline_keyboard" in markup:
                 message["reply_markup"] = markup  # Telegram only echoes inline keyboards
-            sent = SentMessage(message_id, chat_id, text, raw, parse_mode, buttons,
-                               time.monotonic(), reply_markup=markup, entities=entities)
+            sent = SentMessage(
+                message_id,
+                chat_id,
+                text,
+                raw,
+                parse_mode,
+                buttons,
+                time.monotonic(),
+                reply_markup=markup,
+                entities=entities,
+            )
             self._stored[(chat_id, message_id)] = _Stored(message, True, sent)
             self._sent.setdefault(chat_id, []).append(sent)
             self._record_send(chat_id)
@@ -1287,8 +1423,11 @@ class FakeBotAPI:
             inline = markup if markup is not None and "inline_keyboard" in markup else None
             message = stored.message
             # Telegram compares what the user would see: text, formatting and keyboard.
-            if (message.get("text") == text and message.get("entities", []) == entities
-                    and message.get("reply_markup") == inline):
+            if (
+                message.get("text") == text
+                and message.get("entities", []) == entities
+                and message.get("reply_markup") == inline
+            ):
                 raise _bad(NOT_MODIFIED)
             message["text"] = text
             self._set_or_pop(message, "entities", entities or None)

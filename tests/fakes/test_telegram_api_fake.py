@@ -55,22 +55,28 @@ async def test_a_bot_can_get_me_and_learns_its_username(fake, bot):
 @pytest.mark.asyncio
 async def test_a_message_with_an_inline_keyboard_is_recorded_with_its_decoded_text(fake, bot):
     fake.send_text(USER, "chào bot")
-    markup = InlineKeyboardMarkup([
-        [InlineKeyboardButton("Có 👍", callback_data="answer:yes"),
-         InlineKeyboardButton("Không", callback_data="answer:no")],
-        [InlineKeyboardButton("Trang web", url="https://example.com/help")],
-    ])
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Có 👍", callback_data="answer:yes"),
+                InlineKeyboardButton("Không", callback_data="answer:no"),
+            ],
+            [InlineKeyboardButton("Trang web", url="https://example.com/help")],
+        ]
+    )
 
     message = await bot.send_message(
-        USER, "<b>Chào</b> bạn &amp; tôi &lt;3 &#128512;", parse_mode="HTML",
-        reply_markup=markup)
+        USER, "<b>Chào</b> bạn &amp; tôi &lt;3 &#128512;", parse_mode="HTML", reply_markup=markup
+    )
 
     [sent] = fake.messages_to(USER)
     assert sent.text == "Chào bạn & tôi <3 😀"
     assert sent.raw_text == "<b>Chào</b> bạn &amp; tôi &lt;3 &#128512;"
     assert sent.parse_mode == "HTML"
-    assert sent.buttons == [[("Có 👍", "answer:yes"), ("Không", "answer:no")],
-                            [("Trang web", "https://example.com/help")]]
+    assert sent.buttons == [
+        [("Có 👍", "answer:yes"), ("Không", "answer:no")],
+        [("Trang web", "https://example.com/help")],
+    ]
     assert sent.button_texts == ["Có 👍", "Không", "Trang web"]
     assert sent.data_for("Không") == "answer:no"
     with pytest.raises(AssertionError, match="no button containing"):
@@ -109,14 +115,17 @@ async def test_html_with_an_unescaped_less_than_sign_is_refused_with_400(fake, b
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("html, reason", [
-    ("a &nbsp; b", "Unsupported HTML entity"),
-    ("<b>đậm", 'Can\'t find end tag corresponding to start tag "b"'),
-    ("dòng 1<br>dòng 2", 'Unsupported start tag "br"'),
-    ("<b><i>x</b></i>", "Unmatched end tag"),
-    ("x</b>", "Unexpected end tag"),
-    ('<span class="red">x</span>', 'Tag "span" must have class "tg-spoiler"'),
-])
+@pytest.mark.parametrize(
+    "html, reason",
+    [
+        ("a &nbsp; b", "Unsupported HTML entity"),
+        ("<b>đậm", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("dòng 1<br>dòng 2", 'Unsupported start tag "br"'),
+        ("<b><i>x</b></i>", "Unmatched end tag"),
+        ("x</b>", "Unexpected end tag"),
+        ('<span class="red">x</span>', 'Tag "span" must have class "tg-spoiler"'),
+    ],
+)
 async def test_html_telegram_cannot_parse_is_refused(fake, bot, html, reason):
     fake.send_text(USER, "hi")
     with pytest.raises(BadRequest, match="parse entities"):
@@ -128,7 +137,7 @@ async def test_html_telegram_cannot_parse_is_refused(fake, bot, html, reason):
 @pytest.mark.asyncio
 async def test_a_65_byte_callback_data_is_refused_and_64_bytes_are_accepted(fake, bot):
     fake.send_text(USER, "hi")
-    sixty_four = "đ" * 32          # 2 bytes each in UTF-8, only 32 characters
+    sixty_four = "đ" * 32  # 2 bytes each in UTF-8, only 32 characters
     await bot.send_message(USER, "ok", reply_markup=keyboard(("A", sixty_four)))
     with pytest.raises(BadRequest, match="Button_data_invalid"):
         await bot.send_message(USER, "too much", reply_markup=keyboard(("A", "x" + sixty_four)))
@@ -140,16 +149,17 @@ async def test_a_65_byte_callback_data_is_refused_and_64_bytes_are_accepted(fake
 async def test_a_button_without_an_action_is_refused(fake, bot):
     fake.send_text(USER, "hi")
     with pytest.raises(BadRequest, match="(?i)text buttons are unallowed"):
-        await bot.send_message(USER, "x", reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("bare")]]))
+        await bot.send_message(
+            USER, "x", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("bare")]])
+        )
 
 
 @pytest.mark.asyncio
 async def test_messages_over_4096_utf16_units_are_refused(fake, bot):
     fake.send_text(USER, "hi")
-    await bot.send_message(USER, "😀" * 2048)            # 4096 UTF-16 units: allowed
+    await bot.send_message(USER, "😀" * 2048)  # 4096 UTF-16 units: allowed
     await bot.send_message(USER, "<b>" + "a" * 4096 + "</b>", parse_mode="HTML")  # tags are free
-    for too_long in ("😀" * 2049, "a" * 4097):            # 2049 characters but 4098 units
+    for too_long in ("😀" * 2049, "a" * 4097):  # 2049 characters but 4098 units
         with pytest.raises(BadRequest, match="Message is too long"):
             await bot.send_message(USER, too_long)
     with pytest.raises(BadRequest, match="Message text is empty"):
@@ -174,8 +184,9 @@ async def test_a_blocked_chat_gives_forbidden(fake, bot):
 @pytest.mark.asyncio
 async def test_fail_next_with_429_gives_retry_after_with_the_right_retry_after(fake, bot):
     fake.send_text(USER, "hi")
-    fake.fail_next("sendMessage", error_code=429, description="Too Many Requests: retry after 7",
-                   retry_after=7)
+    fake.fail_next(
+        "sendMessage", error_code=429, description="Too Many Requests: retry after 7", retry_after=7
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PTB's deprecation notice about int retry_after
         with pytest.raises(RetryAfter) as error:
@@ -191,8 +202,13 @@ async def test_fail_next_with_429_gives_retry_after_with_the_right_retry_after(f
 async def test_fail_next_can_target_one_chat_and_several_calls(fake, bot):
     fake.send_text(USER, "hi")
     fake.send_text(777, "hi")
-    fake.fail_next("sendMessage", error_code=400, description="Bad Request: chat not found",
-                   chat_id=777, times=2)
+    fake.fail_next(
+        "sendMessage",
+        error_code=400,
+        description="Bad Request: chat not found",
+        chat_id=777,
+        times=2,
+    )
     await bot.send_message(USER, "to the other chat")
     for _ in range(2):
         with pytest.raises(BadRequest):
@@ -271,10 +287,17 @@ async def test_a_long_poll_wakes_up_as_soon_as_an_update_is_pushed(fake, bot):
 @pytest.mark.asyncio
 async def test_allowed_updates_filters_what_get_updates_delivers(fake, bot):
     fake.send_text(USER, "text")
-    fake.push_update({"message_reaction": {
-        "chat": {"id": USER, "first_name": "Lan", "type": "private"}, "message_id": 1,
-        "date": 1718000000, "old_reaction": [],
-        "new_reaction": [{"type": "emoji", "emoji": "👍"}]}})
+    fake.push_update(
+        {
+            "message_reaction": {
+                "chat": {"id": USER, "first_name": "Lan", "type": "private"},
+                "message_id": 1,
+                "date": 1718000000,
+                "old_reaction": [],
+                "new_reaction": [{"type": "emoji", "emoji": "👍"}],
+            }
+        }
+    )
     assert [u.update_id for u in await bot.get_updates(timeout=0)] == [1]  # default set
     only_reactions = await bot.get_updates(timeout=0, allowed_updates=["message_reaction"])
     assert [u.update_id for u in only_reactions] == [2]
@@ -293,8 +316,11 @@ def test_every_fixture_is_one_update_that_ptb_parses():
 async def test_the_builders_fill_the_fixture_shapes_with_the_test_user(fake, bot):
     fake.user(USER, "Minh", last_name="Trần", username="minh_tran", language_code="en")
     updates = [
-        fake.send_sticker(USER), fake.send_photo(USER), fake.send_voice(USER),
-        fake.send_contact(USER, "+84901234567"), fake.edit_text(USER, 1, "đã sửa"),
+        fake.send_sticker(USER),
+        fake.send_photo(USER),
+        fake.send_voice(USER),
+        fake.send_contact(USER, "+84901234567"),
+        fake.edit_text(USER, 1, "đã sửa"),
         fake.send_group_text(USER, -4001, "/help@doithoai_test_bot chi tiết"),
     ]
     parsed = await bot.get_updates(timeout=0)
@@ -336,8 +362,9 @@ async def test_pressing_a_button_sends_the_full_message_and_a_second_answer_is_r
     assert fake.unanswered_callbacks() == [query_id]
 
     assert await bot.answer_callback_query(query_id, text="Đã chọn")
-    assert fake.answered_callbacks() == {query_id: {"callback_query_id": query_id,
-                                                    "text": "Đã chọn"}}
+    assert fake.answered_callbacks() == {
+        query_id: {"callback_query_id": query_id, "text": "Đã chọn"}
+    }
     assert fake.unanswered_callbacks() == []
     assert fake.violations == []
     with pytest.raises(BadRequest, match="Query is too old"):
@@ -349,14 +376,24 @@ async def test_pressing_a_button_sends_the_full_message_and_a_second_answer_is_r
 async def test_edits_update_the_recorded_message_and_identical_edits_are_refused(fake, bot):
     fake.send_text(USER, "hi")
     sent = await bot.send_message(USER, "Bước 1", reply_markup=keyboard(("Tiếp", "next")))
-    await bot.edit_message_text("<i>Bước 2</i>", USER, sent.message_id, parse_mode="HTML",
-                                reply_markup=keyboard(("Xong", "done")))
+    await bot.edit_message_text(
+        "<i>Bước 2</i>",
+        USER,
+        sent.message_id,
+        parse_mode="HTML",
+        reply_markup=keyboard(("Xong", "done")),
+    )
     [recorded] = fake.messages_to(USER)
     assert (recorded.text, recorded.buttons) == ("Bước 2", [[("Xong", "done")]])
 
     with pytest.raises(BadRequest, match="Message is not modified"):
-        await bot.edit_message_text("<i>Bước 2</i>", USER, sent.message_id, parse_mode="HTML",
-                                    reply_markup=keyboard(("Xong", "done")))
+        await bot.edit_message_text(
+            "<i>Bước 2</i>",
+            USER,
+            sent.message_id,
+            parse_mode="HTML",
+            reply_markup=keyboard(("Xong", "done")),
+        )
     await bot.edit_message_reply_markup(USER, sent.message_id)  # removes the keyboard
     assert recorded.buttons == []
     with pytest.raises(BadRequest, match="Message to edit not found"):
@@ -370,8 +407,10 @@ async def test_edits_update_the_recorded_message_and_identical_edits_are_refused
 async def test_set_my_commands_is_recorded_by_scope_and_language(fake, bot):
     await bot.set_my_commands([("start", "Bắt đầu"), ("help", "Trợ giúp")])
     await bot.set_my_commands([("start", "Start")], language_code="en")
-    assert fake.commands[("default", "")] == [{"command": "start", "description": "Bắt đầu"},
-                                              {"command": "help", "description": "Trợ giúp"}]
+    assert fake.commands[("default", "")] == [
+        {"command": "start", "description": "Bắt đầu"},
+        {"command": "help", "description": "Trợ giúp"},
+    ]
     assert fake.commands[("default", "en")] == [{"command": "start", "description": "Start"}]
     assert [c.command for c in await bot.get_my_commands()] == ["start", "help"]
     for bad in ([("Start", "x")], [("start", "")], [("s" * 33, "x")], [("a", "d" * 257)]):
@@ -400,7 +439,8 @@ def test_plain_http_get_and_json_bodies_are_understood(fake):
     request = urllib.request.Request(
         f"{fake.url}/bot{fake.token}/sendmessage",  # method names are case-insensitive
         data=json.dumps({"chat_id": USER, "text": "123"}).encode(),
-        headers={"Content-Type": "application/json"})
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request) as response:
         assert json.load(response)["result"]["text"] == "123"
     assert fake.messages_to(USER)[0].text == "123"
@@ -414,7 +454,8 @@ async def test_a_real_application_polls_a_start_message_and_its_reply_is_recorde
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.message.reply_html(
             f"Chào <b>{update.effective_user.first_name}</b>!",
-            reply_markup=keyboard(("Bắt đầu", "menu:start")))
+            reply_markup=keyboard(("Bắt đầu", "menu:start")),
+        )
 
     async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.callback_query.answer()
@@ -451,11 +492,17 @@ def test_parse_html_produces_telegram_entities_with_utf16_offsets():
     text, entities = parse_html(
         '😀 <b>đậm <i>nghiêng</i></b> <a href="https://x.y/?a=1&amp;b=2">link</a> '
         '<pre><code class="language-python">x = 1</code></pre> '
-        '<tg-spoiler>bí mật</tg-spoiler> <blockquote expandable>q</blockquote>')
+        "<tg-spoiler>bí mật</tg-spoiler> <blockquote expandable>q</blockquote>"
+    )
     assert text == "😀 đậm nghiêng link x = 1 bí mật q"
     assert {(e["type"], e["offset"], e["length"]) for e in entities} == {
-        ("bold", 3, 11), ("italic", 7, 7), ("text_link", 15, 4), ("pre", 20, 5),
-        ("spoiler", 26, 6), ("expandable_blockquote", 33, 1)}
+        ("bold", 3, 11),
+        ("italic", 7, 7),
+        ("text_link", 15, 4),
+        ("pre", 20, 5),
+        ("spoiler", 26, 6),
+        ("expandable_blockquote", 33, 1),
+    }
     assert next(e for e in entities if e["type"] == "text_link")["url"] == "https://x.y/?a=1&b=2"
     assert next(e for e in entities if e["type"] == "pre")["language"] == "python"
     assert utf16_len("😀") == 2

@@ -57,11 +57,17 @@ async def test_open_dialogues_are_the_planned_ones_before_their_deadline(session
     now = clock()
     async with sessions() as session, session.begin():
         soon = await create_dialogue(
-            session, title="Sớm", starts_at=now + timedelta(days=3), venue="Hội trường",
+            session,
+            title="Sớm",
+            starts_at=now + timedelta(days=3),
+            venue="Hội trường",
             question_deadline=now + timedelta(days=1),
         )
         await create_dialogue(
-            session, title="Hết hạn", starts_at=now + timedelta(days=3), venue="Hội trường",
+            session,
+            title="Hết hạn",
+            starts_at=now + timedelta(days=3),
+            venue="Hội trường",
             question_deadline=now - timedelta(hours=1),
         )
         await create_dialogue(session, title="Đã qua", starts_at=now - timedelta(days=1), venue="")
@@ -76,7 +82,9 @@ async def test_open_dialogues_are_the_planned_ones_before_their_deadline(session
 async def test_conversation_state_round_trips_and_an_empty_state_leaves_no_row(sessions):
     async with sessions() as session, session.begin():
         await save_state(
-            session, channel="telegram", user_id="7",
+            session,
+            channel="telegram",
+            user_id="7",
             state=State("ask.text", {"nonce": "ab12", "text": "Đường ngập nước <b>"}),
         )
     async with sessions() as session, session.begin():
@@ -91,21 +99,41 @@ async def test_an_asker_lists_named_and_anonymous_questions_and_loses_them_on_re
     async with sessions() as session, session.begin():
         intake = await general_intake(session)
         account = await create_account(
-            session, channel="telegram", user_id="42", display_name="Lan", locale="vi",
+            session,
+            channel="telegram",
+            user_id="42",
+            display_name="Lan",
+            locale="vi",
             consented_on=date(2026, 11, 20),
         )
         named = await add_question(
-            session, dialogue_id=intake.id, topic="tindung", agency="nhcsxh",
-            text="Vay vốn thế nào?", submitted_on=date(2026, 11, 20), account_id=account.id,
+            session,
+            dialogue_id=intake.id,
+            topic="tindung",
+            agency="nhcsxh",
+            text="Vay vốn thế nào?",
+            submitted_on=date(2026, 11, 20),
+            account_id=account.id,
         )
         hidden = await add_question(
-            session, dialogue_id=intake.id, topic="rasoat", agency="ldtbxh",
-            text="Vì sao hộ bên cạnh được xếp cận nghèo?", submitted_on=date(2026, 11, 21),
-            asker_hash="h" * 64, reply_handle=b"sealed",
+            session,
+            dialogue_id=intake.id,
+            topic="rasoat",
+            agency="ldtbxh",
+            text="Vì sao hộ bên cạnh được xếp cận nghèo?",
+            submitted_on=date(2026, 11, 21),
+            asker_hash="h" * 64,
+            reply_handle=b"sealed",
         )
         await add_question(
-            session, dialogue_id=intake.id, topic="khac", agency="ubnd", text="Của người khác",
-            submitted_on=date(2026, 11, 21), asker_hash="o" * 64, reply_handle=b"other",
+            session,
+            dialogue_id=intake.id,
+            topic="khac",
+            agency="ubnd",
+            text="Của người khác",
+            submitted_on=date(2026, 11, 21),
+            asker_hash="o" * 64,
+            reply_handle=b"other",
         )
     assert hidden.anonymous and hidden.account_id is None
     assert set(named.ticket) <= set(TICKET_ALPHABET) and len(named.ticket) == 6
@@ -119,8 +147,9 @@ async def test_an_asker_lists_named_and_anonymous_questions_and_loses_them_on_re
         rows = list(await session.scalars(select(Question).order_by(Question.text)))
     assert len(rows) == 3
     released = [q for q in rows if q.text != "Của người khác"]
-    assert all(q.account_id is None and q.asker_hash is None and q.reply_handle is None
-               for q in released)
+    assert all(
+        q.account_id is None and q.asker_hash is None and q.reply_handle is None for q in released
+    )
 
 
 async def test_an_anonymous_question_needs_its_hash_and_handle(sessions):
@@ -128,19 +157,35 @@ async def test_an_anonymous_question_needs_its_hash_and_handle(sessions):
         intake = await general_intake(session)
         with pytest.raises(ValueError):
             await add_question(
-                session, dialogue_id=intake.id, topic="khac", agency="ubnd", text="x" * 20,
+                session,
+                dialogue_id=intake.id,
+                topic="khac",
+                agency="ubnd",
+                text="x" * 20,
                 submitted_on=date(2026, 11, 20),
             )
 
 
 async def test_an_account_is_unique_per_address(sessions):
     async with sessions() as session, session.begin():
-        await create_account(session, channel="telegram", user_id="1", display_name="A",
-                             locale="vi", consented_on=date(2026, 1, 1))
+        await create_account(
+            session,
+            channel="telegram",
+            user_id="1",
+            display_name="A",
+            locale="vi",
+            consented_on=date(2026, 1, 1),
+        )
     with pytest.raises(IntegrityError):
         async with sessions() as session, session.begin():
-            await create_account(session, channel="telegram", user_id="1", display_name="B",
-                                 locale="vi", consented_on=date(2026, 1, 1))
+            await create_account(
+                session,
+                channel="telegram",
+                user_id="1",
+                display_name="B",
+                locale="vi",
+                consented_on=date(2026, 1, 1),
+            )
     async with sessions() as session:
         found = await find_account(session, channel="telegram", user_id="1")
     assert found is not None and found.display_name == "A" and len(found.asker_salt) == 32
@@ -149,8 +194,13 @@ async def test_an_account_is_unique_per_address(sessions):
 async def _enqueue(sessions, clock, key, priority=outbox.PRIORITY_REPLY, recipient="1"):
     async with sessions() as session, session.begin():
         return await outbox.enqueue(
-            session, key=key, channel="telegram", recipient=recipient,
-            body={"text": key}, now=clock(), priority=priority,
+            session,
+            key=key,
+            channel="telegram",
+            recipient=recipient,
+            body={"text": key},
+            now=clock(),
+            priority=priority,
         )
 
 
@@ -161,7 +211,9 @@ async def test_the_outbox_keeps_one_row_per_idempotency_key(sessions, clock):
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
 
-async def test_the_outbox_claims_replies_before_broadcasts_and_not_before_their_time(sessions, clock):
+async def test_the_outbox_claims_replies_before_broadcasts_and_not_before_their_time(
+    sessions, clock
+):
     await _enqueue(sessions, clock, "broadcast", outbox.PRIORITY_BROADCAST)
     await _enqueue(sessions, clock, "reply", outbox.PRIORITY_REPLY)
     await _enqueue(sessions, clock, "reminder", outbox.PRIORITY_REMINDER)
@@ -170,7 +222,9 @@ async def test_the_outbox_claims_replies_before_broadcasts_and_not_before_their_
     assert [c.body["text"] for c in claimed] == ["reply", "reminder"]
     async with sessions() as session, session.begin():
         await outbox.mark_retry(
-            session, message_id=claimed[0].id, not_before=clock() + timedelta(seconds=30),
+            session,
+            message_id=claimed[0].id,
+            not_before=clock() + timedelta(seconds=30),
             reason="429",
         )
         again = await outbox.claim_due(session, channel="telegram", now=clock())
@@ -181,7 +235,9 @@ async def test_the_outbox_claims_replies_before_broadcasts_and_not_before_their_
     assert [c.body["text"] for c in later] == ["reply"]
 
 
-async def test_a_message_cut_off_mid_send_becomes_unknown_and_is_never_claimed_again(sessions, clock):
+async def test_a_message_cut_off_mid_send_becomes_unknown_and_is_never_claimed_again(
+    sessions, clock
+):
     await _enqueue(sessions, clock, "cut")
     async with sessions() as session, session.begin():
         [claimed] = await outbox.claim_due(session, channel="telegram", now=clock())

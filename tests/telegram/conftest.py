@@ -55,14 +55,21 @@ class Harness:
         self.runtime = runtime
         self.channel = channel
 
-    def chat(self, user_id: int, first_name: str = "Lan", last_name: str | None = None,
-             language_code: str = "vi") -> Chat:
-        self.fake.user(user_id, first_name=first_name, last_name=last_name,
-                       language_code=language_code)
+    def chat(
+        self,
+        user_id: int,
+        first_name: str = "Lan",
+        last_name: str | None = None,
+        language_code: str = "vi",
+    ) -> Chat:
+        self.fake.user(
+            user_id, first_name=first_name, last_name=last_name, language_code=language_code
+        )
         return Chat(self.fake, user_id)
 
-    async def consenting(self, user_id: int, first_name: str = "Lan",
-                         last_name: str | None = None) -> Chat:
+    async def consenting(
+        self, user_id: int, first_name: str = "Lan", last_name: str | None = None
+    ) -> Chat:
         chat = self.chat(user_id, first_name, last_name)
         await chat.say("/start")
         await chat.press("Tôi đồng ý")

@@ -13,8 +13,11 @@ from storage.models import Account, Question
 async def _dialogue(runtime, clock, title="Đối thoại giảm nghèo phường 7", days=10):
     async with runtime.sessions() as session, session.begin():
         return await create_dialogue(
-            session, title=title, starts_at=clock() + timedelta(days=days),
-            venue="Hội trường UBND phường 7", question_deadline=clock() + timedelta(days=days - 2),
+            session,
+            title=title,
+            starts_at=clock() + timedelta(days=days),
+            venue="Hội trường UBND phường 7",
+            question_deadline=clock() + timedelta(days=days - 2),
         )
 
 
@@ -44,7 +47,12 @@ async def test_accepting_consent_stores_the_account_and_shows_the_menu(telegram)
     await lan.say("/start")
     [thanks] = await lan.press("Tôi đồng ý")
     assert "Gửi câu hỏi" in thanks.text
-    assert thanks.button_texts == ["✍️ Gửi câu hỏi", "📋 Câu hỏi của tôi", "🌐 Ngôn ngữ", "❓ Trợ giúp"]
+    assert thanks.button_texts == [
+        "✍️ Gửi câu hỏi",
+        "📋 Câu hỏi của tôi",
+        "🌐 Ngôn ngữ",
+        "❓ Trợ giúp",
+    ]
     async with telegram.runtime.sessions() as session:
         [account] = list(await session.scalars(select(Account)))
     assert (account.user_id, account.display_name, account.locale) == ("102", "Lan Nguyễn", "vi")
@@ -195,7 +203,9 @@ async def test_english_on_choice(telegram):
     [switched] = await lan.press("English")
     assert switched.text == "From now on I will write in English."
     [topics] = await lan.say("/ask")
-    assert "What is your question about?" in topics.text and "Credit and loans" in topics.button_texts
+    assert (
+        "What is your question about?" in topics.text and "Credit and loans" in topics.button_texts
+    )
     await lan.press("Credit")
     await lan.say("Can a newly non-poor household still borrow?")
     await lan.press("Anonymous")
@@ -271,8 +281,9 @@ async def test_delete_my_data_erases_the_account_and_unlinks_its_questions(teleg
         assert list(await session.scalars(select(Account))) == []
     questions = await _questions(telegram.runtime)
     assert len(questions) == 2
-    assert all(q.account_id is None and q.asker_hash is None and q.reply_handle is None
-               for q in questions)
+    assert all(
+        q.account_id is None and q.asker_hash is None and q.reply_handle is None for q in questions
+    )
     await lan.say("/start")
     await lan.press("Tôi đồng ý")
     [mine] = await lan.say("/cauhoi")

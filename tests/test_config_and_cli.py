@@ -1,0 +1,123 @@
+"""Settings and the command line: bad settings stop with one line naming the setting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _doithoai(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DOITHOAI_")}
+    clean.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", *args],
+        env=clean,
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+    )
+
+
+def test_defaults_are_a_local_sqlite_file_vietnamese_and_hanoi_time(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("DOITHOAI_"):
+            monkeypatch.delenv(name)
+    settings = load_settings()
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'doithoai.db'}"
+    assert settings.timezone == "Asia/Ho_Chi_Minh" and settings.default_locale == "vi"
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert settings.secret_key is None and settings.telegram_token is None
+
+
+def test_usual_database_urls_get_the_async_driver():
+    assert (
+        load_settings(database_url="postgresql://u@h/db").database_url
+        == "postgresql+asyncpg://u@h/db"
+    )
+    assert load_settings(database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("timezone", "Mars/Olympus", "DOITHOAI_TIMEZONE"),
+        ("default_locale", "fr", "DOITHOAI_DEFAULT_LOCALE"),
+        ("database_url", "mysql://x", "DOITHOAI_DATABASE_URL"),
+        ("secret_key", "short", "DOITHOAI_SECRET_KEY"),
+        ("telegram_token", "not-a-token", "DOITHOAI_TELEGRAM_TOKEN"),
+        ("telegram_api_url", "ftp://x", "DOITHOAI_TELEGRAM_API_URL"),
+    ],
+)
+def test_an_invalid_setting_is_reported_in_one_line_naming_it(setting, value, named):
+    with pytest.raises(SettingsError) as raised:
+        load_settings(**{setting: value})
+    assert str(raised.value).startswith(named + ":")
+    assert "\n" not in str(raised.value)
+
+
+def test_run_without_a_token_stops_with_one_line_and_no_traceback(tmp_path):
+    result = _doithoai("run", env={"DOITHOAI_SECRET_KEY": "s" * 40}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "Lỗi cấu hình: DOITHOAI_TELEGRAM_TOKEN: required but not set"
+
+
+def test_a_bad_setting_in_the_environment_stops_any_command(tmp_path):
+    result = _doithoai("db", "upgrade", env={"DOITHOAI_TIMEZONE": "Hanoi"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "Lỗi cấu hình: DOITHOAI_TIMEZONE: unknown time zone 'Hanoi'"
+
+
+def test_run_refuses_a_database_whose_schema_is_behind(tmp_path):
+    env = {
+        "DOITHOAI_SECRET_KEY": "s" * 40,
+        "DOITHOAI_TELEGRAM_TOKEN": "123:abc",
+        "DOITHOAI_TELEGRAM_API_URL": "http://127.0.0.1:9",
+    }
+    result = _doithoai("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "doithoai db upgrade" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_db_upgrade_then_console_chats_in_the_terminal(tmp_path):
+    env = {"DOITHOAI_SECRET_KEY": "s" * 40}
+    upgraded = _doithoai("db", "upgrade", env=env, cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert (tmp_path / "doithoai.db").exists()
+    chat = _doithoai(
+        "console",
+        "--user",
+        "an",
+        "--name",
+        "Lê Văn An",
+        env=env,
+        cwd=tmp_path,
+        stdin="/start\n1\n/hoi\n11\nXin hỏi lịch tiếp công dân tháng này?\n1\n1\n/cauhoi\n",
+    )
+    assert chat.returncode == 0, chat.stderr
+    assert "Đã nhận câu hỏi của bạn" in chat.stdout
+    assert "1 câu hỏi của bạn" in chat.stdout and "🕶 ẩn danh" in chat.stdout
+
+
+def test_the_demo_shows_a_named_and_an_anonymous_question_from_start_to_my_questions(tmp_path):
+    result = _doithoai("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("Đã nhận câu hỏi của bạn") == 2
+    assert "Câu hỏi có ghi tên bạn: Nguyễn Thị Lan." in out
+    assert "Câu hỏi của bạn là ẩn danh" in out
+    assert "2 câu hỏi của bạn" in out and "🕶 ẩn danh" in out and "👤 có ghi tên" in out
+    assert list(tmp_path.iterdir()) == []  # nothing left behind: a temporary database
