@@ -22,6 +22,7 @@ from handlers.context import Context
 from handlers.router import route
 from storage.accounts import find_account
 from storage.conversations import State, load_state, save_state
+from storage.models import Account
 from storage.outbox import PRIORITY_REPLY, enqueue
 from storage.updates import already_processed, record_processed
 
@@ -69,10 +70,9 @@ class Dispatcher:
         address = incoming.address
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            if await already_processed(session, channel=address.channel, key=incoming.key):
+            first, account = await self._claim(session, incoming, now)
+            if not first:
                 return Outcome(duplicate=True)
-            await record_processed(session, channel=address.channel, key=incoming.key, at=now)
-            account = await find_account(session, channel=address.channel, user_id=address.user_id)
             if account is not None and account.unreachable_at is not None:
                 account.unreachable_at = None  # they wrote to us: reachable again
             state = (
@@ -100,13 +100,11 @@ class Dispatcher:
             return Outcome(replies=ctx.replies, notice=ctx.notice)
 
     async def _apologise(self, incoming: Incoming) -> Outcome:
-        address = incoming.address
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            if await already_processed(session, channel=address.channel, key=incoming.key):
+            first, account = await self._claim(session, incoming, now)
+            if not first:
                 return Outcome(duplicate=True)
-            await record_processed(session, channel=address.channel, key=incoming.key, at=now)
-            account = await find_account(session, channel=address.channel, user_id=address.user_id)
             t = Translator(
                 choose(account.locale if account else None, self.default_locale), self.zone
             )
@@ -120,6 +118,18 @@ class Dispatcher:
             ]
             await self._enqueue(session, incoming, replies, now)
             return Outcome(replies=replies, notice=t._("Please try again."))
+
+    @staticmethod
+    async def _claim(
+        session: AsyncSession, incoming: Incoming, now: datetime
+    ) -> tuple[bool, Account | None]:
+        """Record the update's key (False if it was already processed) and find its sender."""
+        address = incoming.address
+        if await already_processed(session, channel=address.channel, key=incoming.key):
+            return False, None
+        await record_processed(session, channel=address.channel, key=incoming.key, at=now)
+        account = await find_account(session, channel=address.channel, user_id=address.user_id)
+        return True, account
 
     @staticmethod
     async def _enqueue(

@@ -319,28 +319,23 @@ async def _submit(ctx: Context) -> None:
         )
     topic = TOPICS[data["topic"]]
     if data["anonymous"]:
-        question = await add_question(
-            ctx.session,
-            dialogue_id=dialogue.id,
-            topic=topic.code,
-            agency=topic.agency,
-            text=data["text"],
-            submitted_on=ctx.today,
-            asker_hash=ctx.sealer.asker_hash(account.asker_salt, ctx.address),
-            reply_handle=ctx.sealer.seal(ctx.address),
-        )
+        asker: dict = {
+            "asker_hash": ctx.sealer.asker_hash(account.asker_salt, ctx.address),
+            "reply_handle": ctx.sealer.seal(ctx.address),
+        }
         how = _("Your question is anonymous: nobody can see who asked it.")
     else:
-        question = await add_question(
-            ctx.session,
-            dialogue_id=dialogue.id,
-            topic=topic.code,
-            agency=topic.agency,
-            text=data["text"],
-            submitted_on=ctx.today,
-            account_id=account.id,
-        )
+        asker = {"account_id": account.id}
         how = _("Your question carries your name: {name}.").format(name=account.display_name)
+    question = await add_question(
+        ctx.session,
+        dialogue_id=dialogue.id,
+        topic=topic.code,
+        agency=topic.agency,
+        text=data["text"],
+        submitted_on=ctx.today,
+        **asker,
+    )
     # The draft goes with the state: nothing of the question stays beside the address.
     ctx.clear_state()
     ctx.notice = _("Sent")

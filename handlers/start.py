@@ -66,7 +66,9 @@ async def accept(ctx: Context, locale: str) -> None:
     """c:ok:xx - the person agrees: only now is an account stored."""
     ctx.use_locale(locale)
     _ = ctx.t._
-    if ctx.account is None:
+    if ctx.account is not None:
+        ctx.account.locale = locale
+    else:
         ctx.account = await create_account(
             ctx.session,
             channel=ctx.address.channel,
