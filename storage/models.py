@@ -108,7 +108,11 @@ class Dialogue(Base):
     venue: Mapped[str] = mapped_column(String(300), default="")
     question_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="planned")
+    status: Mapped[str] = mapped_column(String(16), default="planned")  # planned, cancelled
+    wards: Mapped[list[str]] = mapped_column(JSON, default=list)  # participating wards
+    quota_total: Mapped[int] = mapped_column(Integer, default=80)
+    # at least this many poor, near-poor or newly-out-of-poverty households (the rest: others)
+    quota_priority: Mapped[int] = mapped_column(Integer, default=60)
 
 
 class Question(Base):
@@ -139,7 +143,10 @@ class OutboxMessage(Base):
     """One message to deliver. Written in the transaction that decided to send it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "not_before"),
+        Index("ix_outbox_recipient", "channel", "recipient", "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)  # permanent idempotency key
@@ -154,3 +161,104 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Household(Base):
+    """A household of the registry (hộ gia đình), as the ward's lists give it."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # the registry's household code
+    head_name: Mapped[str] = mapped_column(String(200))
+    gender: Mapped[str] = mapped_column(String(8), default="")  # female, male, or unknown ""
+    ethnicity: Mapped[str] = mapped_column(String(40), default="")  # Kinh, Khmer, Hoa, ...
+    category: Mapped[str] = mapped_column(String(16))  # poor, near_poor, new_non_poor, other
+    ward: Mapped[str] = mapped_column(String(100))
+    hamlet: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # normalised: 0xxxxxxxxx
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # The code of the household's deep link and QR code: random, so that it cannot be guessed
+    # from the registry's code.
+    link_code: Mapped[str] = mapped_column(String(16), unique=True)
+
+
+class HouseholdLink(Base):
+    """A chat linked to a household: where its invitations and reminders go."""
+
+    __tablename__ = "household_links"
+    __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_household_links_address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LinkAttempt(Base):
+    """Wrong household codes tried from one address, to throttle guessing."""
+
+    __tablename__ = "link_attempts"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Invitation(Base):
+    """A household chosen for a dialogue (or waiting behind those chosen), and its answer."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        UniqueConstraint("dialogue_id", "household_id", name="uq_invitations_dialogue_household"),
+        Index("ix_invitations_dialogue_status", "dialogue_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    group: Mapped[str] = mapped_column(String(16))  # priority (poor, near-poor, new) or other
+    rank: Mapped[int] = mapped_column(Integer)  # order within the group: selected, then waitlist
+    # selected -> invited | letter -> accepted | declined ; waitlist -> selected ; cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(String(16))  # where the invitation went
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attended: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Reminder(Base):
+    """One reminder of one dialogue, due at one instant; fired once by whichever tick claims it."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"))
+    before_minutes: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # fired, skipped, cancelled
+
+
+class RateBudget(Base):
+    """The next free sending slot of a channel, shared by every process that sends on it."""
+
+    __tablename__ = "rate_budgets"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecipientPace(Base):
+    """When a person may next be sent a message (platforms allow about one a second each)."""
+
+    __tablename__ = "recipient_paces"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime())
