@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine
+from datetime import timedelta
 from typing import Any
 
 import typer
@@ -89,6 +90,8 @@ async def _serve(settings: Settings) -> None:
             api_url=settings.telegram_api_url,
             dispatch=runtime.dispatcher.dispatch,
             default_locale=settings.default_locale,
+            rate=settings.telegram_rate,
+            spacing=timedelta(seconds=settings.telegram_chat_interval),
         )
         runtime.add_channel(telegram)
         stop = asyncio.Event()

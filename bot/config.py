@@ -5,6 +5,7 @@ Nothing else in the project reads os.environ: the CLI builds one Settings and pa
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +34,16 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
     default_locale: Literal["vi", "en"] = "vi"
+    telegram_rate: float = Field(default=25.0, gt=0, le=1000)  # messages a second, all chats
+    telegram_chat_interval: float = Field(default=1.0, ge=0, le=60)  # seconds between two to a chat
+    telegram_bot_username: str | None = None  # for deep links; asked of Telegram when not set
+    reminders: str = "3d,1d,2h"  # before each dialogue's start
+
+    @field_validator("reminders")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        reminder_offsets(value)
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -91,8 +102,24 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def reminder_offsets(self) -> list[timedelta]:
+        return reminder_offsets(self.reminders)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def reminder_offsets(value: str) -> list[timedelta]:
+    """ "3d,1d,2h" -> the offsets before the start, longest first; "" -> none."""
+    offsets = []
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        number, unit = part[:-1], part[-1:].lower()
+        if not number.isdigit() or unit not in "dhm" or int(number) == 0:
+            raise ValueError(f"{part!r} is not a duration like 3d, 2h or 30m")
+        unit_name = {"d": "days", "h": "hours", "m": "minutes"}[unit]
+        offsets.append(timedelta(**{unit_name: int(number)}))
+    return sorted(set(offsets), reverse=True)
 
 
 class SettingsError(Exception):

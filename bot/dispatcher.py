@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.anonymity import Sealer
 from bot.i18n import Translator, choose
-from bot.messages import Incoming, Outcome, Reply
+from bot.messages import Incoming, Outcome, Reply, merge
 from handlers.context import Context
 from handlers.router import route
 from storage.accounts import find_account
@@ -96,8 +96,9 @@ class Dispatcher:
                 await save_state(
                     session, channel=address.channel, user_id=address.user_id, state=ctx.state
                 )
-            await self._enqueue(session, incoming, ctx.replies, now)
-            return Outcome(replies=ctx.replies, notice=ctx.notice)
+            replies = merge(ctx.replies)
+            await self._enqueue(session, incoming, replies, now)
+            return Outcome(replies=replies, notice=ctx.notice)
 
     async def _apologise(self, incoming: Incoming) -> Outcome:
         now = self.clock()

@@ -64,13 +64,18 @@ class Reply:
     text: str
     title: str = ""
     buttons: tuple[tuple[Button, ...], ...] = ()
+    standalone: bool = False  # keep as a message of its own (e.g. a text given back to copy)
+    ask_phone: bool = False  # offer the platform's "share my phone number" button
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "text": self.text,
             "title": self.title,
             "buttons": [[[b.label, b.data] for b in row] for row in self.buttons],
         }
+        if self.ask_phone:
+            body["ask_phone"] = True
+        return body
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Reply:
@@ -80,7 +85,36 @@ class Reply:
             buttons=tuple(
                 tuple(Button(label, data) for label, data in row) for row in body.get("buttons", ())
             ),
+            ask_phone=body.get("ask_phone", False),
         )
+
+
+MERGE_LIMIT = 3000
+
+
+def merge(replies: list[Reply]) -> list[Reply]:
+    """Join consecutive replies into as few messages as read well: fewer messages for people on
+    cheap phones, and fewer against the platforms' one-message-a-second-per-chat limit.
+
+    A reply is joined to the next unless it has buttons, either is standalone, or the two
+    together would be long.
+    """
+    merged: list[Reply] = []
+    for reply in replies:
+        if merged:
+            last = merged[-1]
+            joinable = not (last.buttons or last.standalone or reply.standalone or last.ask_phone)
+            if joinable and len(last.text) + len(reply.text) + len(reply.title) < MERGE_LIMIT:
+                heading = f"{reply.title}\n" if reply.title else ""
+                merged[-1] = Reply(
+                    text=f"{last.text}\n\n{heading}{reply.text}" if last.text else reply.text,
+                    title=last.title or (reply.title if not last.text else ""),
+                    buttons=reply.buttons,
+                    ask_phone=reply.ask_phone,
+                )
+                continue
+        merged.append(reply)
+    return merged
 
 
 @dataclass(slots=True)

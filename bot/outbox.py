@@ -1,8 +1,9 @@
-"""Durable delivery: claim due rows, send them through their channel, record each outcome.
+"""Durable delivery: claim due rows within the shared budget, send each at its slot, record it.
 
-Claiming commits the rows as "sending" before any HTTP call, so a crash can never make a
-message go twice: a row cut off mid-call is found later with an expired lease and becomes
-"unknown". Throttles wait as long as the platform asked, never less; an unreachable person is
+Claiming commits rows as "claimed" with a slot; each row is committed as "sending" just before
+its HTTP call, so a crash can never make a message go twice: a row cut off mid-call is found
+later with an expired lease and becomes "unknown"; one that was only claimed goes back to
+pending. Throttles wait as long as the platform asked, never less; an unreachable person is
 marked so and nothing more is sent to them.
 """
 
@@ -23,6 +24,7 @@ from storage.accounts import mark_unreachable
 log = logging.getLogger(__name__)
 
 RETRY_BACKOFF = timedelta(seconds=5)
+MAX_IN_FLIGHT = 64
 
 
 class Outbox:
@@ -37,25 +39,65 @@ class Outbox:
         self.channels = channels
         self.clock = clock
         self._wake = asyncio.Event()
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def drain(self, channel: str, *, limit: int = 20) -> int:
-        """Send what is due on one channel, in batches, until nothing is due; return how many went."""
+    async def drain(self, channel: str) -> int:
+        """Send what is due on one channel until nothing more is due; return how many went."""
         sent = 0
-        while True:
-            async with self.sessions() as session, session.begin():
-                await rows.expire_leases(session, now=self.clock())
-                batch = await rows.claim_due(
-                    session, channel=channel, now=self.clock(), limit=limit
-                )
-            if not batch:
-                return sent
-            for message in batch:
-                sent += await self._deliver(message)
+        tasks: set[asyncio.Task[int]] = set()
+        try:
+            while True:
+                batch = await self._claim(channel)
+                for message in batch:
+                    await self._in_flight.acquire()
+                    task = asyncio.create_task(self._deliver_at_slot(message))
+                    tasks.add(task)
+                if batch:
+                    # Come back when this batch's slots are nearly used up.
+                    await self._sleep_until(batch[-1].send_at - timedelta(milliseconds=200))
+                    continue
+                if not tasks:
+                    return sent
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    tasks.discard(task)
+                    sent += task.result()
+        finally:
+            for task in tasks:
+                sent += await task
+
+    async def _claim(self, channel: str) -> list[rows.Claimed]:
+        platform = self.channels[channel]
+        async with self.sessions() as session, session.begin():
+            now = self.clock()
+            await rows.expire_leases(session, now=now)
+            return await rows.claim_due(
+                session,
+                channel=channel,
+                now=now,
+                rate=platform.rate,
+                spacing=platform.spacing,
+            )
+
+    async def _sleep_until(self, instant: datetime) -> None:
+        delay = (instant - self.clock()).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _deliver_at_slot(self, message: rows.Claimed) -> int:
+        try:
+            await self._sleep_until(message.send_at)
+            return await self._deliver(message)
+        finally:
+            self._in_flight.release()
 
     async def _deliver(self, message: rows.Claimed) -> int:
+        async with self.sessions() as session, session.begin():
+            if not await rows.mark_sending(session, message=message, now=self.clock()):
+                return 0  # the lease ran out and the row went back to pending: not ours now
         channel = self.channels[message.channel]
         address = Address(message.channel, message.recipient)
         try:
@@ -63,23 +105,26 @@ class Outbox:
         except Exception as exc:  # a bug in a channel must not leave the row "sending" for ever
             log.exception("outbox message %s: channel raised", message.id)
             delivery = Delivery(SendResult.UNKNOWN, reason=f"channel raised {type(exc).__name__}")
-        delivery_result, reason = delivery.result, delivery.reason
-        now = self.clock()
+        return await self._record(message, delivery)
+
+    async def _record(self, message: rows.Claimed, delivery: Delivery) -> int:
+        result, reason = delivery.result, delivery.reason
         async with self.sessions() as session, session.begin():
-            if delivery_result is SendResult.SENT:
+            now = self.clock()
+            if result is SendResult.SENT:
                 await rows.mark_sent(session, message_id=message.id, now=now)
                 return 1
-            if delivery_result is SendResult.THROTTLED:
+            if result is SendResult.THROTTLED:
                 # Never earlier than the platform said; a second more for clock skew.
                 wait = timedelta(seconds=delivery.retry_after + 1)
                 await rows.mark_retry(
                     session, message_id=message.id, not_before=now + wait, reason=reason
                 )
-            elif delivery_result is SendResult.RETRY:
+            elif result is SendResult.RETRY:
                 await rows.mark_retry(
                     session, message_id=message.id, not_before=now + RETRY_BACKOFF, reason=reason
                 )
-            elif delivery_result is SendResult.UNREACHABLE:
+            elif result is SendResult.UNREACHABLE:
                 await rows.mark_recipient_unreachable(
                     session,
                     channel=message.channel,
@@ -90,15 +135,15 @@ class Outbox:
                 await mark_unreachable(
                     session, channel=message.channel, user_id=message.recipient, at=now
                 )
-            elif delivery_result is SendResult.FAILED:
+            elif result is SendResult.FAILED:
                 await rows.mark_failed(session, message_id=message.id, reason=reason)
             else:
                 await rows.mark_unknown(session, message_id=message.id, reason=reason)
-            log.warning("outbox message %s: %s (%s)", message.id, delivery_result, reason)
+        log.warning("outbox message %s: %s (%s)", message.id, result, reason)
         return 0
 
     async def run(self, *, idle: float = 1.0) -> None:
-        """Deliver for ever: whenever woken by new replies, and at least every `idle` seconds."""
+        """Deliver for ever: whenever woken by new messages, and at least every `idle` seconds."""
         while True:
             self._wake.clear()
             for name in self.channels:

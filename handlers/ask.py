@@ -232,7 +232,7 @@ def _too_long(ctx: Context, text: str) -> None:
             "shorter version. Here is what you wrote, to copy from:"
         ).format(count=len(text), max=MAX_LENGTH),
     )
-    ctx.say(text, buttons=[_cancel_row(ctx, ctx.state.data["nonce"])])
+    ctx.say(text, buttons=[_cancel_row(ctx, ctx.state.data["nonce"])], standalone=True)
 
 
 async def on_button(ctx: Context, nonce: str, action: str, arg: str) -> None:

@@ -43,9 +43,23 @@ class Context:
     def use_locale(self, locale: str) -> None:
         self.t = Translator(locale, self.zone)
 
-    def say(self, text: str, *, title: str = "", buttons: list[list[Button]] | None = None) -> None:
+    def say(
+        self,
+        text: str,
+        *,
+        title: str = "",
+        buttons: list[list[Button]] | None = None,
+        standalone: bool = False,
+        ask_phone: bool = False,
+    ) -> None:
         self.replies.append(
-            Reply(text=text, title=title, buttons=tuple(tuple(row) for row in buttons or ()))
+            Reply(
+                text=text,
+                title=title,
+                buttons=tuple(tuple(row) for row in buttons or ()),
+                standalone=standalone,
+                ask_phone=ask_phone,
+            )
         )
 
     def clear_state(self) -> None:

@@ -157,6 +157,10 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The claim that holds the row ("claimed" or "sending"): a random token, so that a process
+    # whose lease ran out cannot go on with a row another process has claimed since.
+    claim: Mapped[str | None] = mapped_column(String(32))
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # its slot in the budget
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,27 +1,31 @@
 """The outbox: every outgoing message as a row, claimed, sent once, its outcome recorded.
 
-A row goes pending -> sending (committed before the HTTP call) -> sent | failed | unreachable
-| unknown, or back to pending after a throttle. A row found still "sending" after its lease
-has expired was cut off mid-call: it may have arrived, so it becomes "unknown" and is reported,
-never resent by itself.
+A row goes pending -> claimed (a slot in the shared rate budget) -> sending (committed just
+before the HTTP call) -> sent | failed | unreachable | unknown, or back to pending after a
+throttle. A row found still "claimed" after its lease was never sent and goes back to pending;
+one still "sending" was cut off mid-call: it may have arrived, so it becomes "unknown" and is
+reported, never resent by itself.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, RateBudget, RecipientPace
 
 PRIORITY_REPLY = 0
 PRIORITY_REMINDER = 10
 PRIORITY_BROADCAST = 20
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=30)
 
 
 async def enqueue(
@@ -61,38 +65,117 @@ class Claimed:
     channel: str
     recipient: str
     body: dict[str, Any]
+    claim: str
+    send_at: datetime
+
+
+async def _budget(session: AsyncSession, *, channel: str, now: datetime) -> RateBudget:
+    """The channel's budget row, locked for this transaction (created on first use)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(RateBudget).values(channel=channel, next_at=now).on_conflict_do_nothing()
+    )
+    query = select(RateBudget).where(RateBudget.channel == channel)
+    if dialect == "postgresql":
+        # Every claimer of a channel queues here: one budget, whatever the number of processes.
+        query = query.with_for_update()
+    budget = await session.scalar(query.execution_options(populate_existing=True))
+    assert budget is not None
+    return budget
 
 
 async def claim_due(
-    session: AsyncSession, *, channel: str, now: datetime, limit: int = 20
+    session: AsyncSession,
+    *,
+    channel: str,
+    now: datetime,
+    rate: float,
+    spacing: timedelta = timedelta(seconds=1),
+    horizon: timedelta = timedelta(seconds=1),
+    limit: int | None = None,
 ) -> list[Claimed]:
-    """Mark up to `limit` due rows "sending" under a lease, highest priority first.
+    """Claim the due rows that fit in the channel's budget over the next `horizon`.
 
-    On PostgreSQL the rows are locked with SKIP LOCKED so that several processes claim
-    disjoint rows; SQLite's BEGIN IMMEDIATE already gives this transaction the whole file.
-    The caller commits before sending.
+    Each claimed row gets a slot `send_at`: slots are 1/rate apart across every process (the
+    budget row is locked while slots are handed out), and a recipient gets no slot sooner than
+    `spacing` after their previous one. Rows are marked "claimed" with a token and a lease; the
+    caller commits, then sends each at its slot after `mark_sending`. Highest priority first.
     """
-    query = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.channel == channel,
-            OutboxMessage.status == "pending",
-            OutboxMessage.not_before <= now,
+    budget = await _budget(session, channel=channel, now=now)
+    interval = timedelta(seconds=1 / rate)
+    slot = max(now, budget.next_at)
+    room = int((now + horizon - slot) / interval) + 1
+    if limit is not None:
+        room = min(room, limit)
+    if room <= 0:
+        return []
+    rows = list(
+        await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.status == "pending",
+                OutboxMessage.not_before <= now,
+            )
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
+            .limit(room * 2)
+            .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite ignores it
         )
-        .order_by(OutboxMessage.priority, OutboxMessage.id)
-        .limit(limit)
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(await session.scalars(query))
-    claimed = []
+    if not rows:
+        return []
+    recipients = {row.recipient for row in rows}
+    paces = {
+        pace.user_id: pace
+        for pace in await session.scalars(
+            select(RecipientPace).where(
+                RecipientPace.channel == channel, RecipientPace.user_id.in_(recipients)
+            )
+        )
+    }
+    token = secrets.token_hex(8)
+    claimed: list[Claimed] = []
     for row in rows:
-        row.status = "sending"
-        row.attempts += 1
-        row.lease_until = now + LEASE
-        claimed.append(Claimed(row.id, row.channel, row.recipient, dict(row.body or {})))
+        if len(claimed) >= room:
+            break
+        pace = paces.get(row.recipient)
+        if pace is not None and pace.next_at > slot:
+            # Too soon for this person: leave it for a later claim, without blocking others.
+            row.not_before = pace.next_at
+            continue
+        row.status = "claimed"
+        row.claim = token
+        row.send_at = slot
+        row.lease_until = slot + LEASE
+        claimed.append(
+            Claimed(row.id, row.channel, row.recipient, dict(row.body or {}), token, slot)
+        )
+        if pace is None:
+            pace = RecipientPace(channel=channel, user_id=row.recipient, next_at=slot + spacing)
+            session.add(pace)
+            paces[row.recipient] = pace
+        else:
+            pace.next_at = slot + spacing
+        slot += interval
+    budget.next_at = slot
     await session.flush()
     return claimed
+
+
+async def mark_sending(session: AsyncSession, *, message: Claimed, now: datetime) -> bool:
+    """Just before the HTTP call: False if the claim was lost (its lease ran out meanwhile)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message.id,
+            OutboxMessage.status == "claimed",
+            OutboxMessage.claim == message.claim,
+        )
+        .values(status="sending", lease_until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    return (result.rowcount or 0) == 1
 
 
 # In every final state the body is dropped: the database keeps that a message went (or not)
@@ -139,17 +222,34 @@ async def _finish(session: AsyncSession, message_id: int, **values: Any) -> None
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(lease_until=None, **values)
+        .values(lease_until=None, claim=None, **values)
         .execution_options(synchronize_session=False)
     )
 
 
 async def expire_leases(session: AsyncSession, *, now: datetime) -> int:
-    """Rows left "sending" by a process that died mid-call: their fate is unknown."""
-    result = await session.execute(
+    """Recover what a dead process held.
+
+    A row still "claimed" was never handed to the platform: it goes back to pending. A row
+    still "sending" may or may not have arrived: its fate is unknown, and it is not resent.
+    """
+    returned = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "claimed", OutboxMessage.lease_until < now)
+        .values(status="pending", claim=None, send_at=None, lease_until=None)
+    )
+    lost = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
         .values(status="unknown", body=None, lease_until=None, error="lease expired during sending")
+    )
+    return (returned.rowcount or 0) + (lost.rowcount or 0)
+
+
+async def prune_paces(session: AsyncSession, *, now: datetime) -> int:
+    """Forget the pace of people who have not been sent anything for a while."""
+    result = await session.execute(
+        delete(RecipientPace).where(RecipientPace.next_at < now - timedelta(minutes=5))
     )
     return result.rowcount or 0
 

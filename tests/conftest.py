@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,16 +30,29 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 class Clock:
-    """A clock the tests move by hand; the service reads it wherever it needs 'now'."""
+    """A clock that starts at a chosen instant, runs with real time, and that tests can move
+    forward by hand; the service reads it wherever it needs 'now'.
+
+    It keeps running because delivery paces itself in real time (slots a fraction of a second
+    apart); a frozen clock would make those slots never come.
+    """
 
     def __init__(self, start: datetime):
-        self.now = start
+        self._start = start
+        self._started = time.monotonic()
+        self._moved = timedelta(0)
 
     def __call__(self) -> datetime:
-        return self.now
+        return self._start + self._moved + timedelta(seconds=time.monotonic() - self._started)
 
     def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+        self._moved += timedelta(**delta)
+
+    def at(self, instant: datetime) -> None:
+        """Move forward to `instant` (never back)."""
+        now = self()
+        if instant > now:
+            self._moved += instant - now
 
 
 @pytest.fixture

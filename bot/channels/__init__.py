@@ -6,6 +6,7 @@ know nothing else about a platform.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Protocol
 
 from bot.messages import Address, Delivery, Reply
@@ -13,6 +14,8 @@ from bot.messages import Address, Delivery, Reply
 
 class Channel(Protocol):
     name: str
+    rate: float  # messages a second the platform takes from us, all chats together
+    spacing: timedelta  # the least time between two messages to one person
 
     async def send(self, address: Address, reply: Reply) -> Delivery:
         """Send one reply; map whatever the platform answers to a neutral Delivery."""

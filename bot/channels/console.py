@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 from bot.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult
 
@@ -15,6 +16,8 @@ NAME = "console"
 
 class ConsoleChannel:
     name = NAME
+    rate = 1000.0  # a terminal has no limits worth keeping
+    spacing = timedelta(0)
 
     def __init__(self, write: Callable[[str], None] = print):
         self.write = write

@@ -203,10 +203,25 @@ def classify(error: TelegramError) -> Delivery:
 class TelegramChannel:
     name = NAME
 
-    def __init__(self, *, token: str, api_url: str, dispatch, default_locale: str = "vi"):
-        """`dispatch` is the dispatcher's coroutine taking an Incoming and returning an Outcome."""
+    def __init__(
+        self,
+        *,
+        token: str,
+        api_url: str,
+        dispatch,
+        default_locale: str = "vi",
+        rate: float = 25.0,
+        spacing: timedelta = timedelta(seconds=1),
+    ):
+        """`dispatch` is the dispatcher's coroutine taking an Incoming and returning an Outcome.
+
+        `rate` and `spacing` are Telegram's broadcast limits as we keep them: about 30 messages
+        a second overall (we keep 25 by default) and one a second to a chat.
+        """
         self._dispatch = dispatch
         self.default_locale = default_locale
+        self.rate = rate
+        self.spacing = spacing
         self.application: Application = (
             Application.builder()
             .token(token)

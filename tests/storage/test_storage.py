@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
@@ -218,7 +219,9 @@ async def test_the_outbox_claims_replies_before_broadcasts_and_not_before_their_
     await _enqueue(sessions, clock, "reply", outbox.PRIORITY_REPLY)
     await _enqueue(sessions, clock, "reminder", outbox.PRIORITY_REMINDER)
     async with sessions() as session, session.begin():
-        claimed = await outbox.claim_due(session, channel="telegram", now=clock(), limit=2)
+        claimed = await outbox.claim_due(
+            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock(), limit=2
+        )
     assert [c.body["text"] for c in claimed] == ["reply", "reminder"]
     async with sessions() as session, session.begin():
         await outbox.mark_retry(
@@ -227,11 +230,15 @@ async def test_the_outbox_claims_replies_before_broadcasts_and_not_before_their_
             not_before=clock() + timedelta(seconds=30),
             reason="429",
         )
-        again = await outbox.claim_due(session, channel="telegram", now=clock())
+        again = await outbox.claim_due(
+            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
+        )
     assert [c.body["text"] for c in again] == ["broadcast"]
     clock.advance(seconds=31)
     async with sessions() as session, session.begin():
-        later = await outbox.claim_due(session, channel="telegram", now=clock())
+        later = await outbox.claim_due(
+            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
+        )
     assert [c.body["text"] for c in later] == ["reply"]
 
 
@@ -240,24 +247,79 @@ async def test_a_message_cut_off_mid_send_becomes_unknown_and_is_never_claimed_a
 ):
     await _enqueue(sessions, clock, "cut")
     async with sessions() as session, session.begin():
-        [claimed] = await outbox.claim_due(session, channel="telegram", now=clock())
+        [claimed] = await outbox.claim_due(
+            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
+        )
+        assert await outbox.mark_sending(session, message=claimed, now=clock())
     clock.advance(seconds=outbox.LEASE.total_seconds() + 1)
     async with sessions() as session, session.begin():
         assert await outbox.expire_leases(session, now=clock()) == 1
-        assert await outbox.claim_due(session, channel="telegram", now=clock()) == []
+        assert (
+            await outbox.claim_due(
+                session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
+            )
+            == []
+        )
     async with sessions() as session:
         row = await session.get(OutboxMessage, claimed.id)
     assert row.status == "unknown" and row.body is None
 
 
+async def test_a_message_claimed_but_never_sent_goes_back_to_pending_and_its_old_claim_is_void(
+    sessions, clock
+):
+    await _enqueue(sessions, clock, "claimed only")
+    async with sessions() as session, session.begin():
+        [first] = await outbox.claim_due(
+            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
+        )
+    clock.advance(seconds=outbox.LEASE.total_seconds() + 1)
+    async with sessions() as session, session.begin():
+        assert await outbox.expire_leases(session, now=clock()) == 1
+        [second] = await outbox.claim_due(
+            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
+        )
+    assert second.id == first.id and second.claim != first.claim
+    async with sessions() as session, session.begin():
+        assert not await outbox.mark_sending(session, message=first, now=clock())
+        assert await outbox.mark_sending(session, message=second, now=clock())
+
+
+async def test_slots_are_one_over_the_rate_apart_and_a_recipient_waits_its_interval(
+    sessions, clock
+):
+    for n in range(6):
+        await _enqueue(sessions, clock, f"to-a-{n}", recipient="a")
+    for n in range(4):
+        await _enqueue(sessions, clock, f"to-{n}", recipient=f"r{n}")
+    async with sessions() as session, session.begin():
+        claimed = await outbox.claim_due(
+            session, channel="telegram", rate=10, spacing=timedelta(seconds=1), now=clock()
+        )
+    # 10 a second over the next second: the first message to "a", then the four others
+    assert [c.recipient for c in claimed] == ["a", "r0", "r1", "r2", "r3"]
+    gaps = [(b.send_at - a.send_at).total_seconds() for a, b in pairwise(claimed)]
+    assert all(abs(gap - 0.1) < 1e-6 for gap in gaps)
+    async with sessions() as session, session.begin():
+        assert (
+            await outbox.claim_due(
+                session, channel="telegram", rate=10, spacing=timedelta(seconds=1), now=clock()
+            )
+            == []
+        )  # "a" must wait a second; the budget is used up to its horizon
+
+
 async def test_a_sent_message_keeps_no_body(sessions, clock):
     await _enqueue(sessions, clock, "receipt")
     async with sessions() as session, session.begin():
-        [claimed] = await outbox.claim_due(session, channel="telegram", now=clock())
-        await outbox.mark_sent(session, message_id=claimed.id, now=clock())
+        [claimed] = await outbox.claim_due(
+            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
+        )
+        sent_at = clock()
+        await outbox.mark_sent(session, message_id=claimed.id, now=sent_at)
     async with sessions() as session:
         row = await session.get(OutboxMessage, claimed.id)
-    assert (row.status, row.body, row.sent_at) == ("sent", None, clock())
+    assert (row.status, row.body, row.sent_at) == ("sent", None, sent_at)
 
 
 async def test_an_unreachable_recipient_takes_their_waiting_messages_with_them(sessions, clock):
@@ -265,7 +327,9 @@ async def test_an_unreachable_recipient_takes_their_waiting_messages_with_them(s
         await _enqueue(sessions, clock, key, recipient="9")
     await _enqueue(sessions, clock, "c", recipient="10")
     async with sessions() as session, session.begin():
-        claimed = await outbox.claim_due(session, channel="telegram", now=clock(), limit=1)
+        claimed = await outbox.claim_due(
+            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock(), limit=1
+        )
         await outbox.mark_recipient_unreachable(
             session, channel="telegram", recipient="9", message_id=claimed[0].id, reason="blocked"
         )
@@ -281,7 +345,14 @@ async def test_two_workers_claim_disjoint_messages(sessions, clock):
         got = []
         while True:
             async with sessions() as session, session.begin():
-                batch = await outbox.claim_due(session, channel="telegram", now=clock(), limit=4)
+                batch = await outbox.claim_due(
+                    session,
+                    channel="telegram",
+                    rate=1000,
+                    spacing=timedelta(0),
+                    now=clock(),
+                    limit=4,
+                )
             if not batch:
                 return got
             got.extend(c.id for c in batch)

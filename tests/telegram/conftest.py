@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
@@ -79,8 +80,12 @@ class Harness:
 @pytest.fixture
 async def telegram(runtime: Runtime) -> AsyncIterator[Harness]:
     fake = FakeBotAPI().start()
+    # A short per-chat interval keeps the conversations quick; test_rate_limits keeps 1 s.
     channel = TelegramChannel(
-        token=fake.token, api_url=fake.url, dispatch=runtime.dispatcher.dispatch
+        token=fake.token,
+        api_url=fake.url,
+        dispatch=runtime.dispatcher.dispatch,
+        spacing=timedelta(milliseconds=50),
     )
     runtime.add_channel(channel)
     await channel.start_polling()

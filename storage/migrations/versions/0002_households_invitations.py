@@ -140,6 +140,8 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("claim", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("send_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(
             "ix_outbox_recipient", ["channel", "recipient", "status"], unique=False
         )
@@ -148,6 +150,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_recipient")
+        batch_op.drop_column("send_at")
+        batch_op.drop_column("claim")
 
     with op.batch_alter_table("dialogues", schema=None) as batch_op:
         batch_op.drop_column("quota_priority")
