@@ -29,6 +29,14 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrat
 app.add_typer(db_app, name="db")
 
 
+def _register_subcommands() -> None:
+    from bot.cli_dialogues import dialogue_app
+    from bot.cli_households import households_app
+
+    app.add_typer(dialogue_app, name="dialogue")
+    app.add_typer(households_app, name="households")
+
+
 def _fail(message: str) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(2)
@@ -79,6 +87,7 @@ def run() -> None:
 
 async def _serve(settings: Settings) -> None:
     from bot.channels.telegram import TelegramChannel
+    from bot.clock import Ticker
     from bot.runtime import Runtime
 
     runtime = Runtime(settings)
@@ -100,12 +109,53 @@ async def _serve(settings: Settings) -> None:
             loop.add_signal_handler(sig, stop.set)
         await telegram.start_polling()
         delivery = asyncio.create_task(runtime.outbox.run())
-        logging.getLogger("doithoai").info("running: Telegram polling, outbox delivering")
+        ticker = Ticker(
+            runtime.sessions,
+            clock=runtime.clock,
+            zone=settings.zone,
+            default_locale=settings.default_locale,
+            on_messages=runtime.outbox.wake,
+        )
+        ticker.start()
+        progress = asyncio.create_task(_report_progress(runtime))
+        logging.getLogger("doithoai").info(
+            "running: Telegram polling, clock ticking, outbox delivering"
+        )
         await stop.wait()
+        ticker.stop()
+        progress.cancel()
         delivery.cancel()
         await telegram.stop()
     finally:
         await runtime.close()
+
+
+async def _report_progress(runtime, every: float = 10.0) -> None:
+    """A log line with the outbox's counts whenever they change: sent / pending / failed /
+    unreachable / unknown."""
+    from storage.outbox import counts
+
+    log = logging.getLogger("doithoai.outbox")
+    last: dict[str, int] = {}
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with runtime.sessions() as session:
+                now = await counts(session)
+        except Exception:
+            log.exception("could not read the outbox's counts")
+            continue
+        if now != last:
+            waiting = sum(now.get(s, 0) for s in ("pending", "claimed", "sending"))
+            log.info(
+                "outbox: %d sent, %d waiting, %d failed, %d unreachable, %d unknown",
+                now.get("sent", 0),
+                waiting,
+                now.get("failed", 0),
+                now.get("unreachable", 0),
+                now.get("unknown", 0),
+            )
+            last = now
 
 
 @app.command()
@@ -177,4 +227,5 @@ def db_check() -> None:
 
 
 def main() -> None:
+    _register_subcommands()
     app()

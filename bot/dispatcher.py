@@ -22,6 +22,7 @@ from handlers.context import Context
 from handlers.router import route
 from storage.accounts import find_account
 from storage.conversations import State, load_state, save_state
+from storage.links import touch
 from storage.models import Account
 from storage.outbox import PRIORITY_REPLY, enqueue
 from storage.updates import already_processed, record_processed
@@ -73,8 +74,11 @@ class Dispatcher:
             first, account = await self._claim(session, incoming, now)
             if not first:
                 return Outcome(duplicate=True)
-            if account is not None and account.unreachable_at is not None:
-                account.unreachable_at = None  # they wrote to us: reachable again
+            if account is not None:
+                if account.unreachable_at is not None:
+                    account.unreachable_at = None  # they wrote to us: reachable again
+                # The household's messages go to the chat it used last.
+                await touch(session, channel=address.channel, user_id=address.user_id, at=now)
             state = (
                 await load_state(session, channel=address.channel, user_id=address.user_id)
                 if account is not None

@@ -65,7 +65,8 @@ class Reply:
     title: str = ""
     buttons: tuple[tuple[Button, ...], ...] = ()
     standalone: bool = False  # keep as a message of its own (e.g. a text given back to copy)
-    ask_phone: bool = False  # offer the platform's "share my phone number" button
+    ask_phone: str = ""  # the label of the platform's "share my phone number" button, if any
+    clear_keyboard: bool = False  # take away a keyboard shown earlier (after a phone is shared)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -74,7 +75,9 @@ class Reply:
             "buttons": [[[b.label, b.data] for b in row] for row in self.buttons],
         }
         if self.ask_phone:
-            body["ask_phone"] = True
+            body["ask_phone"] = self.ask_phone
+        if self.clear_keyboard:
+            body["clear_keyboard"] = True
         return body
 
     @classmethod
@@ -85,7 +88,8 @@ class Reply:
             buttons=tuple(
                 tuple(Button(label, data) for label, data in row) for row in body.get("buttons", ())
             ),
-            ask_phone=body.get("ask_phone", False),
+            ask_phone=body.get("ask_phone", ""),
+            clear_keyboard=body.get("clear_keyboard", False),
         )
 
 
@@ -103,7 +107,13 @@ def merge(replies: list[Reply]) -> list[Reply]:
     for reply in replies:
         if merged:
             last = merged[-1]
-            joinable = not (last.buttons or last.standalone or reply.standalone or last.ask_phone)
+            joinable = not (
+                last.buttons
+                or last.standalone
+                or reply.standalone
+                or last.ask_phone
+                or (reply.clear_keyboard and reply.buttons)
+            )
             if joinable and len(last.text) + len(reply.text) + len(reply.title) < MERGE_LIMIT:
                 heading = f"{reply.title}\n" if reply.title else ""
                 merged[-1] = Reply(
@@ -111,6 +121,7 @@ def merge(replies: list[Reply]) -> list[Reply]:
                     title=last.title or (reply.title if not last.text else ""),
                     buttons=reply.buttons,
                     ask_phone=reply.ask_phone,
+                    clear_keyboard=last.clear_keyboard or reply.clear_keyboard,
                 )
                 continue
         merged.append(reply)

@@ -20,6 +20,7 @@ from bot.messages import Button
 from handlers.context import Context
 from handlers.menu import show_menu
 from storage.dialogues import general_intake, get_dialogue, open_dialogues
+from storage.links import household_of
 from storage.models import Dialogue
 from storage.questions import add_question
 from storage.topics import AGENCIES, TOPICS
@@ -57,13 +58,23 @@ async def begin(ctx: Context) -> None:
 async def _fresh(ctx: Context) -> None:
     nonce = secrets.token_hex(3)
     ctx.state.name, ctx.state.data = "ask.dialogue", {"nonce": nonce}
-    dialogues = await open_dialogues(ctx.session, now=ctx.now)
+    dialogues = await _open_for(ctx)
     if len(dialogues) == 1:
         await _choose_dialogue(ctx, dialogues[0])
     elif not dialogues:
         await _choose_dialogue(ctx, await general_intake(ctx.session))
     else:
         _show_dialogues(ctx, dialogues)
+
+
+async def _open_for(ctx: Context) -> list[Dialogue]:
+    """The dialogues open to this person: those of their household's ward once linked."""
+    household = await household_of(
+        ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id
+    )
+    return await open_dialogues(
+        ctx.session, now=ctx.now, ward=household.ward if household else None
+    )
 
 
 def _show_dialogues(ctx: Context, dialogues: list[Dialogue]) -> None:
@@ -172,7 +183,7 @@ async def show_step(ctx: Context) -> None:
     """Show again the step the person is at (after a stale button or an unexpected message)."""
     name = ctx.state.name
     if name == "ask.dialogue":
-        _show_dialogues(ctx, await open_dialogues(ctx.session, now=ctx.now))
+        _show_dialogues(ctx, await _open_for(ctx))
     elif name == "ask.topic":
         dialogue = await get_dialogue(ctx.session, dialogue_id=ctx.state.data["dialogue"])
         _show_topics(ctx, dialogue or await general_intake(ctx.session))
@@ -265,7 +276,7 @@ async def on_button(ctx: Context, nonce: str, action: str, arg: str) -> None:
         await _fresh(ctx)
     elif action == "d":
         dialogue = await get_dialogue(ctx.session, dialogue_id=int(arg)) if arg.isdigit() else None
-        if dialogue is None or dialogue not in await open_dialogues(ctx.session, now=ctx.now):
+        if dialogue is None or dialogue not in await _open_for(ctx):
             ctx.say(_("That dialogue no longer takes questions. Please choose another."))
             await show_step(ctx)
             return
@@ -307,10 +318,7 @@ async def _submit(ctx: Context) -> None:
     account = ctx.account
     assert account is not None  # the router lets only consenting people ask
     dialogue = await get_dialogue(ctx.session, dialogue_id=data["dialogue"])
-    if dialogue is None or (
-        dialogue.kind == "session"
-        and dialogue not in await open_dialogues(ctx.session, now=ctx.now)
-    ):
+    if dialogue is None or (dialogue.kind == "session" and dialogue not in await _open_for(ctx)):
         # The deadline passed while the person was writing: the question goes to the general
         # intake rather than being lost.
         dialogue = await general_intake(ctx.session)

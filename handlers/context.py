@@ -50,7 +50,8 @@ class Context:
         title: str = "",
         buttons: list[list[Button]] | None = None,
         standalone: bool = False,
-        ask_phone: bool = False,
+        ask_phone: str = "",
+        clear_keyboard: bool = False,
     ) -> None:
         self.replies.append(
             Reply(
@@ -59,6 +60,7 @@ class Context:
                 buttons=tuple(tuple(row) for row in buttons or ()),
                 standalone=standalone,
                 ask_phone=ask_phone,
+                clear_keyboard=clear_keyboard,
             )
         )
 

@@ -11,6 +11,7 @@ from handlers.context import Context
 from handlers.menu import show_menu
 from storage.accounts import delete_account
 from storage.conversations import forget_state
+from storage.links import unlink_address
 from storage.outbox import drop_pending_to
 from storage.questions import release_questions
 
@@ -55,6 +56,7 @@ async def on_button(ctx: Context, answer: str) -> None:
     )
     await drop_pending_to(ctx.session, channel=ctx.address.channel, recipient=ctx.address.user_id)
     await forget_state(ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id)
+    await unlink_address(ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id)
     await delete_account(ctx.session, account=account)
     ctx.account = None
     ctx.notice = _("Deleted")

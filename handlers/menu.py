@@ -11,6 +11,7 @@ def menu_buttons(ctx: Context) -> list[list[Button]]:
     return [
         [Button(_("✍️ Send a question"), "m:ask")],
         [Button(_("📋 My questions"), "m:mine")],
+        [Button(_("🏠 My household"), "m:link")],
         [Button(_("🌐 Language"), "m:lang"), Button(_("❓ Help"), "m:help")],
     ]
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.i18n import SUPPORTED
 from bot.messages import Button, Kind
-from handlers import ask, delete, language, mine, start
+from handlers import ask, delete, invitations, language, link, mine, start
 from handlers.context import Context
 from handlers.menu import show_help, show_menu
 
@@ -100,14 +100,18 @@ async def _button(ctx: Context) -> None:
     head = parts[0]
     if head == "m" and len(parts) == 2 and parts[1] in ("ask", "mine", "help", "lang"):
         await _run(ctx, "language" if parts[1] == "lang" else parts[1])
-    elif head == "c" and len(parts) == 3 and parts[2] in SUPPORTED:
+    elif head == "c" and len(parts) in (3, 4) and parts[2] in SUPPORTED:
         handler = {"lang": start.choose_language, "ok": start.accept, "no": start.decline}.get(
             parts[1]
         )
         if handler is None:
             await ask.stale(ctx)
         else:
-            await handler(ctx, parts[2])
+            await handler(ctx, parts[2], parts[3] if len(parts) == 4 else "")
+    elif head == "m" and parts[1:] == ["link"] and ctx.account is not None:
+        await link.offer(ctx)
+    elif head == "r" and len(parts) == 3 and ctx.account is not None:
+        await invitations.on_answer(ctx, parts[1], parts[2])
     elif head == "l" and len(parts) == 2:
         await language.choose(ctx, parts[1])
     elif head == "a" and len(parts) in (3, 4) and ctx.account is not None:
@@ -146,8 +150,11 @@ async def _unexpected(ctx: Context) -> None:
     if kind is Kind.EDITED:
         ctx.say(_("I do not read edited messages. If something changed, please send it again."))
     elif kind is Kind.CONTACT:
-        # Linking a household by phone comes later; until then the number is not kept.
-        ctx.say(_("Thank you. Your phone number was not stored: it is not needed yet."))
+        if ctx.account is None:
+            start.show_consent(ctx)
+        else:
+            await link.by_phone(ctx)
+        return
     elif ctx.state.name == "ask.text":
         ctx.say(_("I can only read text. Please write your question in words."))
         return

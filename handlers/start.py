@@ -6,22 +6,25 @@ Before consent the flow keeps no state: the chosen language travels in the butto
 from __future__ import annotations
 
 from bot.messages import Button
+from handlers import link
 from handlers.context import Context
 from handlers.menu import show_menu
 from storage.accounts import create_account
 
 
-def _consent_buttons(ctx: Context) -> list[list[Button]]:
+def _consent_buttons(ctx: Context, code: str) -> list[list[Button]]:
     _ = ctx.t._
     loc = ctx.t.locale
+    # A household code given with /start waits in the buttons until consent is given.
+    tail = f":{code}" if code else ""
     return [
-        [Button(_("✅ I agree"), f"c:ok:{loc}")],
+        [Button(_("✅ I agree"), f"c:ok:{loc}{tail}")],
         [Button(_("Not now"), f"c:no:{loc}")],
-        [Button("Tiếng Việt", "c:lang:vi"), Button("English", "c:lang:en")],
+        [Button("Tiếng Việt", f"c:lang:vi{tail}"), Button("English", f"c:lang:en{tail}")],
     ]
 
 
-def show_consent(ctx: Context) -> None:
+def show_consent(ctx: Context, code: str = "") -> None:
     _ = ctx.t._
     ctx.say(
         _(
@@ -34,35 +37,31 @@ def show_consent(ctx: Context) -> None:
             "data at any time with /xoa."
         ),
         title=_("Welcome"),
-        buttons=_consent_buttons(ctx),
+        buttons=_consent_buttons(ctx, code),
     )
 
 
 async def start(ctx: Context) -> None:
-    """/start [code]: greet; a code (household or staff link) is checked, consent comes first."""
+    """/start [code]: greet; a household code links the chat, after consent."""
     _ = ctx.t._
-    code = ctx.incoming.text.strip()
-    if code:
-        # Household and staff codes are issued by later parts of the service; none is valid yet.
-        ctx.say(
-            _(
-                "The code {code} is not valid or has expired. Please check the link or the "
-                "invitation letter, or ask the ward office."
-            ).format(code=code[:64])
-        )
+    code = ctx.incoming.text.strip().upper()
+    if not (code.isalnum() and len(code) <= 16):
+        code = ""
     if ctx.account is None:
-        show_consent(ctx)
+        show_consent(ctx, code)
+    elif code:
+        await link.by_code(ctx, code)
     else:
         show_menu(ctx, _("Welcome back, {name}!").format(name=ctx.account.display_name or "🙂"))
 
 
-async def choose_language(ctx: Context, locale: str) -> None:
-    """c:lang:xx - show the consent statement again in the chosen language."""
+async def choose_language(ctx: Context, locale: str, code: str = "") -> None:
+    """c:lang:xx[:code] - show the consent statement again in the chosen language."""
     ctx.use_locale(locale)
-    show_consent(ctx)
+    show_consent(ctx, code)
 
 
-async def accept(ctx: Context, locale: str) -> None:
+async def accept(ctx: Context, locale: str, code: str = "") -> None:
     """c:ok:xx - the person agrees: only now is an account stored."""
     ctx.use_locale(locale)
     _ = ctx.t._
@@ -78,13 +77,15 @@ async def accept(ctx: Context, locale: str) -> None:
             consented_on=ctx.today,
         )
     ctx.notice = _("Thank you!")
+    if code:
+        await link.by_code(ctx, code)
     show_menu(
         ctx,
         _('Thank you. You can now send a question. Press "Send a question" below, or type /hoi.'),
     )
 
 
-async def decline(ctx: Context, locale: str) -> None:
+async def decline(ctx: Context, locale: str, code: str = "") -> None:
     """c:no:xx - nothing is stored; the way back is /start."""
     ctx.use_locale(locale)
     ctx.say(

@@ -10,8 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Dialogue
 
 
-async def open_dialogues(session: AsyncSession, *, now: datetime) -> list[Dialogue]:
-    """Planned sessions still taking questions (before their deadline, or their start), soonest first."""
+async def open_dialogues(
+    session: AsyncSession, *, now: datetime, ward: str | None = None
+) -> list[Dialogue]:
+    """Planned sessions still taking questions (before their deadline, or their start), soonest
+    first; with `ward`, only those of that ward (or open to every ward)."""
     rows = await session.scalars(
         select(Dialogue)
         .where(
@@ -21,6 +24,14 @@ async def open_dialogues(session: AsyncSession, *, now: datetime) -> list[Dialog
             or_(Dialogue.question_deadline.is_(None), Dialogue.question_deadline > now),
         )
         .order_by(Dialogue.starts_at, Dialogue.id)
+    )
+    return [d for d in rows if ward is None or not d.wards or ward in d.wards]
+
+
+async def list_dialogues(session: AsyncSession) -> list[Dialogue]:
+    """Every session, newest first (the general intake is not a session)."""
+    rows = await session.scalars(
+        select(Dialogue).where(Dialogue.kind == "session").order_by(Dialogue.starts_at.desc())
     )
     return list(rows)
 
@@ -46,7 +57,12 @@ async def create_dialogue(
     duration: timedelta = timedelta(minutes=150),
     question_deadline: datetime | None = None,
     topics: list[str] | None = None,
+    wards: list[str] | None = None,
+    quota_total: int = 80,
+    quota_priority: int = 60,
 ) -> Dialogue:
+    if not 0 <= quota_priority <= quota_total:
+        raise ValueError("the priority quota must be between 0 and the total")
     dialogue = Dialogue(
         kind="session",
         title=title,
@@ -55,6 +71,9 @@ async def create_dialogue(
         venue=venue,
         question_deadline=question_deadline,
         topics=list(topics or []),
+        wards=list(wards or []),
+        quota_total=quota_total,
+        quota_priority=quota_priority,
         status="planned",
     )
     session.add(dialogue)

@@ -60,6 +60,54 @@ async def enqueue(
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """A message to add with enqueue_many."""
+
+    key: str
+    channel: str
+    recipient: str
+    body: dict[str, Any]
+    priority: int = PRIORITY_BROADCAST
+
+
+async def enqueue_many(session: AsyncSession, *, messages: list[Outgoing], now: datetime) -> int:
+    """Add many messages at once; those whose key exists already are left as they are.
+
+    Returns how many were new. Bulk inserts in chunks, so that a broadcast to a whole
+    province is one statement per few thousand rows rather than a round trip each.
+    """
+    if not messages:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    before = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    for start in range(0, len(messages), 2000):
+        chunk = messages[start : start + 2000]
+        await session.execute(
+            insert(OutboxMessage)
+            .values(
+                [
+                    {
+                        "key": m.key,
+                        "channel": m.channel,
+                        "recipient": m.recipient,
+                        "priority": m.priority,
+                        "body": m.body,
+                        "status": "pending",
+                        "attempts": 0,
+                        "not_before": now,
+                        "created_at": now,
+                    }
+                    for m in chunk
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+    after = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    return (after or 0) - (before or 0)
+
+
+@dataclass(frozen=True)
 class Claimed:
     id: int
     channel: str

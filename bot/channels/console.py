@@ -33,6 +33,8 @@ class ConsoleChannel:
         buttons = [button for row in reply.buttons for button in row]
         for number, button in enumerate(buttons, start=1):
             lines.append(f"   [{number}] {button.label}")
+        if reply.ask_phone:
+            lines.append(f"   [{reply.ask_phone}: /phone 0912345678]")
         if buttons:
             self._buttons[address.user_id] = buttons
         self.write(
@@ -49,6 +51,10 @@ class ConsoleChannel:
         key = f"{self._run}:{self._count}"
         address = Address(NAME, user_id)
         line = line.strip()
+        if line.startswith("/phone "):  # the terminal's stand-in for sharing one's number
+            return Incoming(
+                address, key, Kind.CONTACT, phone=line[7:].strip(), display_name=display_name
+            )
         if line.startswith("/") and len(line) > 1:
             command, _, rest = line[1:].partition(" ")
             return Incoming(

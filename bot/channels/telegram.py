@@ -19,6 +19,9 @@ from telegram import (
     BotCommandScopeAllPrivateChats,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
 )
 from telegram.constants import MessageEntityType, MessageLimit, ParseMode
@@ -99,15 +102,27 @@ def render(reply: Reply) -> list[str]:
     return [part for part in rendered if part.strip()] or [html.escape(reply.title or "…")]
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-            for row in reply.buttons
-        ]
-    )
+def keyboard(
+    reply: Reply,
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    """Inline buttons for choices; the reply keyboard only for sharing a phone number, which
+    Telegram offers nowhere else."""
+    if reply.ask_phone:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(reply.ask_phone, request_contact=True)]],
+            one_time_keyboard=True,
+            resize_keyboard=True,
+        )
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+                for row in reply.buttons
+            ]
+        )
+    if reply.clear_keyboard:
+        return ReplyKeyboardRemove()
+    return None
 
 
 def parse(update: Update) -> Incoming | None:
@@ -166,7 +181,10 @@ def parse(update: Update) -> Incoming | None:
             )
         return Incoming(address, key, Kind.TEXT, text=text, **common)
     if message.contact is not None:
-        return Incoming(address, key, Kind.CONTACT, phone=message.contact.phone_number, **common)
+        # Only one's own number links a household: a forwarded contact card is someone else's.
+        own = user is not None and message.contact.user_id == user.id
+        phone = message.contact.phone_number if own else ""
+        return Incoming(address, key, Kind.CONTACT, phone=phone, **common)
     if message.effective_attachment is not None:
         return Incoming(address, key, Kind.MEDIA, **common)
     return Incoming(address, key, Kind.OTHER, **common)

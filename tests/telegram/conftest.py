@@ -41,7 +41,7 @@ class Chat:
 
     async def expect(self, count: int) -> list[SentMessage]:
         """Wait for `count` new messages, and make sure no more arrive right after."""
-        messages = await self.fake.await_messages(self.user_id, self.seen + count)
+        messages = await self.fake.await_messages(self.user_id, self.seen + count, timeout=30)
         await asyncio.sleep(0.05)
         messages = self.fake.messages_to(self.user_id)
         new = messages[self.seen :]

@@ -1,0 +1,660 @@
+"""`doithoai dialogue ...`: plan a dialogue, choose and invite the households, follow the
+answers, record attendance, move or cancel it. The organiser's side, in the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.i18n import Translator
+from storage import invitations as inv
+from storage.dialogues import create_dialogue, get_dialogue, list_dialogues
+from storage.households import is_minority
+from storage.models import Dialogue, Household, OutboxMessage
+from storage.topics import TOPICS
+
+dialogue_app = typer.Typer(no_args_is_help=True, help="Dialogues: plan, select, invite, follow.")
+console = Console()
+
+GROUP_NAMES = {"priority": "Poor, near-poor, newly out of poverty", "other": "Other households"}
+
+
+def _context() -> tuple[Settings, Translator]:
+    from bot.cli import _settings
+
+    settings = _settings()
+    return settings, Translator(settings.default_locale, settings.zone)
+
+
+def _go(settings: Settings, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    """Run `work` in one transaction on a database whose schema is current."""
+    from bot.cli import _run
+
+    async def main() -> None:
+        from bot.runtime import SchemaBehind
+        from storage.db import create_engine, schema_is_current, session_factory
+
+        engine = create_engine(settings.database_url)
+        try:
+            current, found, head = await schema_is_current(engine, settings.database_url)
+            if not current:
+                raise SchemaBehind(f"{found or 'empty'} -> {head}")
+            sessions = session_factory(engine)
+            async with sessions() as session, session.begin():
+                await work(session)
+        finally:
+            await engine.dispose()
+
+    _run(main(), settings)
+
+
+def _parse_local(value: str, settings: Settings, t: Translator, option: str) -> datetime:
+    for pattern in ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M"):
+        try:
+            return datetime.strptime(value.strip(), pattern).replace(tzinfo=settings.zone)
+        except ValueError:
+            continue
+    raise typer.BadParameter(
+        t._("{value} is not a date and time like 2026-12-02 08:00 or 02/12/2026 08:00.").format(
+            value=value
+        ),
+        param_hint=option,
+    )
+
+
+async def _dialogue(session: AsyncSession, dialogue_id: int, t: Translator) -> Dialogue:
+    dialogue = await get_dialogue(session, dialogue_id=dialogue_id)
+    if dialogue is None or dialogue.kind != "session":
+        console.print(t._("There is no dialogue {id}.").format(id=dialogue_id), style="red")
+        raise typer.Exit(1)
+    return dialogue
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@dialogue_app.command("create")
+def create(
+    title: str = typer.Option(..., help="Title, e.g. 'Đối thoại chính sách giảm nghèo 2026'."),
+    start: str = typer.Option(..., help="Start, local time: '2026-12-02 08:00'."),
+    venue: str = typer.Option(..., help="Venue."),
+    wards: str = typer.Option(..., help="Participating wards, comma separated."),
+    duration: int = typer.Option(150, help="Length in minutes."),
+    topics: str = typer.Option("", help="Topic codes, comma separated (default: all)."),
+    deadline: str = typer.Option("", help="Last moment for questions (default: the day before)."),
+    total: int = typer.Option(80, help="Households to invite."),
+    priority: int = typer.Option(60, help="Of which at least this many poor/near-poor/new."),
+) -> None:
+    """Plan a dialogue."""
+    settings, t = _context()
+    starts_at = _parse_local(start, settings, t, "--start")
+    question_deadline = (
+        _parse_local(deadline, settings, t, "--deadline")
+        if deadline
+        else starts_at - timedelta(days=1)
+    )
+    topic_codes = _split(topics)
+    unknown = [c for c in topic_codes if c not in TOPICS]
+    if unknown:
+        raise typer.BadParameter(
+            t._("Unknown topics: {codes}. Known: {known}.").format(
+                codes=", ".join(unknown), known=", ".join(TOPICS)
+            ),
+            param_hint="--topics",
+        )
+    if not 0 <= priority <= total:
+        raise typer.BadParameter(t._("must be between 0 and --total."), param_hint="--priority")
+
+    async def work(session: AsyncSession) -> None:
+        from bot.dispatcher import utcnow
+        from storage.reminders import schedule
+
+        dialogue = await create_dialogue(
+            session,
+            title=title,
+            starts_at=starts_at,
+            venue=venue,
+            duration=timedelta(minutes=duration),
+            question_deadline=question_deadline,
+            topics=topic_codes,
+            wards=_split(wards),
+            quota_total=total,
+            quota_priority=priority,
+        )
+        await schedule(session, dialogue=dialogue, offsets=settings.reminder_offsets, now=utcnow())
+        console.print(
+            t._("Dialogue {id} created: {title}, {when}.").format(
+                id=dialogue.id, title=title, when=t.datetime(starts_at)
+            )
+        )
+
+    _go(settings, work)
+
+
+@dialogue_app.command("list")
+def list_() -> None:
+    """The dialogues, newest first."""
+    settings, t = _context()
+
+    async def work(session: AsyncSession) -> None:
+        table = Table(t._("No."), t._("Title"), t._("Time"), t._("Wards"), t._("Status"))
+        for d in await list_dialogues(session):
+            assert d.starts_at is not None
+            table.add_row(
+                str(d.id), d.title, t.datetime(d.starts_at), ", ".join(d.wards), _status_name(t, d)
+            )
+        console.print(table)
+
+    _go(settings, work)
+
+
+def _status_name(t: Translator, dialogue: Dialogue) -> str:
+    return {"planned": t._("planned"), "cancelled": t._("cancelled")}.get(
+        dialogue.status, dialogue.status
+    )
+
+
+@dialogue_app.command("show")
+def show(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
+    """A dialogue's details and where its invitations stand."""
+    settings, t = _context()
+
+    async def work(session: AsyncSession) -> None:
+        d = await _dialogue(session, dialogue_id, t)
+        assert d.starts_at is not None
+        console.print(f"[bold]{d.title}[/bold]")
+        console.print(t._("Time: {when}").format(when=t.datetime(d.starts_at)))
+        console.print(t._("Venue: {venue}").format(venue=d.venue))
+        console.print(t._("Wards: {wards}").format(wards=", ".join(d.wards) or "–"))
+        topics = ", ".join(t._(TOPICS[c].name) for c in d.topics if c in TOPICS)
+        console.print(t._("Topics: {topics}").format(topics=topics or t._("all")))
+        if d.question_deadline:
+            console.print(
+                t._("Questions until: {when}").format(when=t.datetime(d.question_deadline))
+            )
+        console.print(
+            t._(
+                "Quotas: {total} households, at least {priority} poor, near-poor or newly out of poverty."
+            ).format(total=d.quota_total, priority=d.quota_priority)
+        )
+        console.print(t._("Status: {status}").format(status=_status_name(t, d)))
+        await _print_status(session, d, t)
+
+    _go(settings, work)
+
+
+@dialogue_app.command("select")
+def select_(
+    dialogue_id: int = typer.Argument(..., metavar="ID"),
+    seed: int = typer.Option(None, help="Seed of the draw (default: the dialogue's id)."),
+) -> None:
+    """Choose the households to invite by the quotas, with a ranked waitlist."""
+    from storage.selection import Candidate, select_invitees
+
+    settings, t = _context()
+
+    async def work(session: AsyncSession) -> None:
+        d = await _dialogue(session, dialogue_id, t)
+        query = select(
+            Household.id, Household.ward, Household.category, Household.gender, Household.ethnicity
+        )
+        if d.wards:
+            query = query.where(Household.ward.in_(d.wards))
+        candidates = [
+            Candidate(hid, ward, category, gender == "female", is_minority(ethnicity))
+            for hid, ward, category, gender, ethnicity in await session.execute(query)
+        ]
+        wards = d.wards or sorted({c.ward for c in candidates})
+        selection = select_invitees(
+            candidates,
+            wards=wards,
+            total=d.quota_total,
+            minimum_priority=d.quota_priority,
+            seed=d.id if seed is None else seed,
+        )
+        try:
+            await inv.save_selection(
+                session,
+                dialogue_id=d.id,
+                chosen=[(p.household_id, p.group, p.rank) for p in selection.invited],
+                waiting=[(p.household_id, p.group, p.rank) for p in selection.waitlist],
+            )
+        except inv.AlreadyInvited:
+            console.print(
+                t._("The invitations of this dialogue have gone out: the selection stays."),
+                style="red",
+            )
+            raise typer.Exit(1) from None
+        table = Table(
+            t._("Ward"),
+            t._("Priority group"),
+            t._("Others"),
+            t._("Women heads"),
+            t._("Minorities"),
+            title=t._("Households selected for {title}").format(title=d.title),
+        )
+        for line in selection.lines:
+            table.add_row(
+                line.ward,
+                f"{line.priority} / {line.priority_share}",
+                f"{line.other} / {line.other_share}",
+                str(line.female),
+                str(line.minority),
+            )
+        priority = sum(1 for p in selection.invited if p.group == "priority")
+        others = len(selection.invited) - priority
+        table.add_row(
+            t._("Total"),
+            f"{priority} (≥ {d.quota_priority})",
+            f"{others} (≤ {d.quota_total - d.quota_priority})",
+            str(sum(line.female for line in selection.lines)),
+            str(sum(line.minority for line in selection.lines)),
+        )
+        console.print(table)
+        console.print(
+            t._("{invited} households selected of {total}; {waiting} on the waitlist.").format(
+                invited=len(selection.invited), total=d.quota_total, waiting=len(selection.waitlist)
+            )
+        )
+        for shortfall in selection.shortfalls:
+            if shortfall.kind == "priority":
+                message = t._(
+                    "The registry cannot meet the quota: {found} poor, near-poor or newly out of "
+                    "poverty households where {wanted} are needed."
+                )
+            else:
+                message = t._(
+                    "The registry cannot meet the quota: {found} households where {wanted} are needed."
+                )
+            console.print(
+                message.format(found=shortfall.found, wanted=shortfall.wanted), style="bold red"
+            )
+
+    _go(settings, work)
+
+
+async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> None:
+    counts = await inv.counts(session, dialogue_id=d.id)
+    if not counts:
+        console.print(
+            t._("No households selected yet: run `doithoai dialogue select {id}`.").format(id=d.id)
+        )
+        return
+    outbox = dict(
+        (
+            await session.execute(
+                select(OutboxMessage.status, func.count())
+                .where(OutboxMessage.key.like(f"invite:{d.id}:%"))
+                .group_by(OutboxMessage.status)
+            )
+        ).all()
+    )
+    table = Table(
+        t._("Group"),
+        t._("Quota"),
+        t._("Accepted"),
+        t._("Declined"),
+        t._("No answer"),
+        t._("Letters"),
+        t._("Not invited yet"),
+        t._("Waitlist"),
+        title=t._("Invitations of {title}").format(title=d.title),
+    )
+    for group, quota in (
+        ("priority", d.quota_priority),
+        ("other", d.quota_total - d.quota_priority),
+    ):
+        n = {
+            status: counts.get((group, status), 0)
+            for status in ("accepted", "declined", "invited", "letter", "selected", "waitlist")
+        }
+        table.add_row(
+            t._(GROUP_NAMES[group]),
+            str(quota),
+            str(n["accepted"]),
+            str(n["declined"]),
+            str(n["invited"]),
+            str(n["letter"]),
+            str(n["selected"]),
+            str(n["waitlist"]),
+        )
+    console.print(table)
+    console.print(
+        t._(
+            "Messages: {sent} sent, {pending} waiting, {failed} failed, {unreachable} unreachable, "
+            "{unknown} unknown."
+        ).format(
+            sent=outbox.get("sent", 0),
+            pending=sum(outbox.get(s, 0) for s in ("pending", "claimed", "sending")),
+            failed=outbox.get("failed", 0),
+            unreachable=outbox.get("unreachable", 0),
+            unknown=outbox.get("unknown", 0),
+        )
+    )
+
+
+@dialogue_app.command("status")
+def status(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
+    """Sent, accepted, declined, no answer, unreachable, against the quotas."""
+    settings, t = _context()
+
+    async def work(session: AsyncSession) -> None:
+        await _print_status(session, await _dialogue(session, dialogue_id, t), t)
+
+    _go(settings, work)
+
+
+@dialogue_app.command("invite")
+def invite(
+    dialogue_id: int = typer.Argument(..., metavar="ID"),
+    letters: Path = typer.Option(None, help="Where to write the printed letters (DOCX)."),
+    send: bool = typer.Option(True, help="Send now with progress (else `doithoai run` sends)."),
+) -> None:
+    """Invite the selected households: by chat when linked, by printed letter otherwise."""
+    from bot.dispatcher import utcnow
+    from handlers.invitations import invite_selected
+
+    settings, t = _context()
+    written: dict[str, int] = {}
+
+    async def work(session: AsyncSession) -> None:
+        d = await _dialogue(session, dialogue_id, t)
+        if d.status != "planned" or (d.starts_at and d.starts_at <= utcnow()):
+            console.print(t._("This dialogue is no longer planned."), style="red")
+            raise typer.Exit(1)
+        result = await invite_selected(
+            session,
+            dialogue=d,
+            now=utcnow(),
+            default_locale=settings.default_locale,
+            zone=settings.zone,
+        )
+        written["queued"] = result.queued
+        letter_invitees = await inv.with_status(session, dialogue_id=d.id, statuses=["letter"])
+        path = letters or Path(f"giay-moi-doi-thoai-{d.id}.docx")
+        if letter_invitees:
+            written["letters"] = await _write_letters(settings, t, d, letter_invitees, path)
+        console.print(
+            t._(
+                "{queued} invitations queued for chats; {letters} printed letters in {path}."
+            ).format(
+                queued=result.queued,
+                letters=len(letter_invitees),
+                path=path if letter_invitees else "–",
+            )
+        )
+
+    _go(settings, work)
+    if send and written.get("queued"):
+        _send_with_progress(settings, t, f"invite:{dialogue_id}:")
+
+
+async def _bot_username(settings: Settings) -> str:
+    if settings.telegram_bot_username:
+        return settings.telegram_bot_username.lstrip("@")
+    if settings.telegram_token is None:
+        from bot.config import SettingsError
+
+        raise SettingsError(
+            "DOITHOAI_TELEGRAM_BOT_USERNAME: required for the letters' links (or set DOITHOAI_TELEGRAM_TOKEN)"
+        )
+    from telegram import Bot
+
+    async with Bot(
+        settings.telegram_token.get_secret_value(), base_url=f"{settings.telegram_api_url}/bot"
+    ) as bot:
+        return bot.username
+
+
+async def _write_letters(
+    settings: Settings, t: Translator, d: Dialogue, invitees: list[inv.Invitee], path: Path
+) -> int:
+    from bot.dispatcher import utcnow
+    from bot.documents.letters import Letter, LetterDialogue, write_invitation_letters
+    from bot.documents.qr import deep_link
+
+    username = await _bot_username(settings)
+    assert d.starts_at is not None
+    letter_dialogue = LetterDialogue(
+        title=d.title,
+        when=t.datetime(d.starts_at),
+        venue=d.venue,
+        topics=[t._(TOPICS[c].name) for c in d.topics if c in TOPICS],
+        question_deadline=t.datetime(d.question_deadline) if d.question_deadline else None,
+        issuer=t._("PEOPLE'S COMMITTEE OF {ward}").format(ward=", ".join(d.wards).upper())
+        if d.wards
+        else t._("WARD PEOPLE'S COMMITTEE"),
+        superior="",
+        place=d.wards[0] if d.wards else "",
+        issued_on=utcnow().astimezone(settings.zone).date(),
+        number="",
+        signer_title=t._("CHAIRPERSON"),
+        signer_name="",
+    )
+    letters = [
+        Letter(
+            household_code=i.household.code,
+            head_name=i.household.head_name,
+            female={"female": True, "male": False}.get(i.household.gender),
+            hamlet=i.household.hamlet,
+            ward=i.household.ward,
+            link=deep_link(username, i.household.link_code),
+        )
+        for i in invitees
+    ]
+    return await asyncio.to_thread(write_invitation_letters, path, letter_dialogue, letters, t)
+
+
+def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
+    """Deliver now, showing sent / pending / failed / unreachable until nothing waits."""
+    from bot.cli import _run
+
+    if settings.telegram_token is None:
+        console.print(
+            t._("No DOITHOAI_TELEGRAM_TOKEN: the messages wait in the outbox for `doithoai run`.")
+        )
+        return
+
+    async def main() -> None:
+        from bot.channels.telegram import TelegramChannel
+        from bot.dispatcher import utcnow
+        from bot.outbox import Outbox
+        from storage.db import create_engine, session_factory
+
+        engine = create_engine(settings.database_url)
+        sessions = session_factory(engine)
+        assert settings.telegram_token is not None
+        telegram = TelegramChannel(
+            token=settings.telegram_token.get_secret_value(),
+            api_url=settings.telegram_api_url,
+            dispatch=None,
+            rate=settings.telegram_rate,
+            spacing=timedelta(seconds=settings.telegram_chat_interval),
+        )
+        outbox = Outbox(sessions, {"telegram": telegram}, clock=utcnow)
+        try:
+            await telegram.application.initialize()
+            async with _progress(sessions, t, prefix) as refresh:
+                drain = asyncio.create_task(outbox.drain("telegram"))
+                while not drain.done():
+                    await refresh()
+                    await asyncio.sleep(0.5)
+                await drain
+                await refresh()
+        finally:
+            await telegram.application.shutdown()
+            await engine.dispose()
+
+    _run(main(), settings)
+
+
+@contextlib.asynccontextmanager
+async def _progress(
+    sessions, t: Translator, prefix: str
+) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        console=console,
+    ) as progress:
+        task = progress.add_task(t._("Sending"), total=None, detail="")
+
+        async def refresh() -> None:
+            async with sessions() as session:
+                rows = dict(
+                    (
+                        await session.execute(
+                            select(OutboxMessage.status, func.count())
+                            .where(OutboxMessage.key.like(f"{prefix}%"))
+                            .group_by(OutboxMessage.status)
+                        )
+                    ).all()
+                )
+            total = sum(rows.values())
+            done = total - sum(rows.get(s, 0) for s in ("pending", "claimed", "sending"))
+            progress.update(
+                task,
+                total=total,
+                completed=done,
+                detail=t._(
+                    "{sent} sent · {pending} waiting · {failed} failed · {unreachable} unreachable"
+                ).format(
+                    sent=rows.get("sent", 0),
+                    pending=total - done,
+                    failed=rows.get("failed", 0) + rows.get("unknown", 0),
+                    unreachable=rows.get("unreachable", 0),
+                ),
+            )
+
+        yield refresh
+
+
+@dialogue_app.command("attendance")
+def attendance(
+    dialogue_id: int = typer.Argument(..., metavar="ID"),
+    file: Path = typer.Argument(..., help="CSV with a column of household codes (Mã hộ)."),
+) -> None:
+    """Record who came, from a CSV of household codes; nothing is recorded if a line is wrong."""
+    settings, t = _context()
+    if not file.exists():
+        from bot.cli import _fail
+
+        _fail(t._("Cannot read {path}: no such file.").format(path=file))
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    codes: list[tuple[int, str]] = []
+    for line, row in enumerate(rows, start=1):
+        value = (row[0] if row else "").strip()
+        if line == 1 and value.lower().replace(" ", "") in (
+            "mãhộ",
+            "code",
+            "mãhộgiađình",
+            "householdcode",
+        ):
+            continue
+        if value:
+            codes.append((line, value))
+
+    async def work(session: AsyncSession) -> None:
+        d = await _dialogue(session, dialogue_id, t)
+        invited = {
+            i.household.code: i.household.id
+            for i in await inv.with_status(session, dialogue_id=d.id, statuses=inv.INVITED)
+        }
+        errors = [
+            t._("Line {line}: the household {code} was not invited to this dialogue.").format(
+                line=line, code=code
+            )
+            for line, code in codes
+            if code not in invited
+        ]
+        if errors:
+            for error in errors:
+                console.print(error, style="red")
+            console.print(t._("{count} errors: nothing was recorded.").format(count=len(errors)))
+            raise typer.Exit(1)
+        present = await inv.record_attendance(
+            session, dialogue_id=d.id, household_ids=[invited[code] for _, code in codes]
+        )
+        console.print(
+            t._("Attendance recorded: {present} of {invited} invited households came.").format(
+                present=present, invited=len(invited)
+            )
+        )
+
+    _go(settings, work)
+
+
+@dialogue_app.command("move")
+def move(
+    dialogue_id: int = typer.Argument(..., metavar="ID"),
+    start: str = typer.Option(..., help="New start, local time."),
+    venue: str = typer.Option(None, help="New venue."),
+) -> None:
+    """Move a dialogue: its reminders follow, and those invited are told."""
+    from bot.dispatcher import utcnow
+    from handlers.invitations import announce_move
+    from storage.reminders import cancel_pending, schedule
+
+    settings, t = _context()
+    starts_at = _parse_local(start, settings, t, "--start")
+
+    async def work(session: AsyncSession) -> None:
+        d = await _dialogue(session, dialogue_id, t)
+        assert d.starts_at is not None
+        shift = starts_at - d.starts_at
+        d.starts_at = starts_at
+        if d.question_deadline is not None:
+            d.question_deadline += shift
+        if venue:
+            d.venue = venue
+        now = utcnow()
+        await cancel_pending(session, dialogue_id=d.id)
+        await schedule(session, dialogue=d, offsets=settings.reminder_offsets, now=now)
+        told = await announce_move(
+            session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
+        )
+        console.print(
+            t._("Dialogue moved to {when}; {told} households will be told.").format(
+                when=t.datetime(starts_at), told=told
+            )
+        )
+
+    _go(settings, work)
+
+
+@dialogue_app.command("cancel")
+def cancel(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
+    """Cancel a dialogue: no more reminders, and those invited are told."""
+    from bot.dispatcher import utcnow
+    from handlers.invitations import announce_cancellation
+    from storage.reminders import cancel_pending
+
+    settings, t = _context()
+
+    async def work(session: AsyncSession) -> None:
+        d = await _dialogue(session, dialogue_id, t)
+        now = utcnow()
+        told = await announce_cancellation(
+            session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
+        )
+        d.status = "cancelled"
+        await cancel_pending(session, dialogue_id=d.id)
+        await inv.cancel_all(session, dialogue_id=d.id, now=now)
+        console.print(t._("Dialogue cancelled; {told} households will be told.").format(told=told))
+
+    _go(settings, work)

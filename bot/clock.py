@@ -1,0 +1,87 @@
+"""Time kept by the database: each tick runs idempotent SQL, whichever process runs it.
+
+APScheduler is used only as an in-memory clock that calls `tick` every few seconds: its job
+stores must not be shared between processes (its own FAQ), and its default misfire grace of
+one second silently drops late jobs. What is due lives in the database as rows with unique
+keys (reminders, outbox leases), claimed by the tick that gets there first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.invitations import send_reminder
+from storage import outbox, reminders
+
+log = logging.getLogger(__name__)
+
+TICK = timedelta(seconds=15)
+
+
+class Ticker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime],
+        zone: ZoneInfo,
+        default_locale: str,
+        on_messages: Callable[[], None] = lambda: None,
+    ):
+        self.sessions = sessions
+        self.clock = clock
+        self.zone = zone
+        self.default_locale = default_locale
+        self.on_messages = on_messages
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def tick(self) -> int:
+        """Fire the reminders that are due and recover what dead processes held; return the
+        number of messages written."""
+        written = 0
+        async with self.sessions() as session, session.begin():
+            now = self.clock()
+            for reminder, dialogue in await reminders.claim_due(session, now=now):
+                written += await send_reminder(
+                    session,
+                    reminder_id=reminder.id,
+                    dialogue=dialogue,
+                    now=now,
+                    default_locale=self.default_locale,
+                    zone=self.zone,
+                )
+            await outbox.expire_leases(session, now=now)
+            await outbox.prune_paces(session, now=now)
+        if written:
+            log.info("clock: %d reminder messages queued", written)
+            self.on_messages()
+        return written
+
+    async def _safe_tick(self) -> None:
+        try:
+            await self.tick()
+        except Exception:
+            log.exception("clock tick failed; the next one will try again")
+
+    def start(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=self.zone)
+        self._scheduler.add_job(
+            self._safe_tick,
+            "interval",
+            seconds=TICK.total_seconds(),
+            next_run_time=datetime.now(self.zone),
+            misfire_grace_time=None,  # a late tick is still worth running
+            coalesce=True,
+            max_instances=1,
+        )
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)

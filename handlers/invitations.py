@@ -1,0 +1,361 @@
+"""Invitations, answers, reminders and notices of a dialogue, for the households invited.
+
+The messages are built here, in each recipient's language; the organiser's commands and the
+clock call the functions below, and the "Tham dự" / "Không tham dự" buttons come back to
+`on_answer`. A decline gives the seat to the next household of the same group.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from bot.messages import Button, Reply
+from handlers.context import Context
+from storage import invitations as inv
+from storage.models import Account, Dialogue, Household, HouseholdLink, Invitation
+from storage.outbox import PRIORITY_BROADCAST, PRIORITY_REMINDER, Outgoing, enqueue_many
+from storage.topics import TOPICS
+
+
+def _salutation(t: Translator, household: Household) -> str:
+    if household.gender == "female":
+        return t._("Mrs {name}").format(name=household.head_name)
+    if household.gender == "male":
+        return t._("Mr {name}").format(name=household.head_name)
+    return t._("Mr/Mrs {name}").format(name=household.head_name)
+
+
+def _details(t: Translator, dialogue: Dialogue) -> str:
+    assert dialogue.starts_at is not None
+    topics = ", ".join(t._(TOPICS[c].name) for c in dialogue.topics if c in TOPICS)
+    lines = [
+        dialogue.title,
+        t._("Time: {when}").format(when=t.datetime(dialogue.starts_at)),
+        t._("Venue: {venue}").format(venue=dialogue.venue or "–"),
+    ]
+    if topics:
+        lines.append(t._("Topics: {topics}").format(topics=topics))
+    return "\n".join(lines)
+
+
+def answer_buttons(t: Translator, invitation_id: int) -> tuple[tuple[Button, ...], ...]:
+    return (
+        (Button(t._("✅ I will attend"), f"r:{invitation_id}:y"),),
+        (Button(t._("❌ I cannot attend"), f"r:{invitation_id}:n"),),
+        (Button(t._("✍️ Send a question"), "m:ask"),),
+    )
+
+
+def invitation_reply(
+    t: Translator, dialogue: Dialogue, household: Household, invitation_id: int
+) -> Reply:
+    text = t._("{salutation}, you are invited to the policy dialogue:").format(
+        salutation=_salutation(t, household)
+    )
+    text += "\n\n" + _details(t, dialogue) + "\n\n"
+    if dialogue.question_deadline is not None:
+        text += t._(
+            "You can send your questions before {deadline} with /hoi, anonymously if you wish."
+        ).format(deadline=t.datetime(dialogue.question_deadline))
+    else:
+        text += t._(
+            "You can send your questions before the dialogue with /hoi, anonymously if you wish."
+        )
+    text += "\n" + t._("Please tell us whether you will attend:")
+    return Reply(
+        text=text,
+        title=t._("Invitation to a policy dialogue"),
+        buttons=answer_buttons(t, invitation_id),
+    )
+
+
+@dataclass
+class Recipients:
+    """Where each household's messages go (the chat it used last) and in which language."""
+
+    addresses: dict[int, tuple[str, str]] = field(default_factory=dict)
+    locales: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def translator(self, address: tuple[str, str], default: str, zone: ZoneInfo) -> Translator:
+        return _translator(self.locales.get(address, default), zone)
+
+
+_TRANSLATORS: dict[tuple[str, str], Translator] = {}
+
+
+def _translator(locale: str, zone: ZoneInfo) -> Translator:
+    key = (locale, str(zone))
+    if key not in _TRANSLATORS:
+        _TRANSLATORS[key] = Translator(locale, zone)
+    return _TRANSLATORS[key]
+
+
+async def _recipients(
+    session: AsyncSession, *, dialogue_id: int, statuses: tuple[str, ...]
+) -> Recipients:
+    """One query for the links of every household in these statuses, one for their languages."""
+    found = Recipients()
+    rows = await session.execute(
+        select(HouseholdLink.household_id, HouseholdLink.channel, HouseholdLink.user_id)
+        .join(Invitation, Invitation.household_id == HouseholdLink.household_id)
+        .where(Invitation.dialogue_id == dialogue_id, Invitation.status.in_(statuses))
+        .order_by(HouseholdLink.last_used_at, HouseholdLink.id)
+    )
+    for household_id, channel, user_id in rows:
+        found.addresses[household_id] = (channel, user_id)  # the last used wins
+    accounts = await session.execute(
+        select(Account.channel, Account.user_id, Account.locale)
+        .join(
+            HouseholdLink,
+            (HouseholdLink.channel == Account.channel) & (HouseholdLink.user_id == Account.user_id),
+        )
+        .join(Invitation, Invitation.household_id == HouseholdLink.household_id)
+        .where(Invitation.dialogue_id == dialogue_id, Invitation.status.in_(statuses))
+    )
+    for channel, user_id, locale in accounts:
+        found.locales[(channel, user_id)] = locale
+    return found
+
+
+@dataclass
+class InviteResult:
+    queued: int = 0
+    letters: int = 0
+
+
+async def invite_selected(
+    session: AsyncSession,
+    *,
+    dialogue: Dialogue,
+    now: datetime,
+    default_locale: str,
+    zone: ZoneInfo,
+) -> InviteResult:
+    """Invite every household selected and not yet invited: a message to its chat, or a letter.
+
+    Idempotent: each invitation's outbox key is permanent, so running it twice sends nothing
+    twice, and those already invited are not selected any more.
+    """
+    selected = await inv.with_status(session, dialogue_id=dialogue.id, statuses=["selected"])
+    recipients = await _recipients(session, dialogue_id=dialogue.id, statuses=("selected",))
+    messages: list[Outgoing] = []
+    by_channel: dict[str | None, list[int]] = defaultdict(list)
+    for invitee in selected:
+        household = invitee.household
+        address = recipients.addresses.get(household.id)
+        if address is None:
+            by_channel[None].append(invitee.invitation.id)
+            continue
+        t = recipients.translator(address, default_locale, zone)
+        reply = invitation_reply(t, dialogue, household, invitee.invitation.id)
+        messages.append(
+            Outgoing(
+                key=f"invite:{dialogue.id}:{household.id}:{address[0]}",
+                channel=address[0],
+                recipient=address[1],
+                body=reply.to_json(),
+                priority=PRIORITY_BROADCAST,
+            )
+        )
+        by_channel[address[0]].append(invitee.invitation.id)
+    await enqueue_many(session, messages=messages, now=now)
+    for channel, ids in by_channel.items():
+        for start in range(0, len(ids), 5000):
+            await session.execute(
+                update(Invitation)
+                .where(Invitation.id.in_(ids[start : start + 5000]))
+                .values(status="invited" if channel else "letter", channel=channel, invited_at=now)
+            )
+    return InviteResult(queued=len(messages), letters=len(by_channel[None]))
+
+
+async def _notify(
+    session: AsyncSession,
+    *,
+    dialogue: Dialogue,
+    statuses: tuple[str, ...],
+    key: str,
+    build,
+    now: datetime,
+    default_locale: str,
+    zone: ZoneInfo,
+    priority: int = PRIORITY_REMINDER,
+) -> int:
+    """Send one message to every household of the dialogue in these statuses that has a chat."""
+    invitees = await inv.with_status(session, dialogue_id=dialogue.id, statuses=statuses)
+    recipients = await _recipients(session, dialogue_id=dialogue.id, statuses=statuses)
+    messages = []
+    for invitee in invitees:
+        address = recipients.addresses.get(invitee.household.id)
+        if address is None:
+            continue
+        t = recipients.translator(address, default_locale, zone)
+        messages.append(
+            Outgoing(
+                key=f"{key}:{invitee.household.id}:{address[0]}",
+                channel=address[0],
+                recipient=address[1],
+                body=build(t, invitee).to_json(),
+                priority=priority,
+            )
+        )
+    await enqueue_many(session, messages=messages, now=now)
+    return len(messages)
+
+
+async def send_reminder(
+    session: AsyncSession,
+    *,
+    reminder_id: int,
+    dialogue: Dialogue,
+    now: datetime,
+    default_locale: str,
+    zone: ZoneInfo,
+) -> int:
+    """Remind those who accepted or have not answered (never those who declined)."""
+
+    def build(t: Translator, invitee: inv.Invitee) -> Reply:
+        pending = invitee.invitation.status == "invited"
+        text = _details(t, dialogue)
+        if pending:
+            text += "\n\n" + t._("You have not told us yet whether you will attend.")
+        return Reply(
+            text=text,
+            title=t._("Reminder: policy dialogue"),
+            buttons=answer_buttons(t, invitee.invitation.id)[:2] if pending else (),
+        )
+
+    return await _notify(
+        session,
+        dialogue=dialogue,
+        statuses=("invited", "accepted"),
+        key=f"remind:{reminder_id}",
+        build=build,
+        now=now,
+        default_locale=default_locale,
+        zone=zone,
+    )
+
+
+async def announce_move(
+    session: AsyncSession, *, dialogue: Dialogue, now: datetime, default_locale: str, zone: ZoneInfo
+) -> int:
+    def build(t: Translator, invitee: inv.Invitee) -> Reply:
+        return Reply(
+            text=t._("The dialogue has been moved. The new time and place:")
+            + "\n\n"
+            + _details(t, dialogue),
+            title=t._("Change of time"),
+        )
+
+    assert dialogue.starts_at is not None
+    return await _notify(
+        session,
+        dialogue=dialogue,
+        statuses=("invited", "accepted"),
+        key=f"moved:{dialogue.id}:{dialogue.starts_at.isoformat()}",
+        build=build,
+        now=now,
+        default_locale=default_locale,
+        zone=zone,
+    )
+
+
+async def announce_cancellation(
+    session: AsyncSession, *, dialogue: Dialogue, now: datetime, default_locale: str, zone: ZoneInfo
+) -> int:
+    def build(t: Translator, invitee: inv.Invitee) -> Reply:
+        assert dialogue.starts_at is not None
+        return Reply(
+            text=t._(
+                'The dialogue "{title}" planned for {when} has been cancelled. We are sorry for '
+                "the trouble; you will be told of a new date."
+            ).format(title=dialogue.title, when=t.datetime(dialogue.starts_at)),
+            title=t._("Dialogue cancelled"),
+        )
+
+    return await _notify(
+        session,
+        dialogue=dialogue,
+        statuses=("invited", "accepted"),
+        key=f"cancelled:{dialogue.id}",
+        build=build,
+        now=now,
+        default_locale=default_locale,
+        zone=zone,
+    )
+
+
+async def on_answer(ctx: Context, invitation_id: str, answer: str) -> None:
+    """r:<invitation>:y|n - a household answers its invitation."""
+    _ = ctx.t._
+    invitation = (
+        await ctx.session.get(Invitation, int(invitation_id)) if invitation_id.isdigit() else None
+    )
+    link = None
+    if invitation is not None:
+        link = await ctx.session.scalar(
+            select(HouseholdLink).where(
+                HouseholdLink.household_id == invitation.household_id,
+                HouseholdLink.channel == ctx.address.channel,
+                HouseholdLink.user_id == ctx.address.user_id,
+            )
+        )
+    if invitation is None or link is None or answer not in ("y", "n"):
+        ctx.notice = _("This button is out of date.")
+        ctx.say(_("That invitation is not for this chat."))
+        return
+    dialogue = await ctx.session.get(Dialogue, invitation.dialogue_id)
+    assert dialogue is not None and dialogue.starts_at is not None
+    if dialogue.status != "planned" or ctx.now >= dialogue.starts_at:
+        ctx.say(_("This dialogue is no longer taking answers."))
+        return
+    if invitation.status not in ("invited", "letter", "accepted", "declined"):
+        ctx.say(_("That invitation is not for this chat."))
+        return
+    link.last_used_at = ctx.now
+    was = invitation.status
+    invitation.status = "accepted" if answer == "y" else "declined"
+    invitation.responded_at = ctx.now
+    if answer == "y":
+        ctx.notice = _("Thank you!")
+        ctx.say(
+            _("Thank you: we expect you at {when}, {venue}. We will remind you beforehand.").format(
+                when=ctx.t.datetime(dialogue.starts_at), venue=dialogue.venue
+            )
+        )
+        # A household that declined and changes its mind comes in addition to the one that
+        # took its seat: nobody is uninvited.
+        return
+    ctx.notice = _("Noted")
+    ctx.say(
+        _(
+            "Noted: you will not attend. You can still send your questions with /hoi; "
+            "the answers will come here."
+        )
+    )
+    if was != "declined":
+        await _promote(ctx, dialogue, invitation.group)
+
+
+async def _promote(ctx: Context, dialogue: Dialogue, group: str) -> None:
+    """Give the seat of a decline to the next household of the same group, and invite it."""
+    following = await inv.next_on_waitlist(ctx.session, dialogue_id=dialogue.id, group=group)
+    if following is None:
+        return
+    following.status = "selected"
+    await ctx.session.flush()
+    await invite_selected(
+        ctx.session,
+        dialogue=dialogue,
+        now=ctx.now,
+        default_locale=ctx.default_locale,
+        zone=ctx.zone,
+    )

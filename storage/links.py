@@ -1,0 +1,120 @@
+"""Chats linked to households: by the household's code (deep link, QR) or by phone number.
+
+Wrong codes are throttled per address, so that codes cannot be found by guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Household, HouseholdLink, LinkAttempt
+
+MAX_FAILURES = 5
+WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Throttle:
+    blocked: bool
+    retry_after: timedelta = timedelta(0)
+    left: int = MAX_FAILURES
+
+
+async def throttle(session: AsyncSession, *, channel: str, user_id: str, now: datetime) -> Throttle:
+    attempt = await session.get(LinkAttempt, (channel, user_id))
+    if attempt is None or now - attempt.window_start >= WINDOW:
+        return Throttle(False)
+    if attempt.failures >= MAX_FAILURES:
+        return Throttle(True, attempt.window_start + WINDOW - now, 0)
+    return Throttle(False, left=MAX_FAILURES - attempt.failures)
+
+
+async def record_failure(
+    session: AsyncSession, *, channel: str, user_id: str, now: datetime
+) -> Throttle:
+    attempt = await session.get(LinkAttempt, (channel, user_id))
+    if attempt is None:
+        attempt = LinkAttempt(channel=channel, user_id=user_id, failures=0, window_start=now)
+        session.add(attempt)
+    elif now - attempt.window_start >= WINDOW:
+        attempt.failures, attempt.window_start = 0, now
+    attempt.failures += 1
+    await session.flush()
+    return Throttle(attempt.failures >= MAX_FAILURES, left=MAX_FAILURES - attempt.failures)
+
+
+async def household_of(session: AsyncSession, *, channel: str, user_id: str) -> Household | None:
+    return await session.scalar(
+        select(Household)
+        .join(HouseholdLink, HouseholdLink.household_id == Household.id)
+        .where(HouseholdLink.channel == channel, HouseholdLink.user_id == user_id)
+    )
+
+
+async def links_of(session: AsyncSession, *, household_id: int) -> list[HouseholdLink]:
+    """The household's chats, the one it used last first."""
+    rows = await session.scalars(
+        select(HouseholdLink)
+        .where(HouseholdLink.household_id == household_id)
+        .order_by(HouseholdLink.last_used_at.desc(), HouseholdLink.id.desc())
+    )
+    return list(rows)
+
+
+async def link(
+    session: AsyncSession, *, household: Household, channel: str, user_id: str, now: datetime
+) -> str:
+    """Link the chat to the household: "linked", "already" (this chat), or "taken" (another
+    chat of the same channel holds the household; the first link stands)."""
+    existing = await session.scalar(
+        select(HouseholdLink).where(
+            HouseholdLink.household_id == household.id, HouseholdLink.channel == channel
+        )
+    )
+    if existing is not None:
+        return "already" if existing.user_id == user_id else "taken"
+    mine = await session.scalar(
+        select(HouseholdLink).where(
+            HouseholdLink.channel == channel, HouseholdLink.user_id == user_id
+        )
+    )
+    if mine is not None:  # this chat moves to the household whose code it now gives
+        await session.delete(mine)
+        await session.flush()
+    session.add(
+        HouseholdLink(
+            household_id=household.id,
+            channel=channel,
+            user_id=user_id,
+            linked_at=now,
+            last_used_at=now,
+        )
+    )
+    await session.flush()
+    return "linked"
+
+
+async def unlink_address(session: AsyncSession, *, channel: str, user_id: str) -> None:
+    mine = await session.scalar(
+        select(HouseholdLink).where(
+            HouseholdLink.channel == channel, HouseholdLink.user_id == user_id
+        )
+    )
+    if mine is not None:
+        await session.delete(mine)
+        await session.flush()
+
+
+async def touch(session: AsyncSession, *, channel: str, user_id: str, at: datetime) -> None:
+    """The household used this chat now: its next messages go here."""
+    mine = await session.scalar(
+        select(HouseholdLink).where(
+            HouseholdLink.channel == channel, HouseholdLink.user_id == user_id
+        )
+    )
+    if mine is not None:
+        mine.last_used_at = at

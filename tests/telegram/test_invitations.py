@@ -1,0 +1,256 @@
+"""Households linked by code or phone, invited by quota, answering, replaced from the waitlist
+and reminded: end to end through the Bot API fake, with a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.clock import Ticker
+from handlers.invitations import invite_selected
+from storage import invitations as inv
+from storage.dialogues import create_dialogue
+from storage.households import HouseholdRow, upsert_households
+from storage.models import Household, HouseholdLink, Invitation, Reminder
+from storage.reminders import schedule
+
+WARD = "Phường 7"
+
+
+async def _households(runtime, count=6, ward=WARD):
+    rows = [
+        HouseholdRow(
+            code=f"P7-{n:03}",
+            head_name=name,
+            gender="female" if n % 2 else "male",
+            ethnicity="Khmer" if n % 3 == 0 else "Kinh",
+            category="poor" if n < count - 2 else "other",
+            ward=ward,
+            hamlet="Khóm 3",
+            phone=f"09123450{n:02}",
+        )
+        for n, name in enumerate(
+            [
+                "Thạch Thị Sa Ly",
+                "Nguyễn Văn Hai",
+                "Lê Thị Ba",
+                "Kim Sô Phên",
+                "Trần Văn Năm",
+                "Sơn Thị Sáu",
+                "Phạm Văn Bảy",
+                "Đỗ Thị Tám",
+            ][:count]
+        )
+    ]
+    async with runtime.sessions() as session, session.begin():
+        await upsert_households(session, rows=rows)
+        found = list(await session.scalars(select(Household).order_by(Household.code)))
+    return found
+
+
+async def _dialogue(runtime, clock, total=2, priority=1):
+    async with runtime.sessions() as session, session.begin():
+        d = await create_dialogue(
+            session,
+            title="Đối thoại chính sách giảm nghèo 2026",
+            starts_at=clock() + timedelta(days=5),
+            venue="Hội trường UBND Phường 7",
+            question_deadline=clock() + timedelta(days=4),
+            topics=["giamngheo", "tindung"],
+            wards=[WARD],
+            quota_total=total,
+            quota_priority=priority,
+        )
+        await schedule(
+            session,
+            dialogue=d,
+            offsets=[timedelta(days=3), timedelta(days=1), timedelta(hours=2)],
+            now=clock(),
+        )
+    return d
+
+
+async def _link(telegram, user_id, household, name="Chủ hộ"):
+    chat = telegram.chat(user_id, name)
+    await chat.say(f"/start {household.link_code}")
+    [linked] = await chat.press("Tôi đồng ý")
+    assert f"hộ {household.head_name}" in linked.text
+    return chat
+
+
+async def test_a_deep_link_code_links_the_chat_after_consent(telegram):
+    [household, *_] = await _households(telegram.runtime)
+    chat = telegram.chat(401)
+    [consent] = await chat.say(f"/start {household.link_code}")
+    assert "✅ Tôi đồng ý" in consent.button_texts
+    [linked] = await chat.press("Tôi đồng ý")
+    assert linked.text.startswith(
+        f"Cuộc trò chuyện này đã được liên kết với hộ {household.head_name} (Khóm 3, Phường 7)"
+    )
+    async with telegram.runtime.sessions() as session:
+        link = await session.scalar(select(HouseholdLink))
+    assert (link.household_id, link.user_id) == (household.id, "401")
+
+
+async def test_a_code_linked_to_another_chat_is_refused(telegram):
+    [household, *_] = await _households(telegram.runtime)
+    await _link(telegram, 402, household)
+    other = telegram.chat(403)
+    await other.say("/start")
+    await other.press("Tôi đồng ý")
+    [refused] = await other.say(f"/start {household.link_code}")
+    assert refused.text.startswith("Hộ này đã được liên kết với một cuộc trò chuyện khác")
+
+
+async def test_wrong_codes_are_throttled_against_guessing(telegram):
+    await _households(telegram.runtime)
+    chat = telegram.chat(404)
+    await chat.say("/start")
+    await chat.press("Tôi đồng ý")
+    for attempt in range(5):
+        [wrong] = await chat.say(f"/start WRONG{attempt}")
+        assert "không đúng hoặc đã hết hạn" in wrong.text
+    assert "Bạn đã nhập sai quá nhiều lần" in wrong.text
+    [blocked] = await chat.say("/start WRONG9")
+    assert blocked.text.startswith("Bạn đã nhập sai quá nhiều lần. Xin thử lại sau")
+
+
+async def test_sharing_ones_own_phone_links_by_the_registry(telegram):
+    households = await _households(telegram.runtime)
+    chat = telegram.chat(405)
+    await chat.say("/start")
+    await chat.press("Tôi đồng ý")
+    [offer] = await chat.press("Hộ gia đình của tôi")
+    sent = telegram.fake.calls[-1] if telegram.fake.calls[-1].method == "sendMessage" else None
+    markup = [c for c in telegram.fake.calls if c.method == "sendMessage"][-1].params[
+        "reply_markup"
+    ]
+    assert markup["keyboard"][0][0]["request_contact"] is True
+    assert "số điện thoại" in offer.text and sent is not None
+    telegram.fake.send_contact(405, "+84 912 345 002")
+    [linked] = await chat.expect(1)
+    assert f"hộ {households[2].head_name}" in linked.text
+
+
+async def test_invitations_answers_and_the_waitlist_end_to_end(telegram, clock):
+    runtime = telegram.runtime
+    households = await _households(runtime)
+    d = await _dialogue(runtime, clock)
+    chats = {h.id: await _link(telegram, 410 + n, h) for n, h in enumerate(households)}
+    async with runtime.sessions() as session, session.begin():
+        await inv.save_selection(
+            session,
+            dialogue_id=d.id,
+            chosen=[(households[0].id, "priority", 0), (households[4].id, "other", 0)],
+            waiting=[(households[1].id, "priority", 1), (households[5].id, "other", 1)],
+        )
+        result = await invite_selected(
+            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
+        )
+    assert (result.queued, result.letters) == (2, 0)
+    runtime.outbox.wake()
+    first = chats[households[0].id]
+    [invitation] = await first.expect(1)
+    assert invitation.text.startswith("Giấy mời dự đối thoại chính sách")
+    assert "Kính mời Ông Thạch Thị Sa Ly tham dự" in invitation.text  # registered as male
+    assert "Đối thoại chính sách giảm nghèo 2026" in invitation.text
+    assert "Thời gian: 09:00, Thứ Tư, 25/11/2026" in invitation.text
+    assert "Hội trường UBND Phường 7" in invitation.text
+    assert "Giảm nghèo, sinh kế, học nghề, Tín dụng, vay vốn" in invitation.text
+    assert invitation.button_texts[:2] == ["✅ Tham dự", "❌ Không tham dự"]
+    answer_yes = invitation.data_for("Tham dự")
+    [accepted] = await first.press("Tham dự")
+    assert accepted.text.startswith("Cảm ơn: chúng tôi chờ bạn lúc 09:00, Thứ Tư, 25/11/2026")
+
+    other = chats[households[4].id]
+    await other.expect(1)
+    [declined] = await other.press("Không tham dự")
+    assert declined.text.startswith("Đã ghi nhận: bạn sẽ không tham dự")
+    replacement = chats[households[5].id]  # the next of the same group
+    [invited_next] = await replacement.expect(1)
+    assert invited_next.text.startswith("Giấy mời dự đối thoại chính sách")
+    async with runtime.sessions() as session:
+        statuses = {
+            i.household_id: i.status
+            for i in await session.scalars(select(Invitation).where(Invitation.dialogue_id == d.id))
+        }
+    assert statuses == {
+        households[0].id: "accepted",
+        households[4].id: "declined",
+        households[5].id: "invited",
+        households[1].id: "waitlist",
+    }
+
+    # Running the invitation again sends nothing twice.
+    async with runtime.sessions() as session, session.begin():
+        again = await invite_selected(
+            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
+        )
+    assert again.queued == 0
+    await asyncio.sleep(0.5)
+    assert len(telegram.fake.messages_to(first.user_id)) == first.seen
+
+    # Someone else pressing a household's answer button is refused.
+    intruder = chats[households[1].id]
+    own_message = telegram.fake.messages_to(intruder.user_id)[-1].message_id
+    telegram.fake.press(intruder.user_id, answer_yes, message_id=own_message)
+    [refused] = await intruder.expect(1)
+    assert refused.text == "Lời mời này không dành cho cuộc trò chuyện này."
+
+    # Reminders: each fires once, to those who accepted or have not answered, never after the start.
+    ticker = Ticker(
+        runtime.sessions,
+        clock=clock,
+        zone=runtime.settings.zone,
+        default_locale="vi",
+        on_messages=runtime.outbox.wake,
+    )
+    clock.advance(days=2, minutes=1)  # 3 days before the start
+    assert await ticker.tick() == 2
+    assert await ticker.tick() == 0  # a second tick (or process) finds nothing more
+    [reminder] = await first.expect(1)
+    assert reminder.text.startswith("Nhắc lịch đối thoại") and reminder.buttons == []
+    [pending_reminder] = await replacement.expect(1)
+    assert pending_reminder.button_texts == ["✅ Tham dự", "❌ Không tham dự"]
+    await asyncio.sleep(0.3)
+    assert len(telegram.fake.messages_to(other.user_id)) == other.seen  # declined: not reminded
+
+    clock.advance(days=3)  # past the start: the 1-day and 2-hour reminders never go
+    assert await ticker.tick() == 0
+    async with runtime.sessions() as session:
+        left = {r.before_minutes: r.status for r in await session.scalars(select(Reminder))}
+    assert left == {3 * 24 * 60: "fired", 24 * 60: "skipped", 120: "skipped"}
+
+
+async def test_late_reminders_send_only_the_latest_and_moving_retimes_them(telegram, clock):
+    runtime = telegram.runtime
+    households = await _households(runtime, count=2)
+    d = await _dialogue(runtime, clock, total=1, priority=1)
+    chat = await _link(telegram, 420, households[0])
+    async with runtime.sessions() as session, session.begin():
+        await inv.save_selection(
+            session, dialogue_id=d.id, chosen=[(households[0].id, "priority", 0)], waiting=[]
+        )
+        await invite_selected(
+            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
+        )
+    runtime.outbox.wake()
+    await chat.expect(1)
+    ticker = Ticker(
+        runtime.sessions,
+        clock=clock,
+        zone=runtime.settings.zone,
+        default_locale="vi",
+        on_messages=runtime.outbox.wake,
+    )
+    clock.advance(days=4, hours=1)  # the service was down: the 3-day and 1-day are both due
+    assert await ticker.tick() == 1
+    [reminder] = await chat.expect(1)
+    assert reminder.text.startswith("Nhắc lịch đối thoại")
+    async with runtime.sessions() as session:
+        statuses = sorted(
+            (r.before_minutes, r.status) for r in await session.scalars(select(Reminder))
+        )
+    assert statuses == [(120, "pending"), (1440, "fired"), (4320, "skipped")]
