@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from storage import invitations as inv
 from storage.dialogues import create_dialogue, get_dialogue, list_dialogues
 from storage.households import is_minority
@@ -28,7 +28,10 @@ from storage.topics import TOPICS
 dialogue_app = typer.Typer(no_args_is_help=True, help="Dialogues: plan, select, invite, follow.")
 console = Console()
 
-GROUP_NAMES = {"priority": "Poor, near-poor, newly out of poverty", "other": "Other households"}
+GROUP_NAMES = {
+    "priority": N_("Poor, near-poor, newly out of poverty"),
+    "other": N_("Other households"),
+}
 
 
 def _context() -> tuple[Settings, Translator]:

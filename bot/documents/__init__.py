@@ -1,0 +1,1 @@
+"""Printed documents: invitation letters with the household's QR code, for people with no chat."""
