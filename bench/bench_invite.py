@@ -1,0 +1,171 @@
+"""Selection and enqueue of 100,000 households: choose them by quota from the registry, store
+the selection, and write every invitation to the outbox (target: under 5 s in all).
+
+    python bench/bench_invite.py            # SQLite, and PostgreSQL if DOITHOAI_BENCH_PG answers
+
+Prints the time of each step and the households per second, with the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert, select  # noqa: E402
+
+from handlers.invitations import invite_selected  # noqa: E402
+from storage import invitations as inv  # noqa: E402
+from storage.db import create_engine, session_factory, upgrade  # noqa: E402
+from storage.dialogues import create_dialogue  # noqa: E402
+from storage.households import HouseholdRow, is_minority, upsert_households  # noqa: E402
+from storage.models import Household, HouseholdLink  # noqa: E402
+from storage.selection import Candidate, select_invitees  # noqa: E402
+
+N = 100_000
+WARDS = [f"Phường {n}" for n in range(1, 11)]
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def machine() -> str:
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()}"
+    )
+
+
+async def prepare(url: str) -> int:
+    """A registry of N households, every one linked to a chat; returns the dialogue id."""
+    rnd = random.Random(2026)
+    rows = [
+        HouseholdRow(
+            code=f"HH-{n:06}",
+            head_name=f"Chủ hộ {n}",
+            gender=rnd.choice(["female", "male"]),
+            ethnicity=rnd.choice(["Kinh", "Kinh", "Khmer", "Hoa"]),
+            category=rnd.choice(["poor", "near_poor", "new_non_poor", "other"]),
+            ward=rnd.choice(WARDS),
+        )
+        for n in range(N)
+    ]
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        await upsert_households(session, rows=rows)
+        ids = list(await session.scalars(select(Household.id)))
+        links = [
+            {
+                "household_id": h,
+                "channel": "telegram",
+                "user_id": str(10_000_000 + h),
+                "linked_at": now,
+                "last_used_at": now,
+            }
+            for h in ids
+        ]
+        for start in range(0, len(links), 5000):
+            await session.execute(insert(HouseholdLink), links[start : start + 5000])
+        dialogue = await create_dialogue(
+            session,
+            title="Bench",
+            starts_at=now + timedelta(days=7),
+            venue="Hội trường",
+            wards=WARDS,
+            quota_total=N,
+            quota_priority=N * 3 // 4 - 1000,
+        )
+        dialogue_id = dialogue.id
+    await engine.dispose()
+    return dialogue_id
+
+
+async def measure(url: str, dialogue_id: int) -> tuple[float, float, int, int]:
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    started = time.perf_counter()
+    async with sessions() as session, session.begin():
+        from storage.dialogues import get_dialogue
+
+        dialogue = await get_dialogue(session, dialogue_id=dialogue_id)
+        assert dialogue is not None
+        query = select(
+            Household.id, Household.ward, Household.category, Household.gender, Household.ethnicity
+        ).where(Household.ward.in_(dialogue.wards))
+        candidates = [
+            Candidate(h, w, c, g == "female", is_minority(e))
+            for h, w, c, g, e in await session.execute(query)
+        ]
+        selection = select_invitees(
+            candidates,
+            wards=dialogue.wards,
+            total=dialogue.quota_total,
+            minimum_priority=dialogue.quota_priority,
+            seed=1,
+        )
+        await inv.save_selection(
+            session,
+            dialogue_id=dialogue.id,
+            chosen=[(p.household_id, p.group, p.rank) for p in selection.invited],
+            waiting=[(p.household_id, p.group, p.rank) for p in selection.waitlist],
+        )
+    selected = time.perf_counter()
+    async with sessions() as session, session.begin():
+        dialogue = await get_dialogue(session, dialogue_id=dialogue_id)
+        result = await invite_selected(
+            session, dialogue=dialogue, now=datetime.now(UTC), default_locale="vi", zone=ZONE
+        )
+    invited = time.perf_counter()
+    await engine.dispose()
+    return selected - started, invited - selected, len(selection.invited), result.queued
+
+
+def report(kind: str, select_s: float, invite_s: float, chosen: int, queued: int) -> None:
+    total = select_s + invite_s
+    print(
+        f"selection of {N:,} households ({chosen:,} chosen) on {kind}: {select_s:.2f} s; "
+        f"enqueue of {queued:,} invitations: {invite_s:.2f} s; "
+        f"together {total:.2f} s = {N / total:,.0f} households/s "
+        f"({total / 5:.2f} of the 5 s target) on {machine()}"
+    )
+
+
+async def on_postgresql(url: str) -> None:
+    import asyncpg
+
+    admin = url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(admin, timeout=5)
+    await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    await connection.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        upgrade(url)
+        dialogue_id = asyncio.run(prepare(url))
+        report("SQLite", *asyncio.run(measure(url, dialogue_id)))
+    pg = os.environ.get("DOITHOAI_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    try:
+        asyncio.run(on_postgresql(pg))
+    except Exception as exc:  # no PostgreSQL here: SQLite's figure stands alone
+        print(f"PostgreSQL skipped: {exc}")
+        return
+    upgrade(pg)
+    dialogue_id = asyncio.run(prepare(pg))
+    report("PostgreSQL", *asyncio.run(measure(pg, dialogue_id)))
+    asyncio.run(on_postgresql(pg))  # leave the test database empty, as the tests expect
+    upgrade(pg)
+
+
+if __name__ == "__main__":
+    main()

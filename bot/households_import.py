@@ -1,0 +1,323 @@
+"""Reading a ward's household list (CSV or XLSX) and checking it, row by row, before any import.
+
+Channel-neutral and without a database: it gives the rows that can be imported and, for the
+others, reasons a person can act on, each with the line number their spreadsheet shows (the
+header is line 1). Headers are recognised in Vietnamese or English, whatever their case,
+spacing or diacritics; a title above the header row (common in ward lists) is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.i18n import N_, Translator
+from storage.households import LIMITS, HouseholdRow, fold, normalise_phone
+
+SUFFIXES = (".csv", ".xlsx")
+REQUIRED = ("code", "head_name", "category", "ward")
+_FREE_TEXT = ("code", "head_name", "ethnicity", "ward", "hamlet")  # stored as written
+_HEADER_SEARCH = 10  # rows looked at for the header, below any title rows
+_PROGRESS_EVERY = 1000
+
+# The column labels people see in messages (and the usual Vietnamese header names).
+LABELS = {
+    "code": N_("Household code"),
+    "head_name": N_("Head of household"),
+    "gender": N_("Gender"),
+    "ethnicity": N_("Ethnicity"),
+    "category": N_("Category"),
+    "ward": N_("Ward"),
+    "hamlet": N_("Hamlet"),
+    "phone": N_("Phone"),
+    "notes": N_("Notes"),
+}
+
+
+def _key(text: str) -> str:
+    """A header or value folded for matching: no case, diacritics, punctuation or extra spaces."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split())
+
+
+_HEADERS = {
+    "code": ("Mã hộ", "Mã hộ gia đình", "Mã", "code", "household code"),
+    "head_name": (
+        *("Họ tên chủ hộ", "Chủ hộ", "Họ và tên", "Họ tên", "Tên chủ hộ"),
+        *("head", "head's name", "head name"),
+    ),
+    "gender": ("Giới tính", "gender"),
+    "ethnicity": ("Dân tộc", "ethnicity"),
+    "category": ("Phân loại", "Loại hộ", "Diện hộ", "category"),
+    "ward": ("Phường/xã", "Phường", "Xã", "ward"),
+    "hamlet": ("Khóm/ấp", "Khóm", "Ấp", "Thôn", "Tổ", "hamlet"),
+    "phone": ("Số điện thoại", "SĐT", "Điện thoại", "phone"),
+    "notes": ("Ghi chú", "notes"),
+}
+HEADER_FIELDS = {_key(name): name_field for name_field, names in _HEADERS.items() for name in names}
+
+_GENDERS = {
+    "nam": "male",
+    "male": "male",
+    "m": "male",
+    "nu": "female",
+    "female": "female",
+    "f": "female",
+}
+
+_CATEGORIES = {
+    **dict.fromkeys(("ho ngheo", "ngheo", "poor"), "poor"),
+    **dict.fromkeys(("ho can ngheo", "can ngheo", "near poor"), "near_poor"),
+    **dict.fromkeys(
+        ("ho moi thoat ngheo", "moi thoat ngheo", "newly out of poverty", "new non poor"),
+        "new_non_poor",
+    ),
+    **dict.fromkeys(("khac", "ho khac", "other"), "other"),
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+
+@dataclass
+class ParsedFile:
+    """What a file holds: the rows fit to import, the problems, and the data lines read."""
+
+    rows: list[HouseholdRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    total_lines: int = 0  # data lines below the header, blank ones not counted
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read at all (missing, not CSV or XLSX, broken); str() says why."""
+
+
+def read_households(
+    path: Path, t: Translator, progress: Callable[[int], None] | None = None
+) -> ParsedFile:
+    """Read and check a household list; `progress` is told how many lines have been read.
+
+    Raises UnreadableFile when the file cannot be read; problems in its content are errors.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UnreadableFile(
+            t._("Cannot read {path}: only .csv and .xlsx files can be imported.").format(path=path)
+        )
+    if not path.is_file():
+        raise UnreadableFile(t._("File not found: {path}").format(path=path))
+    if suffix == ".csv":
+        return _check(_csv_rows(path, t), t, progress)
+    return _check(_xlsx_rows(path, t), t, progress)
+
+
+def _csv_rows(path: Path, t: Translator) -> Iterator[list[Any]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnreadableFile(
+            t._("Cannot read {path}: it is not in UTF-8. In Excel, save it as “CSV UTF-8”.").format(
+                path=path
+            )
+        ) from None
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _xlsx_rows(path: Path, t: Translator) -> Iterator[tuple[Any, ...]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise UnreadableFile(
+            t._("Cannot read {path}: it is not a valid .xlsx workbook.").format(path=path)
+        ) from None
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()  # some programs write wrong dimensions; read every row
+        yield from sheet.iter_rows(values_only=True)
+    finally:
+        workbook.close()
+
+
+def _text(value: Any) -> str:
+    """A cell as text: numbers without a spurious ".0", dates as dd/mm/yyyy, text in NFC."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.strftime("%d/%m/%Y")
+    return " ".join(unicodedata.normalize("NFC", str(value)).split())
+
+
+def _find_header(rows: Iterator[list[Any] | tuple[Any, ...]]) -> tuple[int, dict[str, int]]:
+    """(line of the header, field -> column); 0 if the file is blank. A title may sit above.
+
+    The header is the first row naming every required column among the first rows that are
+    not blank; failing that, the first row that is not blank (its missing columns get reported).
+    """
+    first: tuple[int, dict[str, int]] | None = None
+    looked = 0
+    for line, raw in enumerate(rows, start=1):
+        cells = [_text(v) for v in raw]
+        if not any(cells):
+            continue
+        columns = _columns(cells)
+        if all(f in columns for f in REQUIRED):
+            return line, columns
+        first = first or (line, columns)
+        looked += 1
+        if looked == _HEADER_SEARCH:
+            break
+    return first or (0, {})
+
+
+def _columns(cells: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(cells):
+        name = HEADER_FIELDS.get(_key(cell))
+        if name and name not in columns:  # the first of two columns for one field wins
+            columns[name] = index
+    return columns
+
+
+def _check(
+    rows: Iterable[list[Any] | tuple[Any, ...]],
+    t: Translator,
+    progress: Callable[[int], None] | None,
+) -> ParsedFile:
+    parsed = ParsedFile()
+    iterator = iter(rows)
+    header_line, columns = _find_header(iterator)
+    if header_line == 0:
+        parsed.errors.append(RowError(1, t._("Line {line}: the file is empty.").format(line=1)))
+        return parsed
+    missing = [f for f in REQUIRED if f not in columns]
+    if missing:
+        names = ", ".join(f"“{t._(LABELS[f])}”" for f in missing)
+        parsed.errors.append(
+            RowError(
+                header_line,
+                t._("Line {line}: the file has no column for: {columns}.").format(
+                    line=header_line, columns=names
+                ),
+            )
+        )
+        return parsed
+
+    first_line: dict[str, int] = {}
+    line = header_line
+    for line, raw in enumerate(iterator, start=header_line + 1):
+        if progress and line % _PROGRESS_EVERY == 0:
+            progress(line)
+        cells = [_text(v) for v in raw]
+        values = {f: cells[i] if i < len(cells) else "" for f, i in columns.items()}
+        if not any(values.values()):
+            continue  # a blank row
+        parsed.total_lines += 1
+        row, errors = _row(line, values, first_line, t)
+        if row is not None:
+            parsed.rows.append(row)
+        parsed.errors.extend(RowError(line, reason) for reason in errors)
+    if progress:
+        progress(line)
+    return parsed
+
+
+def _row(
+    line: int, values: dict[str, str], first_line: dict[str, int], t: Translator
+) -> tuple[HouseholdRow | None, list[str]]:
+    """One data row, checked: the household, or the reasons it cannot be imported."""
+    errors: list[str] = []
+    get = values.get
+
+    code = get("code", "")
+    if not code:
+        errors.append(t._("Line {line}: the household code is missing.").format(line=line))
+    elif code in first_line:
+        errors.append(
+            t._("Line {line}: the household code “{code}” is already on line {first}.").format(
+                line=line, code=code, first=first_line[code]
+            )
+        )
+    else:
+        first_line[code] = line
+
+    if not get("head_name", ""):
+        errors.append(
+            t._("Line {line}: the name of the head of household is missing.").format(line=line)
+        )
+
+    gender = _GENDERS.get(_key(get("gender", ""))) if get("gender") else ""
+    if gender is None:
+        errors.append(
+            t._("Line {line}: the gender “{value}” is not male (Nam) or female (Nữ).").format(
+                line=line, value=get("gender")
+            )
+        )
+
+    category = _CATEGORIES.get(_key(get("category", "")))
+    if not get("category"):
+        errors.append(t._("Line {line}: the category is missing.").format(line=line))
+    elif category is None:
+        errors.append(
+            t._(
+                "Line {line}: the category “{value}” is not one of: poor, near-poor, "
+                "newly out of poverty, other."
+            ).format(line=line, value=get("category"))
+        )
+
+    if not get("ward", ""):
+        errors.append(t._("Line {line}: the ward is missing.").format(line=line))
+
+    phone: str | None = None
+    try:
+        phone = normalise_phone(get("phone", ""))
+    except ValueError:
+        errors.append(
+            t._("Line {line}: the phone number “{value}” is not a Vietnamese number.").format(
+                line=line, value=get("phone")
+            )
+        )
+
+    for name in _FREE_TEXT:
+        value, limit = get(name, ""), LIMITS[name]
+        if len(value) > limit:
+            errors.append(
+                t._(
+                    "Line {line}: “{column}” is too long ({length} characters, at most {limit})."
+                ).format(line=line, column=t._(LABELS[name]), length=len(value), limit=limit)
+            )
+
+    if errors:
+        return None, errors
+    assert category is not None and gender is not None
+    return (
+        HouseholdRow(
+            code=code,
+            head_name=get("head_name", ""),
+            gender=gender,
+            ethnicity=get("ethnicity", ""),
+            category=category,
+            ward=get("ward", ""),
+            hamlet=get("hamlet", ""),
+            phone=phone,
+            notes=get("notes", ""),
+        ),
+        [],
+    )
