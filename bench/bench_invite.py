@@ -1,7 +1,7 @@
 """Selection and enqueue of 100,000 households: choose them by quota from the registry, store
 the selection, and write every invitation to the outbox (target: under 5 s in all).
 
-    python bench/bench_invite.py            # SQLite, and PostgreSQL if DOITHOAI_BENCH_PG answers
+    python bench/bench_invite.py    # SQLite, then PostgreSQL in a database of its own if it answers
 
 Prints the time of each step and the households per second, with the machine it ran on.
 """
@@ -139,12 +139,26 @@ def report(kind: str, select_s: float, invite_s: float, chosen: int, queued: int
     )
 
 
-async def on_postgresql(url: str) -> None:
+BENCH_DB = "doithoai_bench"
+
+
+async def fresh_postgresql(admin_url: str) -> str:
+    """A database of its own for the benchmark (never the tests' one), made empty."""
     import asyncpg
 
-    admin = url.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(admin, timeout=5)
-    await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    connection = await asyncpg.connect(admin_url, timeout=5)
+    await connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    await connection.execute(f"CREATE DATABASE {BENCH_DB}")
+    await connection.close()
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{BENCH_DB}"
+
+
+async def drop_postgresql(admin_url: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(admin_url, timeout=5)
+    await connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
     await connection.close()
 
 
@@ -154,17 +168,18 @@ def main() -> None:
         upgrade(url)
         dialogue_id = asyncio.run(prepare(url))
         report("SQLite", *asyncio.run(measure(url, dialogue_id)))
-    pg = os.environ.get("DOITHOAI_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    admin = os.environ.get("DOITHOAI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
     try:
-        asyncio.run(on_postgresql(pg))
+        pg = asyncio.run(fresh_postgresql(admin))
     except Exception as exc:  # no PostgreSQL here: SQLite's figure stands alone
         print(f"PostgreSQL skipped: {exc}")
         return
-    upgrade(pg)
-    dialogue_id = asyncio.run(prepare(pg))
-    report("PostgreSQL", *asyncio.run(measure(pg, dialogue_id)))
-    asyncio.run(on_postgresql(pg))  # leave the test database empty, as the tests expect
-    upgrade(pg)
+    try:
+        upgrade(pg)
+        dialogue_id = asyncio.run(prepare(pg))
+        report("PostgreSQL", *asyncio.run(measure(pg, dialogue_id)))
+    finally:
+        asyncio.run(drop_postgresql(admin))
 
 
 if __name__ == "__main__":

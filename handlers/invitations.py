@@ -24,15 +24,8 @@ from storage.outbox import PRIORITY_BROADCAST, PRIORITY_REMINDER, Outgoing, enqu
 from storage.topics import TOPICS
 
 
-def _salutation(t: Translator, household: Household) -> str:
-    if household.gender == "female":
-        return t._("Mrs {name}").format(name=household.head_name)
-    if household.gender == "male":
-        return t._("Mr {name}").format(name=household.head_name)
-    return t._("Mr/Mrs {name}").format(name=household.head_name)
-
-
 def _details(t: Translator, dialogue: Dialogue) -> str:
+    """The dialogue's title, time, venue and topics, in the reader's language."""
     assert dialogue.starts_at is not None
     topics = ", ".join(t._(TOPICS[c].name) for c in dialogue.topics if c in TOPICS)
     lines = [
@@ -53,26 +46,66 @@ def answer_buttons(t: Translator, invitation_id: int) -> tuple[tuple[Button, ...
     )
 
 
+@dataclass(frozen=True)
+class InvitationTemplate:
+    """A dialogue's invitation in one language: everything but the household, composed once,
+    so that inviting a whole province is string filling rather than catalog look-ups."""
+
+    title: str
+    salutations: dict[str, str]  # gender -> "Bà {name}"
+    intro: str  # "{salutation}, you are invited ..."
+    body: str
+    yes: str
+    no: str
+    ask: str
+
+    @classmethod
+    def compose(cls, t: Translator, dialogue: Dialogue) -> InvitationTemplate:
+        if dialogue.question_deadline is not None:
+            questions = t._(
+                "You can send your questions before {deadline} with /hoi, anonymously if you wish."
+            ).format(deadline=t.datetime(dialogue.question_deadline))
+        else:
+            questions = t._(
+                "You can send your questions before the dialogue with /hoi, anonymously if you "
+                "wish."
+            )
+        return cls(
+            title=t._("Invitation to a policy dialogue"),
+            salutations={
+                "female": t._("Mrs {name}"),
+                "male": t._("Mr {name}"),
+                "": t._("Mr/Mrs {name}"),
+            },
+            intro=t._("{salutation}, you are invited to the policy dialogue:"),
+            body=_details(t, dialogue)
+            + "\n\n"
+            + questions
+            + "\n"
+            + t._("Please tell us whether you will attend:"),
+            yes=t._("✅ I will attend"),
+            no=t._("❌ I cannot attend"),
+            ask=t._("✍️ Send a question"),
+        )
+
+    def reply(self, *, name: str, gender: str, invitation_id: int) -> Reply:
+        salutation = self.salutations.get(gender, self.salutations[""]).format(name=name)
+        return Reply(
+            text=self.intro.format(salutation=salutation) + "\n\n" + self.body,
+            title=self.title,
+            buttons=(
+                (Button(self.yes, f"r:{invitation_id}:y"),),
+                (Button(self.no, f"r:{invitation_id}:n"),),
+                (Button(self.ask, "m:ask"),),
+            ),
+        )
+
+
 def invitation_reply(
     t: Translator, dialogue: Dialogue, household: Household, invitation_id: int
 ) -> Reply:
-    text = t._("{salutation}, you are invited to the policy dialogue:").format(
-        salutation=_salutation(t, household)
-    )
-    text += "\n\n" + _details(t, dialogue) + "\n\n"
-    if dialogue.question_deadline is not None:
-        text += t._(
-            "You can send your questions before {deadline} with /hoi, anonymously if you wish."
-        ).format(deadline=t.datetime(dialogue.question_deadline))
-    else:
-        text += t._(
-            "You can send your questions before the dialogue with /hoi, anonymously if you wish."
-        )
-    text += "\n" + t._("Please tell us whether you will attend:")
-    return Reply(
-        text=text,
-        title=t._("Invitation to a policy dialogue"),
-        buttons=answer_buttons(t, invitation_id),
+    return InvitationTemplate.compose(t, dialogue).reply(
+        name=household.head_name, gender=household.gender, invitation_id=invitation_id
     )
 
 
@@ -143,28 +176,35 @@ async def invite_selected(
     Idempotent: each invitation's outbox key is permanent, so running it twice sends nothing
     twice, and those already invited are not selected any more.
     """
-    selected = await inv.with_status(session, dialogue_id=dialogue.id, statuses=["selected"])
+    selected = await session.execute(
+        select(Invitation.id, Household.id, Household.head_name, Household.gender)
+        .join(Household, Household.id == Invitation.household_id)
+        .where(Invitation.dialogue_id == dialogue.id, Invitation.status == "selected")
+        .order_by(Invitation.group, Invitation.rank)
+    )
     recipients = await _recipients(session, dialogue_id=dialogue.id, statuses=("selected",))
     messages: list[Outgoing] = []
     by_channel: dict[str | None, list[int]] = defaultdict(list)
-    for invitee in selected:
-        household = invitee.household
-        address = recipients.addresses.get(household.id)
+    templates: dict[str, InvitationTemplate] = {}
+    for invitation_id, household_id, name, gender in selected:
+        address = recipients.addresses.get(household_id)
         if address is None:
-            by_channel[None].append(invitee.invitation.id)
+            by_channel[None].append(invitation_id)
             continue
         t = recipients.translator(address, default_locale, zone)
-        reply = invitation_reply(t, dialogue, household, invitee.invitation.id)
+        if t.locale not in templates:
+            templates[t.locale] = InvitationTemplate.compose(t, dialogue)
+        reply = templates[t.locale].reply(name=name, gender=gender, invitation_id=invitation_id)
         messages.append(
             Outgoing(
-                key=f"invite:{dialogue.id}:{household.id}:{address[0]}",
+                key=f"invite:{dialogue.id}:{household_id}:{address[0]}",
                 channel=address[0],
                 recipient=address[1],
                 body=reply.to_json(),
                 priority=PRIORITY_BROADCAST,
             )
         )
-        by_channel[address[0]].append(invitee.invitation.id)
+        by_channel[address[0]].append(invitation_id)
     await enqueue_many(session, messages=messages, now=now)
     for channel, ids in by_channel.items():
         for start in range(0, len(ids), 5000):
@@ -172,6 +212,9 @@ async def invite_selected(
                 update(Invitation)
                 .where(Invitation.id.in_(ids[start : start + 5000]))
                 .values(status="invited" if channel else "letter", channel=channel, invited_at=now)
+                # Nothing to refresh in memory: evaluating an IN list against every loaded
+                # invitation is quadratic on a province-sized broadcast.
+                .execution_options(synchronize_session=False)
             )
     return InviteResult(queued=len(messages), letters=len(by_channel[None]))
 
@@ -221,9 +264,11 @@ async def send_reminder(
 ) -> int:
     """Remind those who accepted or have not answered (never those who declined)."""
 
+    details: dict[str, str] = {}
+
     def build(t: Translator, invitee: inv.Invitee) -> Reply:
         pending = invitee.invitation.status == "invited"
-        text = _details(t, dialogue)
+        text = details.get(t.locale) or details.setdefault(t.locale, _details(t, dialogue))
         if pending:
             text += "\n\n" + t._("You have not told us yet whether you will attend.")
         return Reply(

@@ -81,27 +81,26 @@ async def enqueue_many(session: AsyncSession, *, messages: list[Outgoing], now: 
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     before = await session.scalar(select(func.count()).select_from(OutboxMessage))
-    for start in range(0, len(messages), 2000):
-        chunk = messages[start : start + 2000]
-        await session.execute(
-            insert(OutboxMessage)
-            .values(
-                [
-                    {
-                        "key": m.key,
-                        "channel": m.channel,
-                        "recipient": m.recipient,
-                        "priority": m.priority,
-                        "body": m.body,
-                        "status": "pending",
-                        "attempts": 0,
-                        "not_before": now,
-                        "created_at": now,
-                    }
-                    for m in chunk
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
+    statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(index_elements=["key"])
+    connection = await session.connection()
+    for start in range(0, len(messages), 5000):
+        # executemany: SQLAlchemy batches it into multi-row INSERTs without compiling each.
+        await connection.execute(
+            statement,
+            [
+                {
+                    "key": m.key,
+                    "channel": m.channel,
+                    "recipient": m.recipient,
+                    "priority": m.priority,
+                    "body": m.body,
+                    "status": "pending",
+                    "attempts": 0,
+                    "not_before": now,
+                    "created_at": now,
+                }
+                for m in messages[start : start + 5000]
+            ],
         )
     after = await session.scalar(select(func.count()).select_from(OutboxMessage))
     return (after or 0) - (before or 0)
