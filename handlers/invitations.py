@@ -7,15 +7,14 @@ clock call the functions below, and the "Tham dự" / "Không tham dự" buttons
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translator
+from bot.i18n import SUPPORTED, Translator
 from bot.messages import Button, Reply
 from handlers.context import Context
 from storage import invitations as inv
@@ -86,6 +85,23 @@ class InvitationTemplate:
             yes=t._("✅ I will attend"),
             no=t._("❌ I cannot attend"),
             ask=t._("✍️ Send a question"),
+        )
+
+    def pieces(self) -> inv.InvitationPieces:
+        """The words cut around the name, for the database to fill in (enqueue_invitations)."""
+        intro_before, intro_after = self.intro.split("{salutation}", 1)
+        before, after = {}, {}
+        for gender, salutation in self.salutations.items():
+            name_before, name_after = salutation.split("{name}", 1)
+            before[gender] = intro_before + name_before
+            after[gender] = name_after + intro_after + "\n\n" + self.body
+        return inv.InvitationPieces(
+            title=self.title,
+            before_name=before,
+            after_name=after,
+            yes=self.yes,
+            no=self.no,
+            ask=self.ask,
         )
 
     def reply(self, *, name: str, gender: str, invitation_id: int) -> Reply:
@@ -176,47 +192,19 @@ async def invite_selected(
     Idempotent: each invitation's outbox key is permanent, so running it twice sends nothing
     twice, and those already invited are not selected any more.
     """
-    selected = await session.execute(
-        select(Invitation.id, Household.id, Household.head_name, Household.gender)
-        .join(Household, Household.id == Invitation.household_id)
-        .where(Invitation.dialogue_id == dialogue.id, Invitation.status == "selected")
-        .order_by(Invitation.group, Invitation.rank)
+    pieces = {
+        locale: InvitationTemplate.compose(_translator(locale, zone), dialogue).pieces()
+        for locale in SUPPORTED
+    }
+    queued, letters = await inv.enqueue_invitations(
+        session,
+        dialogue_id=dialogue.id,
+        pieces=pieces,
+        default_locale=default_locale,
+        now=now,
+        priority=PRIORITY_BROADCAST,
     )
-    recipients = await _recipients(session, dialogue_id=dialogue.id, statuses=("selected",))
-    messages: list[Outgoing] = []
-    by_channel: dict[str | None, list[int]] = defaultdict(list)
-    templates: dict[str, InvitationTemplate] = {}
-    for invitation_id, household_id, name, gender in selected:
-        address = recipients.addresses.get(household_id)
-        if address is None:
-            by_channel[None].append(invitation_id)
-            continue
-        t = recipients.translator(address, default_locale, zone)
-        if t.locale not in templates:
-            templates[t.locale] = InvitationTemplate.compose(t, dialogue)
-        reply = templates[t.locale].reply(name=name, gender=gender, invitation_id=invitation_id)
-        messages.append(
-            Outgoing(
-                key=f"invite:{dialogue.id}:{household_id}:{address[0]}",
-                channel=address[0],
-                recipient=address[1],
-                body=reply.to_json(),
-                priority=PRIORITY_BROADCAST,
-            )
-        )
-        by_channel[address[0]].append(invitation_id)
-    await enqueue_many(session, messages=messages, now=now)
-    for channel, ids in by_channel.items():
-        for start in range(0, len(ids), 5000):
-            await session.execute(
-                update(Invitation)
-                .where(Invitation.id.in_(ids[start : start + 5000]))
-                .values(status="invited" if channel else "letter", channel=channel, invited_at=now)
-                # Nothing to refresh in memory: evaluating an IN list against every loaded
-                # invitation is quadratic on a province-sized broadcast.
-                .execution_options(synchronize_session=False)
-            )
-    return InviteResult(queued=len(messages), letters=len(by_channel[None]))
+    return InviteResult(queued=queued, letters=letters)
 
 
 async def _notify(

@@ -17,10 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Integer, String, case, cast, delete, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from storage.models import Household, Invitation
+from storage.models import Account, Household, HouseholdLink, Invitation, OutboxMessage
 
 INVITED = ("invited", "letter", "accepted", "declined")
 EXPECTED = ("invited", "letter", "accepted")  # still counted on to come, or asked to
@@ -140,3 +143,156 @@ async def cancel_all(session: AsyncSession, *, dialogue_id: int, now: datetime) 
         .values(status="cancelled", responded_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+@dataclass(frozen=True)
+class InvitationPieces:
+    """An invitation's words in one language, cut around the household head's name, so that
+    the database can write every household's message itself (see enqueue_invitations)."""
+
+    title: str
+    before_name: dict[str, str]  # by gender ("female", "male", ""): the text before the name
+    after_name: dict[str, str]  # and after it, to the end of the message
+    yes: str
+    no: str
+    ask: str
+
+
+def _json(session: AsyncSession):
+    """The JSON builders of the dialect: json_object/json_array (SQLite), json_build_* (PG)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.json_build_object, func.json_build_array
+    return func.json_object, func.json_array
+
+
+def _latest_link(column: str):
+    """The household's chat used last (the invitation goes there), for the invitation row."""
+    link = aliased(HouseholdLink)
+    return (
+        select(getattr(link, column))
+        .where(link.household_id == Invitation.household_id)
+        .order_by(link.last_used_at.desc(), link.id.desc())
+        .limit(1)
+        .correlate(Invitation)
+        .scalar_subquery()
+    )
+
+
+async def enqueue_invitations(
+    session: AsyncSession,
+    *,
+    dialogue_id: int,
+    pieces: dict[str, InvitationPieces],
+    default_locale: str,
+    now: datetime,
+    priority: int,
+) -> tuple[int, int]:
+    """Write the invitation of every selected household with a chat to the outbox, in one
+    INSERT ... SELECT per language, and mark them invited; those without a chat get "letter".
+
+    The database composes each message from the pieces, so that inviting a province takes no
+    round trip per household and no memory per household. The outbox key
+    invite:{dialogue}:{household}:{channel} is permanent: running it again sends nothing twice.
+    Returns (messages queued, letters to print).
+    """
+    obj, arr = _json(session)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    text = String()
+    invitation_id = cast(Invitation.id, String)
+    queued = 0
+    for locale, words in pieces.items():
+
+        def by_gender(parts: dict[str, str]):
+            return case(
+                (Household.gender == "female", literal(parts["female"], text)),
+                (Household.gender == "male", literal(parts["male"], text)),
+                else_=literal(parts[""], text),
+            )
+
+        body = obj(
+            literal("text", text),
+            by_gender(words.before_name) + Household.head_name + by_gender(words.after_name),
+            literal("title", text),
+            literal(words.title, text),
+            literal("buttons", text),
+            arr(
+                arr(
+                    arr(
+                        literal(words.yes, text),
+                        literal("r:", text) + invitation_id + literal(":y", text),
+                    )
+                ),
+                arr(
+                    arr(
+                        literal(words.no, text),
+                        literal("r:", text) + invitation_id + literal(":n", text),
+                    )
+                ),
+                arr(arr(literal(words.ask, text), literal("m:ask", text))),
+            ),
+        )
+        rows = (
+            select(
+                literal(f"invite:{dialogue_id}:", text)
+                + cast(Household.id, String)
+                + literal(":", text)
+                + HouseholdLink.channel,
+                HouseholdLink.channel,
+                HouseholdLink.user_id,
+                literal(priority, Integer()),
+                body,
+                literal("pending", text),
+                literal(0, Integer()),
+                literal(now, OutboxMessage.__table__.c.not_before.type),
+                literal(now, OutboxMessage.__table__.c.created_at.type),
+            )
+            .select_from(Invitation)
+            .join(Household, Household.id == Invitation.household_id)
+            .join(HouseholdLink, HouseholdLink.id == _latest_link("id"))
+            .outerjoin(
+                Account,
+                (Account.channel == HouseholdLink.channel)
+                & (Account.user_id == HouseholdLink.user_id),
+            )
+            .where(
+                Invitation.dialogue_id == dialogue_id,
+                Invitation.status == "selected",
+                func.coalesce(Account.locale, default_locale) == locale,
+            )
+        )
+        columns = [
+            "key",
+            "channel",
+            "recipient",
+            "priority",
+            "body",
+            "status",
+            "attempts",
+            "not_before",
+            "created_at",
+        ]
+        result = await session.execute(
+            insert(OutboxMessage.__table__)
+            .from_select(columns, rows)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        queued += max(result.rowcount or 0, 0)
+    linked = (
+        select(HouseholdLink.id)
+        .where(HouseholdLink.household_id == Invitation.household_id)
+        .exists()
+    )
+    await session.execute(
+        update(Invitation)
+        .where(Invitation.dialogue_id == dialogue_id, Invitation.status == "selected", linked)
+        .values(status="invited", channel=_latest_link("channel"), invited_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    letters = await session.execute(
+        update(Invitation)
+        .where(Invitation.dialogue_id == dialogue_id, Invitation.status == "selected")
+        .values(status="letter", invited_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return queued, letters.rowcount or 0

@@ -254,3 +254,61 @@ async def test_late_reminders_send_only_the_latest_and_moving_retimes_them(teleg
             (r.before_minutes, r.status) for r in await session.scalars(select(Reminder))
         )
     assert statuses == [(120, "pending"), (1440, "fired"), (4320, "skipped")]
+
+
+async def test_the_database_writes_each_invitation_exactly_as_the_bot_would(runtime, clock):
+    from bot.i18n import Translator
+    from handlers.invitations import invitation_reply
+    from storage.models import Account, OutboxMessage
+
+    households = await _households(runtime, count=4)
+    d = await _dialogue(runtime, clock, total=3, priority=2)
+    async with runtime.sessions() as session, session.begin():
+        for n, household in enumerate(households[:3]):
+            session.add(
+                HouseholdLink(
+                    household_id=household.id,
+                    channel="telegram",
+                    user_id=str(500 + n),
+                    linked_at=clock(),
+                    last_used_at=clock(),
+                )
+            )
+        session.add(
+            Account(
+                channel="telegram",
+                user_id="501",
+                display_name="x",
+                locale="en",
+                asker_salt=b"s" * 32,
+                consented_on=clock().date(),
+            )
+        )
+        await inv.save_selection(
+            session,
+            dialogue_id=d.id,
+            chosen=[(h.id, "priority", n) for n, h in enumerate(households)],
+            waiting=[],
+        )
+        result = await invite_selected(
+            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
+        )
+    assert (result.queued, result.letters) == (3, 1)
+    async with runtime.sessions() as session:
+        rows = {m.recipient: m for m in await session.scalars(select(OutboxMessage))}
+        invitations = {i.household_id: i for i in await session.scalars(select(Invitation))}
+        dialogue = await session.get(type(d), d.id)
+    for n, household in enumerate(households[:3]):
+        locale = "en" if n == 1 else "vi"
+        expected = invitation_reply(
+            Translator(locale, runtime.settings.zone),
+            dialogue,
+            household,
+            invitations[household.id].id,
+        ).to_json()
+        message = rows[str(500 + n)]
+        assert message.body == expected
+        assert message.key == f"invite:{d.id}:{household.id}:telegram"
+        assert invitations[household.id].status == "invited"
+        assert invitations[household.id].channel == "telegram"
+    assert invitations[households[3].id].status == "letter"
