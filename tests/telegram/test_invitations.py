@@ -312,3 +312,97 @@ async def test_the_database_writes_each_invitation_exactly_as_the_bot_would(runt
         assert invitations[household.id].status == "invited"
         assert invitations[household.id].channel == "telegram"
     assert invitations[households[3].id].status == "letter"
+
+
+async def test_two_clocks_ticking_at_once_fire_each_reminder_once(runtime, clock):
+    households = await _households(runtime, count=3)
+    d = await _dialogue(runtime, clock, total=3, priority=1)
+    async with runtime.sessions() as session, session.begin():
+        for n, household in enumerate(households):
+            session.add(
+                HouseholdLink(
+                    household_id=household.id,
+                    channel="telegram",
+                    user_id=str(600 + n),
+                    linked_at=clock(),
+                    last_used_at=clock(),
+                )
+            )
+        await inv.save_selection(
+            session,
+            dialogue_id=d.id,
+            chosen=[(h.id, "priority", n) for n, h in enumerate(households)],
+            waiting=[],
+        )
+        await invite_selected(
+            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
+        )
+    clocks = [
+        Ticker(runtime.sessions, clock=clock, zone=runtime.settings.zone, default_locale="vi")
+        for _ in range(2)
+    ]
+    clock.advance(days=2, minutes=1)
+    written = await asyncio.gather(*(c.tick() for c in clocks), *(c.tick() for c in clocks))
+    assert sum(written) == 3
+    from storage.models import OutboxMessage
+
+    async with runtime.sessions() as session:
+        keys = list(
+            await session.scalars(
+                select(OutboxMessage.key).where(OutboxMessage.key.like("remind:%"))
+            )
+        )
+    assert len(keys) == len(set(keys)) == 3
+
+
+async def test_moving_or_cancelling_a_dialogue_tells_those_invited(telegram, clock):
+    from handlers.invitations import announce_cancellation, announce_move
+    from storage.reminders import cancel_pending
+
+    runtime = telegram.runtime
+    households = await _households(runtime, count=2)
+    d = await _dialogue(runtime, clock, total=1, priority=1)
+    chat = await _link(telegram, 430, households[0])
+    async with runtime.sessions() as session, session.begin():
+        await inv.save_selection(
+            session, dialogue_id=d.id, chosen=[(households[0].id, "priority", 0)], waiting=[]
+        )
+        await invite_selected(
+            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
+        )
+    runtime.outbox.wake()
+    await chat.expect(1)
+    async with runtime.sessions() as session, session.begin():
+        dialogue = await session.get(type(d), d.id)
+        dialogue.starts_at = dialogue.starts_at + timedelta(days=2, hours=5)
+        await cancel_pending(session, dialogue_id=d.id)
+        await schedule(session, dialogue=dialogue, offsets=[timedelta(days=1)], now=clock())
+        assert (
+            await announce_move(
+                session,
+                dialogue=dialogue,
+                now=clock(),
+                default_locale="vi",
+                zone=runtime.settings.zone,
+            )
+            == 1
+        )
+    runtime.outbox.wake()
+    [moved] = await chat.expect(1)
+    assert moved.text.startswith("Thay đổi thời gian\n\nBuổi đối thoại đã được dời lịch")
+    assert "14:00, Thứ Sáu, 27/11/2026" in moved.text
+    async with runtime.sessions() as session, session.begin():
+        dialogue = await session.get(type(d), d.id)
+        assert (
+            await announce_cancellation(
+                session,
+                dialogue=dialogue,
+                now=clock(),
+                default_locale="vi",
+                zone=runtime.settings.zone,
+            )
+            == 1
+        )
+    runtime.outbox.wake()
+    [cancelled] = await chat.expect(1)
+    assert cancelled.text.startswith("Buổi đối thoại đã bị huỷ")
