@@ -57,8 +57,9 @@ async def save_selection(
         for status, picks in (("selected", chosen), ("waitlist", waiting))
         for h, g, r in picks
     ]
+    connection = await session.connection()  # Core executemany: no ORM work per row
     for start in range(0, len(rows), 5000):
-        await session.execute(insert(Invitation), rows[start : start + 5000])
+        await connection.execute(insert(Invitation.__table__), rows[start : start + 5000])
 
 
 @dataclass(frozen=True)
@@ -187,97 +188,104 @@ async def enqueue_invitations(
     now: datetime,
     priority: int,
 ) -> tuple[int, int]:
-    """Write the invitation of every selected household with a chat to the outbox, in one
-    INSERT ... SELECT per language, and mark them invited; those without a chat get "letter".
+    """Write the invitation of every selected household with a chat to the outbox and mark
+    them invited; those without a chat get "letter".
 
-    The database composes each message from the pieces, so that inviting a province takes no
-    round trip per household and no memory per household. The outbox key
+    The database composes each message from the pieces (in the language of the account behind
+    the chat, else the default), in one INSERT ... SELECT, so that inviting a province takes
+    no round trip and no memory per household. The outbox key
     invite:{dialogue}:{household}:{channel} is permanent: running it again sends nothing twice.
     Returns (messages queued, letters to print).
     """
     obj, arr = _json(session)
     dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    insert_for_dialect = postgresql_insert if dialect == "postgresql" else sqlite_insert
     text = String()
     invitation_id = cast(Invitation.id, String)
-    queued = 0
-    for locale, words in pieces.items():
+    locale = func.coalesce(Account.locale, default_locale)
 
-        def by_gender(parts: dict[str, str]):
-            return case(
-                (Household.gender == "female", literal(parts["female"], text)),
-                (Household.gender == "male", literal(parts["male"], text)),
-                else_=literal(parts[""], text),
-            )
+    def by_locale_and_gender(part: str):
+        """The piece for the row's language and the head's gender."""
+        return case(
+            *[
+                (
+                    (locale == loc) & (Household.gender == gender),
+                    literal(getattr(words, part)[gender], text),
+                )
+                for loc, words in pieces.items()
+                for gender in ("female", "male")
+            ],
+            *[
+                (locale == loc, literal(getattr(words, part)[""], text))
+                for loc, words in pieces.items()
+            ],
+            else_=literal(getattr(pieces[default_locale], part)[""], text),
+        )
 
-        body = obj(
-            literal("text", text),
-            by_gender(words.before_name) + Household.head_name + by_gender(words.after_name),
-            literal("title", text),
-            literal(words.title, text),
-            literal("buttons", text),
-            arr(
-                arr(
-                    arr(
-                        literal(words.yes, text),
-                        literal("r:", text) + invitation_id + literal(":y", text),
-                    )
-                ),
-                arr(
-                    arr(
-                        literal(words.no, text),
-                        literal("r:", text) + invitation_id + literal(":n", text),
-                    )
-                ),
-                arr(arr(literal(words.ask, text), literal("m:ask", text))),
-            ),
+    def by_locale(part: str):
+        return case(
+            *[
+                (locale == loc, literal(getattr(words, part), text))
+                for loc, words in pieces.items()
+            ],
+            else_=literal(getattr(pieces[default_locale], part), text),
         )
-        rows = (
-            select(
-                literal(f"invite:{dialogue_id}:", text)
-                + cast(Household.id, String)
-                + literal(":", text)
-                + HouseholdLink.channel,
-                HouseholdLink.channel,
-                HouseholdLink.user_id,
-                literal(priority, Integer()),
-                body,
-                literal("pending", text),
-                literal(0, Integer()),
-                literal(now, OutboxMessage.__table__.c.not_before.type),
-                literal(now, OutboxMessage.__table__.c.created_at.type),
-            )
-            .select_from(Invitation)
-            .join(Household, Household.id == Invitation.household_id)
-            .join(HouseholdLink, HouseholdLink.id == _latest_link("id"))
-            .outerjoin(
-                Account,
-                (Account.channel == HouseholdLink.channel)
-                & (Account.user_id == HouseholdLink.user_id),
-            )
-            .where(
-                Invitation.dialogue_id == dialogue_id,
-                Invitation.status == "selected",
-                func.coalesce(Account.locale, default_locale) == locale,
-            )
+
+    body = obj(
+        literal("text", text),
+        by_locale_and_gender("before_name")
+        + Household.head_name
+        + by_locale_and_gender("after_name"),
+        literal("title", text),
+        by_locale("title"),
+        literal("buttons", text),
+        arr(
+            arr(arr(by_locale("yes"), literal("r:", text) + invitation_id + literal(":y", text))),
+            arr(arr(by_locale("no"), literal("r:", text) + invitation_id + literal(":n", text))),
+            arr(arr(by_locale("ask"), literal("m:ask", text))),
+        ),
+    )
+    rows = (
+        select(
+            literal(f"invite:{dialogue_id}:", text)
+            + cast(Household.id, String)
+            + literal(":", text)
+            + HouseholdLink.channel,
+            HouseholdLink.channel,
+            HouseholdLink.user_id,
+            literal(priority, Integer()),
+            body,
+            literal("pending", text),
+            literal(0, Integer()),
+            literal(now, OutboxMessage.__table__.c.not_before.type),
+            literal(now, OutboxMessage.__table__.c.created_at.type),
         )
-        columns = [
-            "key",
-            "channel",
-            "recipient",
-            "priority",
-            "body",
-            "status",
-            "attempts",
-            "not_before",
-            "created_at",
-        ]
-        result = await session.execute(
-            insert(OutboxMessage.__table__)
-            .from_select(columns, rows)
-            .on_conflict_do_nothing(index_elements=["key"])
+        .select_from(Invitation)
+        .join(Household, Household.id == Invitation.household_id)
+        .join(HouseholdLink, HouseholdLink.id == _latest_link("id"))
+        .outerjoin(
+            Account,
+            (Account.channel == HouseholdLink.channel) & (Account.user_id == HouseholdLink.user_id),
         )
-        queued += max(result.rowcount or 0, 0)
+        .where(Invitation.dialogue_id == dialogue_id, Invitation.status == "selected")
+    )
+    columns = [
+        "key",
+        "channel",
+        "recipient",
+        "priority",
+        "body",
+        "status",
+        "attempts",
+        "not_before",
+        "created_at",
+    ]
+    result = await session.execute(
+        insert_for_dialect(OutboxMessage.__table__)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    queued = max(result.rowcount or 0, 0)
     linked = (
         select(HouseholdLink.id)
         .where(HouseholdLink.household_id == Invitation.household_id)
