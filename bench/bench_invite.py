@@ -76,18 +76,27 @@ async def prepare(url: str) -> tuple[int, int]:
         ]
         for start in range(0, len(links), 5000):
             await session.execute(insert(HouseholdLink), links[start : start + 5000])
-        dialogue = await create_dialogue(
+        plan = await create_dialogue(
             session,
-            title="Bench",
+            title="The plan's quotas",
+            starts_at=now + timedelta(days=7),
+            venue="Hội trường",
+            wards=WARDS,
+            quota_total=80,
+            quota_priority=60,
+        )
+        everyone = await create_dialogue(
+            session,
+            title="Every household",
             starts_at=now + timedelta(days=7),
             venue="Hội trường",
             wards=WARDS,
             quota_total=N,
             quota_priority=N * 3 // 4 - 1000,
         )
-        dialogue_id = dialogue.id
+        dialogue_ids = (plan.id, everyone.id)
     await engine.dispose()
-    return dialogue_id
+    return dialogue_ids
 
 
 async def measure(url: str, dialogue_id: int) -> tuple[float, float, int, int]:
