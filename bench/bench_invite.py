@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select  # noqa: E402
 
+from bot.cli_dialogues import waitlist_depth  # noqa: E402
 from handlers.invitations import invite_selected  # noqa: E402
 from storage import invitations as inv  # noqa: E402
 from storage.db import create_engine, session_factory, upgrade  # noqa: E402
@@ -127,6 +128,7 @@ async def measure(url: str, dialogue_id: int) -> tuple[float, float, int, int]:
             dialogue_id=dialogue.id,
             chosen=[(p.household_id, p.group, p.rank) for p in selection.invited],
             waiting=[(p.household_id, p.group, p.rank) for p in selection.waitlist],
+            waitlist_depth=waitlist_depth(dialogue.quota_total),
         )
     selected = time.perf_counter()
     async with sessions() as session, session.begin():

@@ -85,6 +85,11 @@ async def _dialogue(session: AsyncSession, dialogue_id: int, t: Translator) -> D
     return dialogue
 
 
+def waitlist_depth(total: int) -> int:
+    """How many households to keep waiting in each group: twice the session, at least 50."""
+    return max(2 * total, 50)
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -234,6 +239,7 @@ def select_(
                 dialogue_id=d.id,
                 chosen=[(p.household_id, p.group, p.rank) for p in selection.invited],
                 waiting=[(p.household_id, p.group, p.rank) for p in selection.waitlist],
+                waitlist_depth=waitlist_depth(d.quota_total),
             )
         except inv.AlreadyInvited:
             console.print(
@@ -269,7 +275,15 @@ def select_(
         console.print(table)
         console.print(
             t._("{invited} households selected of {total}; {waiting} on the waitlist.").format(
-                invited=len(selection.invited), total=d.quota_total, waiting=len(selection.waitlist)
+                invited=len(selection.invited),
+                total=d.quota_total,
+                waiting=sum(
+                    min(
+                        waitlist_depth(d.quota_total),
+                        sum(1 for p in selection.waitlist if p.group == g),
+                    )
+                    for g in ("priority", "other")
+                ),
             )
         )
         for shortfall in selection.shortfalls:

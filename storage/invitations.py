@@ -39,11 +39,22 @@ async def save_selection(
     dialogue_id: int,
     chosen: Iterable[tuple[int, str, int]],
     waiting: Iterable[tuple[int, str, int]],
+    waitlist_depth: int | None = None,
 ) -> None:
     """Store a selection: (household_id, group, rank) for the chosen and the waitlist.
 
-    A previous selection is replaced, unless invitations have gone out already.
+    A previous selection is replaced, unless invitations have gone out already. With
+    `waitlist_depth`, only the first that many of each group's waitlist are kept: a session of
+    80 needs a few dozen replacements, not the rest of a province's registry.
     """
+    if waitlist_depth is not None:
+        kept: dict[str, int] = {}
+        shortened = []
+        for household_id, group, rank in sorted(waiting, key=lambda pick: pick[2]):
+            if kept.get(group, 0) < waitlist_depth:
+                kept[group] = kept.get(group, 0) + 1
+                shortened.append((household_id, group, rank))
+        waiting = shortened
     gone_out = await session.scalar(
         select(func.count())
         .select_from(Invitation)
