@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Integer, String, case, cast, delete, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.models import Account, Household, HouseholdLink, Invitation, OutboxMessage
 
@@ -68,6 +68,24 @@ async def save_selection(
         for status, picks in (("selected", chosen), ("waitlist", waiting))
         for h, g, r in picks
     ]
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement over arrays: PostgreSQL unnests them faster than any executemany.
+        column = {name: [row[name] for row in rows] for name in ("household_id", "group", "rank")}
+        await session.execute(
+            insert(Invitation.__table__).from_select(
+                ["dialogue_id", "household_id", "group", "rank", "status"],
+                select(
+                    literal(dialogue_id, Integer()),
+                    func.unnest(literal(column["household_id"], ARRAY(Integer()))),
+                    func.unnest(literal(column["group"], ARRAY(String()))),
+                    func.unnest(literal(column["rank"], ARRAY(Integer()))),
+                    func.unnest(literal([row["status"] for row in rows], ARRAY(String()))),
+                ),
+            )
+        )
+        return
     connection = await session.connection()  # Core executemany: no ORM work per row
     for start in range(0, len(rows), 5000):
         await connection.execute(insert(Invitation.__table__), rows[start : start + 5000])
@@ -177,17 +195,20 @@ def _json(session: AsyncSession):
     return func.json_object, func.json_array
 
 
-def _latest_link(column: str):
-    """The household's chat used last (the invitation goes there), for the invitation row."""
-    link = aliased(HouseholdLink)
-    return (
-        select(getattr(link, column))
-        .where(link.household_id == Invitation.household_id)
-        .order_by(link.last_used_at.desc(), link.id.desc())
-        .limit(1)
-        .correlate(Invitation)
-        .scalar_subquery()
-    )
+def _latest_links():
+    """Each household's chat used last (where its messages go), in one pass: a window over
+    the links rather than a lookup per invitation."""
+    return select(
+        HouseholdLink.id,
+        HouseholdLink.household_id,
+        HouseholdLink.channel,
+        func.row_number()
+        .over(
+            partition_by=HouseholdLink.household_id,
+            order_by=(HouseholdLink.last_used_at.desc(), HouseholdLink.id.desc()),
+        )
+        .label("place"),
+    ).subquery()
 
 
 async def enqueue_invitations(
@@ -256,6 +277,7 @@ async def enqueue_invitations(
             arr(arr(by_locale("ask"), literal("m:ask", text))),
         ),
     )
+    latest = _latest_links()
     rows = (
         select(
             literal(f"invite:{dialogue_id}:", text)
@@ -273,7 +295,11 @@ async def enqueue_invitations(
         )
         .select_from(Invitation)
         .join(Household, Household.id == Invitation.household_id)
-        .join(HouseholdLink, HouseholdLink.id == _latest_link("id"))
+        .join(
+            latest,
+            (latest.c.household_id == Invitation.household_id) & (latest.c.place == 1),
+        )
+        .join(HouseholdLink, HouseholdLink.id == latest.c.id)
         .outerjoin(
             Account,
             (Account.channel == HouseholdLink.channel) & (Account.user_id == HouseholdLink.user_id),
@@ -297,15 +323,15 @@ async def enqueue_invitations(
         .on_conflict_do_nothing(index_elements=["key"])
     )
     queued = max(result.rowcount or 0, 0)
-    linked = (
-        select(HouseholdLink.id)
-        .where(HouseholdLink.household_id == Invitation.household_id)
-        .exists()
-    )
     await session.execute(
         update(Invitation)
-        .where(Invitation.dialogue_id == dialogue_id, Invitation.status == "selected", linked)
-        .values(status="invited", channel=_latest_link("channel"), invited_at=now)
+        .where(
+            Invitation.dialogue_id == dialogue_id,
+            Invitation.status == "selected",
+            Invitation.household_id == latest.c.household_id,
+            latest.c.place == 1,
+        )
+        .values(status="invited", channel=latest.c.channel, invited_at=now)
         .execution_options(synchronize_session=False)
     )
     letters = await session.execute(
