@@ -52,7 +52,7 @@ def _settings() -> Settings:
 
 
 def _run(coroutine: Coroutine[Any, Any, None], settings: Settings) -> None:
-    from bot.runtime import SchemaBehind
+    from storage.db import SchemaBehind
 
     t = Translator(settings.default_locale, settings.zone)
     try:

@@ -46,14 +46,11 @@ def _go(settings: Settings, work: Callable[[AsyncSession], Awaitable[None]]) -> 
     from bot.cli import _run
 
     async def main() -> None:
-        from bot.runtime import SchemaBehind
-        from storage.db import create_engine, schema_is_current, session_factory
+        from storage.db import create_engine, require_current_schema, session_factory
 
         engine = create_engine(settings.database_url)
         try:
-            current, found, head = await schema_is_current(engine, settings.database_url)
-            if not current:
-                raise SchemaBehind(f"{found or 'empty'} -> {head}")
+            await require_current_schema(engine, settings.database_url)
             sessions = session_factory(engine)
             async with sessions() as session, session.begin():
                 await work(session)

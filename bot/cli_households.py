@@ -94,15 +94,12 @@ async def _write(
     settings: Settings, parsed: ParsedFile, t: Translator, outcome: list[UpsertResult]
 ) -> None:
     """Upsert every row in one transaction, behind a progress bar."""
-    from bot.runtime import SchemaBehind
-    from storage.db import create_engine, schema_is_current, session_factory
+    from storage.db import create_engine, require_current_schema, session_factory
     from storage.households import upsert_households
 
     engine = create_engine(settings.database_url)
     try:
-        current, found, head = await schema_is_current(engine, settings.database_url)
-        if not current:
-            raise SchemaBehind(f"{found or 'empty'} -> {head}")
+        await require_current_schema(engine, settings.database_url)
         sessions = session_factory(engine)
         with _progress() as progress:
             task: TaskID = progress.add_task(t._("Writing to the database"), total=len(parsed.rows))
@@ -134,15 +131,12 @@ def stats() -> None:
 
 
 async def _read_stats(settings: Settings, counts: list[tuple[str, str, int]]) -> None:
-    from bot.runtime import SchemaBehind
-    from storage.db import create_engine, schema_is_current, session_factory
+    from storage.db import create_engine, require_current_schema, session_factory
     from storage.households import household_stats
 
     engine = create_engine(settings.database_url)
     try:
-        current, found, head = await schema_is_current(engine, settings.database_url)
-        if not current:
-            raise SchemaBehind(f"{found or 'empty'} -> {head}")
+        await require_current_schema(engine, settings.database_url)
         async with session_factory(engine)() as session:
             counts.extend(await household_stats(session))
     finally:

@@ -10,11 +10,7 @@ from bot.channels import Channel
 from bot.config import Settings, require
 from bot.dispatcher import Dispatcher, utcnow
 from bot.outbox import Outbox
-from storage.db import create_engine, schema_is_current, session_factory
-
-
-class SchemaBehind(Exception):
-    """The database has not been migrated to the code's schema."""
+from storage.db import create_engine, require_current_schema, session_factory
 
 
 class Runtime:
@@ -40,9 +36,7 @@ class Runtime:
         self.channels[channel.name] = channel
 
     async def check_schema(self) -> None:
-        current, found, head = await schema_is_current(self.engine, self.settings.database_url)
-        if not current:
-            raise SchemaBehind(f"{found or 'empty'} -> {head}")
+        await require_current_schema(self.engine, self.settings.database_url)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -211,7 +211,7 @@ async def _notify(
     session: AsyncSession,
     *,
     dialogue: Dialogue,
-    statuses: tuple[str, ...],
+    statuses: tuple[str, ...] = ("invited", "accepted"),
     key: str,
     build,
     now: datetime,
@@ -268,7 +268,6 @@ async def send_reminder(
     return await _notify(
         session,
         dialogue=dialogue,
-        statuses=("invited", "accepted"),
         key=f"remind:{reminder_id}",
         build=build,
         now=now,
@@ -292,7 +291,6 @@ async def announce_move(
     return await _notify(
         session,
         dialogue=dialogue,
-        statuses=("invited", "accepted"),
         key=f"moved:{dialogue.id}:{dialogue.starts_at.isoformat()}",
         build=build,
         now=now,
@@ -317,7 +315,6 @@ async def announce_cancellation(
     return await _notify(
         session,
         dialogue=dialogue,
-        statuses=("invited", "accepted"),
         key=f"cancelled:{dialogue.id}",
         build=build,
         now=now,

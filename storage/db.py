@@ -79,6 +79,17 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         )
 
 
+class SchemaBehind(Exception):
+    """The database has not been migrated to the code's schema."""
+
+
+async def require_current_schema(engine: AsyncEngine, url: str) -> None:
+    """Raise SchemaBehind (naming both revisions) unless the database is at the code's head."""
+    current, found, head = await schema_is_current(engine, url)
+    if not current:
+        raise SchemaBehind(f"{found or 'empty'} -> {head}")
+
+
 async def schema_is_current(engine: AsyncEngine, url: str) -> tuple[bool, str | None, str | None]:
     """(up to date?, the database's revision, the code's head)."""
     current = await current_revision(engine)
