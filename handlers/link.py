@@ -8,6 +8,29 @@ from storage.households import find_by_link_code, find_by_phone, normalise_phone
 from storage.links import household_of, link, record_failure, throttle
 
 
+async def known_code(ctx: Context, code: str) -> bool:
+    """Before consent: is this a household's code? A wrong one is said so (and throttled)."""
+    _ = ctx.t._
+    address = ctx.address
+    check = await throttle(
+        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
+    )
+    if not check.blocked and code.isalnum():
+        if await find_by_link_code(ctx.session, link_code=code) is not None:
+            return True
+    if not check.blocked:
+        await record_failure(
+            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
+        )
+    ctx.say(
+        _(
+            "The code {code} is not valid or has expired. Please check the link or the "
+            "invitation letter, or ask the ward office."
+        ).format(code=code)
+    )
+    return False
+
+
 async def by_code(ctx: Context, code: str) -> None:
     """/start <code>: link this chat to the household whose code it is."""
     _ = ctx.t._

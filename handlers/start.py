@@ -44,15 +44,16 @@ def show_consent(ctx: Context, code: str = "") -> None:
 async def start(ctx: Context) -> None:
     """/start [code]: greet; a household code links the chat, after consent."""
     _ = ctx.t._
-    code = ctx.incoming.text.strip().upper()
-    if not (code.isalnum() and len(code) <= 16):
-        code = ""
-    if ctx.account is None:
-        show_consent(ctx, code)
-    elif code:
-        await link.by_code(ctx, code)
-    else:
-        show_menu(ctx, _("Welcome back, {name}!").format(name=ctx.account.display_name or "🙂"))
+    code = ctx.incoming.text.strip().upper()[:32]
+    if ctx.account is not None:
+        if code:
+            await link.by_code(ctx, code)
+        else:
+            show_menu(ctx, _("Welcome back, {name}!").format(name=ctx.account.display_name or "🙂"))
+        return
+    if code and not await link.known_code(ctx, code):
+        code = ""  # said so; the consent comes without it
+    show_consent(ctx, code)
 
 
 async def choose_language(ctx: Context, locale: str, code: str = "") -> None:
