@@ -42,7 +42,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -826,11 +826,25 @@ class FakeBotAPI:
         self._set_command_entity(message)
         return self._maybe_push(update, push)
 
+    def add_private_chats(self, user_ids: Iterable[int]) -> None:
+        """Makes these private chats known (as if each person had written to the bot once),
+        without queueing any update: for broadcasts to thousands of people."""
+        with self._cond:
+            for user_id in user_ids:
+                if user_id not in self._chats:
+                    self._chats[user_id] = self._private_chat(self._user_for(user_id))
+
     # ---------------------------------------------------------------- what the bot did
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         with self._cond:
             return list(self._sent.get(chat_id, []))
+
+    def all_messages(self) -> list[SentMessage]:
+        """Every message the bot sent, in every chat, in the order they were received."""
+        with self._cond:
+            messages = [m for sent in self._sent.values() for m in sent]
+        return sorted(messages, key=lambda m: m.at)
 
     def wait_for_messages(
         self, chat_id: int, count: int, timeout: float = 10.0
