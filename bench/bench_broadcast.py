@@ -30,7 +30,13 @@ from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.dispatcher import utcnow  # noqa: E402
 from bot.outbox import Outbox  # noqa: E402
 from storage.db import upgrade  # noqa: E402
-from tests.support import bulk_enqueue, clean_outbox, sessions_for, status_counts  # noqa: E402
+from tests.support import (  # noqa: E402
+    bulk_enqueue,
+    clean_outbox,
+    deliver_all,
+    sessions_for,
+    status_counts,
+)
 from tests.support.fake_server import FakeServer  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("DOITHOAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -57,7 +63,7 @@ async def broadcast(
     outbox = Outbox(sessions, {channel.name: channel}, clock=utcnow)
     before = len(fake.dump(workdir / "before.json")["messages"])
     cpu = time.process_time()
-    sent = await outbox.drain(channel.name)
+    sent = await deliver_all(outbox, sessions, channel.name)
     cpu = time.process_time() - cpu
     counts = await status_counts(sessions)
     await channel.application.shutdown()

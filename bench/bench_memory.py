@@ -34,7 +34,7 @@ from bot.dispatcher import utcnow  # noqa: E402
 from bot.messages import Address, Delivery, Reply, SendResult  # noqa: E402
 from bot.outbox import Outbox  # noqa: E402
 from storage.db import upgrade  # noqa: E402
-from tests.support import bulk_enqueue, sessions_for, status_counts  # noqa: E402
+from tests.support import bulk_enqueue, deliver_all, sessions_for, status_counts  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -70,7 +70,7 @@ async def measure(size: int, rate: float, trace: bool) -> dict[str, float]:
         if trace:
             tracemalloc.start()
         started = time.monotonic()
-        sent = await outbox.drain(channel.name)
+        sent = await deliver_all(outbox, sessions, channel.name)
         elapsed = time.monotonic() - started
         peak = tracemalloc.get_traced_memory()[1] if trace else 0
         tracemalloc.stop()

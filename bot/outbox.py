@@ -24,7 +24,6 @@ from storage.accounts import mark_unreachable
 log = logging.getLogger(__name__)
 
 RETRY_BACKOFF = timedelta(seconds=5)
-LATE = timedelta(milliseconds=100)  # past its slot by more: the slot is given up
 MAX_IN_FLIGHT = 64
 CLAIM_BATCH = 4 * MAX_IN_FLIGHT  # rows claimed at once: a second's worth at 256/s
 
@@ -42,6 +41,8 @@ class Outbox:
         self.clock = clock
         self._wake = asyncio.Event()
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._pace_lock = asyncio.Lock()
+        self._next_send: dict[str, float] = {}  # by channel, on the event loop's clock
 
     def wake(self) -> None:
         self._wake.set()
@@ -102,17 +103,25 @@ class Outbox:
     async def _deliver_at_slot(self, message: rows.Claimed) -> int:
         try:
             await self._sleep_until(message.send_at)
-            if self.clock() - message.send_at > LATE:
-                # The process stalled past this slot (a long pause, a starved machine): sending
-                # now would burst over the platform's limit with every other overdue message.
-                # The row goes back for a fresh slot instead.
-                async with self.sessions() as session, session.begin():
-                    await rows.release(session, message=message)
-                self.wake()
-                return 0
+            await self._pace(message.channel)
             return await self._deliver(message)
         finally:
             self._in_flight.release()
+
+    async def _pace(self, channel: str) -> None:
+        """Never two sends closer than 1/rate in this process.
+
+        Slots are already that far apart; but a process that stalled (a long pause, a starved
+        machine) wakes with every overdue slot due at once, and must catch up at the rate
+        rather than in a burst over the platform's limit.
+        """
+        loop = asyncio.get_running_loop()
+        async with self._pace_lock:
+            now = loop.time()
+            at = max(now, self._next_send.get(channel, now))
+            self._next_send[channel] = at + 1 / self.channels[channel].rate
+        if at > now:
+            await asyncio.sleep(at - now)
 
     async def _deliver(self, message: rows.Claimed) -> int:
         async with self.sessions() as session, session.begin():

@@ -210,20 +210,6 @@ async def claim_due(
     return claimed
 
 
-async def release(session: AsyncSession, *, message: Claimed) -> None:
-    """Give back a claimed row whose slot was missed, for a fresh slot in the budget."""
-    await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message.id,
-            OutboxMessage.status == "claimed",
-            OutboxMessage.claim == message.claim,
-        )
-        .values(status="pending", claim=None, send_at=None, lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def mark_sending(session: AsyncSession, *, message: Claimed, now: datetime) -> bool:
     """Just before the HTTP call: False if the claim was lost (its lease ran out meanwhile)."""
     result = await session.execute(

@@ -253,6 +253,21 @@ async def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: 
         await asyncio.sleep(interval)
 
 
+async def deliver_all(outbox, sessions, channel: str, *, timeout: float = 3600) -> int:
+    """Drain `channel` again and again, as `Outbox.run` does, until no row is left pending,
+    claimed or sending (a drain returns when nothing more is due *now*: a row held back for
+    its person's pace, or for a throttle, is due a little later); how many were sent."""
+    sent = 0
+    deadline = time.monotonic() + timeout
+    while True:
+        sent += await outbox.drain(channel)
+        if await in_flight(sessions) == 0:
+            return sent
+        if time.monotonic() > deadline:
+            raise AssertionError(f"rows still to deliver after {timeout} s")
+        await asyncio.sleep(0.05)
+
+
 def sessions_for(url: str):
     engine = create_engine(url)
     return engine, session_factory(engine)
