@@ -77,6 +77,11 @@ class Outbox:
                 if not tasks:
                     return sent
                 await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # Stopping: what is claimed and not yet sending goes back when its lease ends.
+            for task in tasks:
+                task.cancel()
+            raise
         finally:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)

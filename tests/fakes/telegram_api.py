@@ -39,6 +39,7 @@ import email.policy
 import json
 import math
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -585,6 +586,12 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeBotAPI
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-answer (a bot process killed on purpose) is no news;
+        # anything else is printed as usual.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeBotAPI:

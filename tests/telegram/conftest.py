@@ -94,6 +94,8 @@ async def telegram(runtime: Runtime) -> AsyncIterator[Harness]:
         yield Harness(fake, runtime, channel)
     finally:
         delivery.cancel()
+        # Let the delivery unwind (its sessions closed) before the engine is disposed.
+        await asyncio.gather(delivery, return_exceptions=True)
         await channel.stop()
         fake.stop()
     assert fake.violations == [], "the bot made calls Telegram would refuse"
