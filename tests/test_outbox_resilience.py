@@ -207,10 +207,12 @@ async def test_two_workers_on_postgresql_share_one_broadcast_each_message_receiv
     steady = times[len(times) // 10 : -len(times) // 10]
     rate = (len(steady) - 1) / (steady[-1] - steady[0])
     busiest = max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
-    # Together no faster than the one budget (late messages can bunch up within a second,
-    # so the busiest second is shown, not asserted).
+    # Together no faster than the one budget. Sends lag their slots by a varying amount on a
+    # loaded machine, which skews a rate measured from arrivals by several percent (54/s was
+    # seen once for 50/s on two busy cores); a second budget would show twice the rate. The
+    # busiest second is shown, not asserted: late messages can bunch up within one.
     print(f"two workers: {[len(s) for s in shares]}, {rate:.1f}/s, busiest second {busiest}")
-    assert rate <= SHARED_RATE * 1.05
+    assert rate <= SHARED_RATE * 1.15
     for fake in fakes:
         assert fake.violations == []
 
