@@ -94,8 +94,9 @@ async def telegram(runtime: Runtime) -> AsyncIterator[Harness]:
         yield Harness(fake, runtime, channel)
     finally:
         delivery.cancel()
-        # Let the delivery unwind (its sessions closed) before the engine is disposed.
-        await asyncio.gather(delivery, return_exceptions=True)
+        # Let the delivery unwind (its sessions closed) before the engine is disposed, but
+        # never wait on it for long: a teardown must not hang the suite.
+        await asyncio.wait({delivery}, timeout=5)
         await channel.stop()
         fake.stop()
     assert fake.violations == [], "the bot made calls Telegram would refuse"
