@@ -34,10 +34,17 @@ class Sealer:
         secret = secret_key.encode()
         self._hash_key = _derive(secret, b"doithoai asker hash")
         self._aead = AESGCM(_derive(secret, b"doithoai reply handle"))
+        self._key_key = _derive(secret, b"doithoai message key")
 
     def asker_hash(self, salt: bytes, address: Address) -> str:
         message = salt + f"{address.channel}\x00{address.user_id}".encode()
         return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
+
+    def message_key(self, event: str, address: Address) -> str:
+        """A permanent outbox key for one piece of news to one person that names neither the
+        question nor the person: the same inputs give the same key, so it is sent once."""
+        message = f"{event}\x00{address.channel}\x00{address.user_id}".encode()
+        return hmac.new(self._key_key, message, hashlib.sha256).hexdigest()[:40]
 
     def seal(self, address: Address) -> bytes:
         nonce = os.urandom(12)

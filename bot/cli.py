@@ -31,10 +31,15 @@ app.add_typer(db_app, name="db")
 
 def _register_subcommands() -> None:
     from bot.cli_dialogues import dialogue_app
+    from bot.cli_export import export_app
     from bot.cli_households import households_app
+    from bot.cli_staff import agency_app, staff_app
 
     app.add_typer(dialogue_app, name="dialogue")
     app.add_typer(households_app, name="households")
+    app.add_typer(staff_app, name="staff")
+    app.add_typer(agency_app, name="agency")
+    app.add_typer(export_app, name="export")
 
 
 def _fail(message: str) -> None:
@@ -115,6 +120,7 @@ async def _serve(settings: Settings) -> None:
             zone=settings.zone,
             default_locale=settings.default_locale,
             on_messages=runtime.outbox.wake,
+            policy=settings.policy,
         )
         ticker.start()
         progress = asyncio.create_task(_report_progress(runtime))

@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import Policy
+from handlers.closing import close_ended
+from handlers.digest import send_due
 from handlers.invitations import send_reminder
 from storage import outbox, reminders
 
@@ -33,7 +36,9 @@ class Ticker:
         zone: ZoneInfo,
         default_locale: str,
         on_messages: Callable[[], None] = lambda: None,
+        policy: Policy | None = None,
     ):
+        self.policy = policy or Policy()
         self.sessions = sessions
         self.clock = clock
         self.zone = zone
@@ -42,8 +47,9 @@ class Ticker:
         self._scheduler: AsyncIOScheduler | None = None
 
     async def tick(self) -> int:
-        """Fire the reminders that are due and recover what dead processes held; return the
-        number of messages written."""
+        """Fire the reminders that are due, close the dialogues that ended, write the daily
+        digests that are due, and recover what dead processes held; return the number of
+        messages written."""
         written = 0
         async with self.sessions() as session, session.begin():
             now = self.clock()
@@ -56,10 +62,15 @@ class Ticker:
                     default_locale=self.default_locale,
                     zone=self.zone,
                 )
+            common = dict(
+                now=now, zone=self.zone, default_locale=self.default_locale, policy=self.policy
+            )
+            written += await close_ended(session, **common)
+            written += await send_due(session, **common)
             await outbox.expire_leases(session, now=now)
             await outbox.prune_paces(session, now=now)
         if written:
-            log.info("clock: %d reminder messages queued", written)
+            log.info("clock: %d messages queued", written)
             self.on_messages()
         return written
 

@@ -5,7 +5,8 @@ Nothing else in the project reads os.environ: the CLI builds one Settings and pa
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +39,15 @@ class Settings(BaseSettings):
     telegram_chat_interval: float = Field(default=1.0, ge=0, le=60)  # seconds between two to a chat
     telegram_bot_username: str | None = None  # for deep links; asked of Telegram when not set
     reminders: str = "3d,1d,2h"  # before each dialogue's start
+    digest_time: str = "07:00"  # local time of the facilitators' daily digest
+    answer_days: int = Field(default=15, ge=1, le=365)  # an agency's time to answer or commit
+    staff_code_days: int = Field(default=7, ge=1, le=90)  # how long a staff code stays valid
+
+    @field_validator("digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        parse_clock_time(value)
+        return value
 
     @field_validator("reminders")
     @classmethod
@@ -106,8 +116,35 @@ class Settings(BaseSettings):
         return reminder_offsets(self.reminders)
 
     @property
+    def policy(self) -> Policy:
+        return Policy(
+            digest_time=parse_clock_time(self.digest_time),
+            answer_days=self.answer_days,
+            staff_code_days=self.staff_code_days,
+        )
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules of the process that handlers and the clock follow (from the settings)."""
+
+    digest_time: time = time(7, 0)
+    answer_days: int = 15  # the grassroots democracy law's time to answer a recommendation
+    staff_code_days: int = 7
+
+
+def parse_clock_time(value: str) -> time:
+    """ "07:00" -> time(7, 0)."""
+    hours, sep, minutes = value.strip().partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(f"{value!r} is not a time like 07:00")
+    if not (0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+        raise ValueError(f"{value!r} is not a time of day")
+    return time(int(hours), int(minutes))
 
 
 def reminder_offsets(value: str) -> list[timedelta]:

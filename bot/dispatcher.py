@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.anonymity import Sealer
+from bot.config import Policy
 from bot.i18n import Translator, choose
 from bot.messages import Incoming, Outcome, Reply, merge
 from handlers.context import Context
@@ -44,7 +45,9 @@ class Dispatcher:
         default_locale: str,
         clock: Callable[[], datetime] = utcnow,
         on_replies: Callable[[], None] = lambda: None,
+        policy: Policy | None = None,
     ):
+        self.policy = policy or Policy()
         self.sessions = sessions
         self.sealer = sealer
         self.zone = zone
@@ -94,6 +97,7 @@ class Dispatcher:
                 now=now,
                 sealer=self.sealer,
                 default_locale=self.default_locale,
+                policy=self.policy,
             )
             await route(ctx)
             if ctx.account is not None:

@@ -30,6 +30,7 @@ class Runtime:
             default_locale=settings.default_locale,
             clock=clock,
             on_replies=self.outbox.wake,
+            policy=settings.policy,
         )
 
     def add_channel(self, channel: Channel) -> None:

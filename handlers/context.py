@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.anonymity import Sealer
+from bot.config import Policy
 from bot.i18n import Translator
 from bot.messages import Address, Button, Incoming, Reply
 from storage.conversations import State
@@ -25,6 +26,7 @@ class Context:
     now: datetime
     sealer: Sealer
     default_locale: str
+    policy: Policy = field(default_factory=Policy)
     replies: list[Reply] = field(default_factory=list)
     notice: str = ""  # acknowledgement of a button press, shown briefly
 

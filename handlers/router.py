@@ -9,7 +9,21 @@ from collections.abc import Awaitable, Callable
 
 from bot.i18n import SUPPORTED
 from bot.messages import Button, Kind
-from handlers import ask, delete, invitations, language, link, mine, start
+from handlers import (
+    ask,
+    delete,
+    digest,
+    feedback,
+    inbox,
+    invitations,
+    language,
+    link,
+    mine,
+    moderation,
+    room,
+    start,
+    support,
+)
 from handlers.context import Context
 from handlers.menu import show_help, show_menu
 
@@ -30,9 +44,37 @@ COMMANDS: dict[str, str] = {
     "language": "language",
     "huy": "cancel",
     "cancel": "cancel",
+    "xemcauhoi": "browse",
+    "browse": "browse",
+    # staff: each checks the role on the server side (handlers.roles)
+    "duyet": "moderate",
+    "moderate": "moderate",
+    "hopthu": "inbox",
+    "inbox": "inbox",
+    "buoidoithoai": "room",
+    "room": "room",
+    "baocao": "digest",
+    "digest": "digest",
 }
 
-NEEDS_ACCOUNT = {"ask", "mine"}
+NEEDS_ACCOUNT = {"ask", "mine", "browse", "moderate", "inbox", "room", "digest"}
+
+# Buttons of the later flows: the first part of the data names the flow, the rest is its own.
+BUTTON_FLOWS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
+    "s": moderation.on_button,  # facilitator: moderation queue
+    "o": inbox.on_button,  # official: inbox, answers, commitments, forwarding
+    "f": feedback.on_button,  # asker or follower: "Hài lòng" / "Chưa hài lòng"
+    "u": support.on_button,  # citizen: browse questions, "Tôi cũng muốn hỏi"
+    "g": room.on_button,  # facilitator: at and after the dialogue
+    "d": digest.on_button,  # facilitator: the digest on demand
+}
+# Typed text of the later flows, by the state's prefix.
+TEXT_FLOWS: dict[str, Handler] = {
+    "mod.": moderation.on_text,
+    "inbox.": inbox.on_text,
+    "fb.": feedback.on_text,
+    "room.": room.on_text,
+}
 
 
 async def _cancel(ctx: Context) -> None:
@@ -52,6 +94,11 @@ ACTIONS: dict[str, Handler] = {
     "help": show_help,
     "language": language.offer,
     "cancel": _cancel,
+    "browse": support.browse,
+    "moderate": moderation.queue,
+    "inbox": inbox.show,
+    "room": room.show,
+    "digest": digest.on_demand,
 }
 
 
@@ -118,6 +165,8 @@ async def _button(ctx: Context) -> None:
         await ask.on_button(ctx, parts[1], parts[2], parts[3] if len(parts) == 4 else "")
     elif head == "x" and len(parts) == 2:
         await delete.on_button(ctx, parts[1])
+    elif head in BUTTON_FLOWS and ctx.account is not None:
+        await BUTTON_FLOWS[head](ctx, parts[1:])
     elif ctx.account is None:
         ctx.notice = ctx.t._("This button is out of date.")
         start.show_consent(ctx)
@@ -126,8 +175,11 @@ async def _button(ctx: Context) -> None:
 
 
 async def _text(ctx: Context) -> None:
+    flow = next((h for prefix, h in TEXT_FLOWS.items() if ctx.state.name.startswith(prefix)), None)
     if ctx.state.name.startswith("ask."):
         await ask.on_text(ctx)
+    elif flow is not None and ctx.account is not None:
+        await flow(ctx)
     elif ctx.account is None:
         start.show_consent(ctx)
     elif ctx.state.name == "delete.confirm":

@@ -109,6 +109,9 @@ class Dialogue(Base):
     question_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="planned")  # planned, cancelled
+    # Set by the clock when the dialogue has ended and its unanswered questions went to their
+    # agencies with a deadline.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     wards: Mapped[list[str]] = mapped_column(JSON, default=list)  # participating wards
     quota_total: Mapped[int] = mapped_column(Integer, default=80)
     # at least this many poor, near-poor or newly-out-of-poverty households (the rest: others)
@@ -135,8 +138,17 @@ class Question(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     asker_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     reply_handle: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # new -> approved | rejected | merged; approved -> answered | committed -> fulfilled;
+    # reopened when an asker or follower is not satisfied (back to the facilitator)
     status: Mapped[str] = mapped_column(String(16), default="new")
     submitted_on: Mapped[date] = mapped_column(Date)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)  # never shown in public
+    merged_into: Mapped[str | None] = mapped_column(ForeignKey("questions.id"))
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    supporters: Mapped[int] = mapped_column(Integer, default=0)  # supports + merged askers
+    answered_in_room: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_on: Mapped[date | None] = mapped_column(Date)  # the agency's deadline to answer
+    reopen_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxMessage(Base):
@@ -266,3 +278,133 @@ class RecipientPace(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Agency(Base):
+    """An agency that answers questions (cơ quan): seeded from DOMAIN.md, more can be added.
+
+    The seeded names are catalog message ids, shown through the translator; the names of
+    agencies added later are shown as written.
+    """
+
+    __tablename__ = "agencies"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Staff(Base):
+    """An official of an agency or a facilitator of a ward, and the chat that holds the role.
+
+    The role is given by a one-time code (only its SHA-256 is kept) that the person sends with
+    /start; until then `channel` and `user_id` are empty.
+    """
+
+    __tablename__ = "staff"
+    __table_args__ = (Index("ix_staff_address", "channel", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # official, facilitator
+    name: Mapped[str] = mapped_column(String(200))
+    agency: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"))  # officials
+    ward: Mapped[str | None] = mapped_column(String(100))  # facilitators
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    channel: Mapped[str | None] = mapped_column(String(16))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Answer(Base):
+    """An agency's answer to a question, published to its asker and followers."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.id"), index=True)
+    agency: Mapped[str] = mapped_column(String(32))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    in_room: Mapped[bool] = mapped_column(Boolean, default=False)  # given at the dialogue
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Commitment(Base):
+    """What an agency commits to do (cam kết), by when and by whom; made in the inbox or at
+    the dialogue. `version` grows with each update, so each update reaches people once."""
+
+    __tablename__ = "commitments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"), index=True)
+    question_id: Mapped[str | None] = mapped_column(ForeignKey("questions.id"), index=True)
+    agency: Mapped[str] = mapped_column(String(32))
+    content: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+    responsible: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, fulfilled
+    progress: Mapped[str] = mapped_column(Text, default="")  # the latest update, if any
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fulfilled_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Support(Base):
+    """A citizen who pressed "Tôi cũng muốn hỏi": counted, and told of the answer.
+
+    Like an anonymous question it holds no account: the supporter's keyed hash (one support
+    per person) and a sealed handle to reach them.
+    """
+
+    __tablename__ = "supports"
+
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+    supporter_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reply_handle: Mapped[bytes | None] = mapped_column(LargeBinary)
+    supported_on: Mapped[date] = mapped_column(Date)
+
+
+class Feedback(Base):
+    """ "Hài lòng" / "Chưa hài lòng" on one answer or commitment update, once per person."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("question_id", "about", "giver_hash", name="uq_feedback_once"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.id"), index=True)
+    about: Mapped[str] = mapped_column(String(40))  # "a12" (answer) or "c7.2" (commitment v2)
+    giver_hash: Mapped[str] = mapped_column(String(64))
+    satisfied: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    given_on: Mapped[date] = mapped_column(Date)  # the day only, like a question
+
+
+class QuestionEvent(Base):
+    """What happened to a question, for the minutes and the record: by which staff member, on
+    which day. Citizens' own actions (feedback) carry no one and only the day."""
+
+    __tablename__ = "question_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    on: Mapped[date] = mapped_column(Date)
+
+
+class DailyJob(Base):
+    """A once-a-day message already written (a digest, an overdue reminder): its key is
+    inserted in the transaction that writes it, so no restart or second process repeats it."""
+
+    __tablename__ = "daily_jobs"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -260,12 +260,29 @@ async def mark_recipient_unreachable(
             OutboxMessage.recipient == recipient,
             OutboxMessage.status == "pending",
         )
-        .values(status="unreachable", body=None, lease_until=None, error=reason[:500])
+        .values(
+            status="unreachable",
+            body=None,
+            lease_until=None,
+            error=reason[:500],
+            recipient=_forgotten_recipient(),
+        )
     )
     return result.rowcount or 0
 
 
+SEALED = "sealed:"
+
+
+def _forgotten_recipient() -> Any:
+    """The recipient a final row keeps: none for "sealed:" rows, the news of a question sent to
+    its asker and followers, where the address beside the day would say who followed it."""
+    return case((OutboxMessage.key.startswith(SEALED), ""), else_=OutboxMessage.recipient)
+
+
 async def _finish(session: AsyncSession, message_id: int, **values: Any) -> None:
+    if values.get("status") != "pending":
+        values["recipient"] = _forgotten_recipient()
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
@@ -288,7 +305,13 @@ async def expire_leases(session: AsyncSession, *, now: datetime) -> int:
     lost = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
-        .values(status="unknown", body=None, lease_until=None, error="lease expired during sending")
+        .values(
+            status="unknown",
+            body=None,
+            lease_until=None,
+            error="lease expired during sending",
+            recipient=_forgotten_recipient(),
+        )
     )
     return (returned.rowcount or 0) + (lost.rowcount or 0)
 

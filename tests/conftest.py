@@ -17,12 +17,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
 from storage.db import upgrade
-from storage.models import Base, Dialogue
+from storage.models import Agency, Base, Dialogue
+from storage.topics import AGENCIES
 
 PG_ADMIN_URL = os.environ.get("DOITHOAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PG_URL = PG_ADMIN_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
@@ -98,7 +99,8 @@ def postgres_schema() -> str:
 
 
 async def _empty_postgres(url: str) -> None:
-    """Leave only what the migrations put there (the general intake) between tests."""
+    """Leave only what the migrations put there (the general intake, the seeded agencies)
+    between tests."""
     from storage.db import create_engine
 
     engine = create_engine(url)
@@ -106,6 +108,9 @@ async def _empty_postgres(url: str) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name == "dialogues":
                 await connection.execute(delete(table).where(Dialogue.kind != "general"))
+            elif table.name == "agencies":
+                await connection.execute(delete(table).where(Agency.code.not_in(AGENCIES)))
+                await connection.execute(update(Agency).values(active=True))
             else:
                 await connection.execute(delete(table))
     await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -10,7 +11,10 @@ import pytest
 
 from bot.channels.telegram import TelegramChannel
 from bot.runtime import Runtime
+from storage import staff as staff_store
 from tests.fakes.telegram_api import FakeBotAPI, SentMessage
+
+TICKET = re.compile(r"\b([ACDEFGHJKLMNPQRTUVWXY34679]{6})\b")
 
 
 class Chat:
@@ -75,6 +79,59 @@ class Harness:
         await chat.say("/start")
         await chat.press("Tôi đồng ý")
         return chat
+
+    async def staff(
+        self,
+        user_id: int,
+        *,
+        role: str,
+        name: str = "Cán bộ",
+        agency: str | None = None,
+        ward: str | None = None,
+        first_name: str = "Cán bộ",
+    ) -> Chat:
+        """A consenting chat given a staff role straight in the database (the code flow itself
+        is tested in test_staff.py)."""
+        chat = await self.consenting(user_id, first_name)
+        now = self.runtime.clock()
+        async with self.runtime.sessions() as session, session.begin():
+            _, code = await staff_store.invite(
+                session,
+                role=role,
+                name=name,
+                agency=agency,
+                ward=ward,
+                now=now,
+                valid_for=timedelta(days=7),
+            )
+            claimed = await staff_store.claim(
+                session, code=code, channel="telegram", user_id=str(user_id), now=now
+            )
+            assert claimed is not None
+        return chat
+
+    async def ask(
+        self,
+        chat: Chat,
+        text: str,
+        *,
+        topic: str = "Rà soát",
+        anonymous: bool = True,
+        dialogue: str | None = None,
+    ) -> str:
+        """Send a question through the chat as a citizen would; returns its ticket."""
+        await chat.say("/hoi")
+        if dialogue is not None:
+            await chat.press(dialogue)
+        await chat.press(topic)
+        await chat.say(text)
+        await chat.press("Ẩn danh" if anonymous else "Ghi tên tôi")
+        sent = await chat.press("✅ Gửi")
+        for message in sent:
+            found = TICKET.search(message.text)
+            if found:
+                return found.group(1)
+        raise AssertionError(f"no ticket in {[m.text for m in sent]}")
 
 
 @pytest.fixture

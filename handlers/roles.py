@@ -1,0 +1,39 @@
+"""Server-side role checks for every staff command and button.
+
+A button's data or a command can be replayed by anyone; the role is looked up on every
+update from the chat it comes from, never trusted from the payload.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from handlers.context import Context
+from storage.models import Staff
+from storage.staff import find_active
+
+log = logging.getLogger(__name__)
+
+
+async def staff_of(ctx: Context) -> Staff | None:
+    return await find_active(ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id)
+
+
+async def require(ctx: Context, role: str, action: str) -> Staff | None:
+    """The chat's staff record if it holds `role`; otherwise a refusal, said and logged.
+
+    The log names the action and the account number, never an address or a text.
+    """
+    staff = await staff_of(ctx)
+    if staff is not None and staff.role == role:
+        return staff
+    log.warning(
+        "refused %s: needs role %s, account %s holds %s",
+        action,
+        role,
+        ctx.account.id if ctx.account else "-",
+        staff.role if staff else "no role",
+    )
+    ctx.notice = ctx.t._("This is for staff only.")
+    ctx.say(ctx.t._("This is for officials and facilitators only."))
+    return None
