@@ -59,6 +59,10 @@ def test_usual_database_urls_get_the_async_driver():
         ("secret_key", "short", "DOITHOAI_SECRET_KEY"),
         ("telegram_token", "not-a-token", "DOITHOAI_TELEGRAM_TOKEN"),
         ("telegram_api_url", "ftp://x", "DOITHOAI_TELEGRAM_API_URL"),
+        ("digest_time", "7h", "DOITHOAI_DIGEST_TIME"),
+        ("digest_time", "25:00", "DOITHOAI_DIGEST_TIME"),
+        ("answer_days", "0", "DOITHOAI_ANSWER_DAYS"),
+        ("staff_code_days", "many", "DOITHOAI_STAFF_CODE_DAYS"),
     ],
 )
 def test_an_invalid_setting_is_reported_in_one_line_naming_it(setting, value, named):
@@ -121,3 +125,11 @@ def test_the_demo_shows_a_named_and_an_anonymous_question_from_start_to_my_quest
     assert "Câu hỏi của bạn là ẩn danh" in out
     assert "2 câu hỏi của bạn" in out and "🕶 ẩn danh" in out and "👤 có ghi tên" in out
     assert list(tmp_path.iterdir()) == []  # nothing left behind: a temporary database
+
+
+def test_the_process_rules_come_from_the_settings():
+    policy = load_settings(digest_time="06:30", answer_days="20", staff_code_days="3").policy
+    assert (policy.digest_time.hour, policy.digest_time.minute) == (6, 30)
+    assert (policy.answer_days, policy.staff_code_days) == (20, 3)
+    default = load_settings().policy
+    assert (default.digest_time.hour, default.answer_days, default.staff_code_days) == (7, 15, 7)
