@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.messages import Reply
@@ -52,31 +52,26 @@ async def enqueue_broadcast(
     prefix: str = "broadcast",
     channel: str = "telegram",
     now: datetime | None = None,
-    chunk: int = 250,
 ) -> list[str]:
-    """One outbox row per recipient (a recipient may appear several times), through the
-    outbox's own `enqueue`; returns the keys in order."""
-    now = now or utcnow()
-    keys = []
+    """One outbox row per recipient (a recipient may appear several times, each message with
+    its own key), through the outbox's own `enqueue_many`; returns the keys in order."""
     seen: Counter[int] = Counter()
-    for start in range(0, len(recipients), chunk):
-        # A session per chunk: one holding thousands of new objects makes each flush slower.
-        async with sessions() as session, session.begin():
-            for recipient in recipients[start : start + chunk]:
-                seen[recipient] += 1
-                key = f"{prefix}:{recipient}:{seen[recipient]}"
-                added = await outbox.enqueue(
-                    session,
-                    key=key,
-                    channel=channel,
-                    recipient=str(recipient),
-                    body=Reply(text=broadcast_text(key)).to_json(),
-                    now=now,
-                    priority=outbox.PRIORITY_BROADCAST,
-                )
-                assert added, key
-                keys.append(key)
-    return keys
+    messages = []
+    for recipient in recipients:
+        seen[recipient] += 1
+        key = f"{prefix}:{recipient}:{seen[recipient]}"
+        messages.append(
+            outbox.Outgoing(
+                key=key,
+                channel=channel,
+                recipient=str(recipient),
+                body=Reply(text=broadcast_text(key)).to_json(),
+            )
+        )
+    async with sessions() as session, session.begin():
+        added = await outbox.enqueue_many(session, messages=messages, now=now or utcnow())
+    assert added == len(messages), (added, len(messages))
+    return [m.key for m in messages]
 
 
 async def bulk_enqueue(
@@ -85,30 +80,26 @@ async def bulk_enqueue(
     *,
     prefix: str = "bulk",
     channel: str = "telegram",
-    batch: int = 5000,
     first_recipient: int = 1,
+    batch: int = 10_000,
 ) -> None:
-    """`count` rows to distinct recipients in a few INSERTs (for very large broadcasts)."""
+    """`count` messages to distinct recipients, a few INSERTs at a time (for very large
+    broadcasts: the messages are built a batch at a time, not all at once)."""
     now = utcnow()
-    async with sessions() as session, session.begin():
-        for start in range(0, count, batch):
-            rows = []
-            for n in range(start, min(start + batch, count)):
-                key = f"{prefix}:{n}"
-                rows.append(
-                    {
-                        "key": key,
-                        "channel": channel,
-                        "recipient": str(first_recipient + n),
-                        "priority": outbox.PRIORITY_BROADCAST,
-                        "body": Reply(text=broadcast_text(key)).to_json(),
-                        "status": "pending",
-                        "attempts": 0,
-                        "not_before": now,
-                        "created_at": now,
-                    }
+    for start in range(0, count, batch):
+        messages = []
+        for n in range(start, min(start + batch, count)):
+            key = f"{prefix}:{n}"
+            messages.append(
+                outbox.Outgoing(
+                    key=key,
+                    channel=channel,
+                    recipient=str(first_recipient + n),
+                    body=Reply(text=broadcast_text(key)).to_json(),
                 )
-            await session.execute(insert(OutboxMessage), rows)
+            )
+        async with sessions() as session, session.begin():
+            await outbox.enqueue_many(session, messages=messages, now=now)
 
 
 async def status_counts(sessions: async_sessionmaker[AsyncSession]) -> Counter[str]:
