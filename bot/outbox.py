@@ -43,6 +43,7 @@ class Outbox:
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._pace_lock = asyncio.Lock()
         self._next_send: dict[str, float] = {}  # by channel, on the event loop's clock
+        self._last_to: dict[Address, float] = {}  # last send to each person, same clock
 
     def wake(self) -> None:
         self._wake.set()
@@ -128,12 +129,32 @@ class Outbox:
         if at > now:
             await asyncio.sleep(at - now)
 
+    async def _space(self, address: Address, spacing: timedelta) -> None:
+        """Never two sends to one person closer than the channel's spacing, in this process.
+
+        The slots already keep them apart; but a send that waited behind a stall (the pace
+        above, a slow transaction) leaves less than the spacing before the person's next slot.
+        """
+        loop = asyncio.get_running_loop()
+        # A twentieth more: requests take a few milliseconds more or less to arrive.
+        gap, now = spacing.total_seconds() * 1.05, loop.time()
+        last = self._last_to.get(address)
+        at = now if last is None else max(now, last + gap)
+        self._last_to[address] = at  # reserved before sleeping: a third send queues behind
+        if at > now:
+            await asyncio.sleep(at - now)
+        if len(self._last_to) > 4096:
+            # Keep memory flat over a province-wide broadcast: forget who is past their gap.
+            horizon = loop.time() - gap
+            self._last_to = {a: t for a, t in self._last_to.items() if t > horizon}
+
     async def _deliver(self, message: rows.Claimed) -> int:
         async with self.sessions() as session, session.begin():
             if not await rows.mark_sending(session, message=message, now=self.clock()):
                 return 0  # the lease ran out and the row went back to pending: not ours now
         channel = self.channels[message.channel]
         address = Address(message.channel, message.recipient)
+        await self._space(address, channel.spacing)
         try:
             delivery = await channel.send(address, Reply.from_json(message.body))
         except Exception as exc:  # a bug in a channel must not leave the row "sending" for ever
