@@ -1,11 +1,21 @@
 """Linking a chat to a household: by the code of its deep link or QR code, or by sharing the
-phone number the registry has for it. Only after consent: a link is personal data."""
+phone number the registry has for it. Only after consent: a link is personal data.
+
+A staff code given with /start takes the same path and gives the chat its role; wrong codes of
+either kind count toward one throttle, so that neither can be found by guessing.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from handlers.context import Context
+from handlers.menu import role_menu_buttons, staff_command_lines, staff_place
 from storage.households import find_by_link_code, find_by_phone, normalise_phone
 from storage.links import household_of, link, record_failure, throttle
+from storage.staff import claim, find_by_code, status_of
+
+log = logging.getLogger(__name__)
 
 
 async def known_code(ctx: Context, code: str) -> bool:
@@ -158,3 +168,99 @@ async def by_phone(ctx: Context) -> None:
         )
         return
     _linked(ctx, household.head_name, household.hamlet, household.ward)
+
+
+# Staff codes
+
+
+async def _staff_code_status(ctx: Context, code: str) -> str:
+    """ "ok", "mine" (this chat holds it already), "unknown", "used", "expired" or "revoked"."""
+    staff = await find_by_code(ctx.session, code=code)
+    if staff is None:
+        return "unknown"
+    if (
+        staff.claimed_at is not None
+        and staff.revoked_at is None
+        and (staff.channel, staff.user_id) == (ctx.address.channel, ctx.address.user_id)
+    ):
+        return "mine"
+    status = status_of(staff, now=ctx.now)
+    return {"waiting": "ok", "active": "used"}.get(status, status)
+
+
+def _staff_code_refused(ctx: Context, status: str) -> str:
+    _ = ctx.t._
+    return {
+        "used": _(
+            "This staff code has already been used: each code works once. Please ask for a new one."
+        ),
+        "expired": _("This staff code has expired. Please ask for a new one."),
+        "revoked": _("This staff code has been withdrawn. Please ask whoever gave it to you."),
+    }.get(status, _("This staff code is not valid. Please check the link, or ask for a new code."))
+
+
+def _too_many(ctx: Context, minutes: int) -> str:
+    return ctx.t._("Too many wrong codes. Please try again in {minutes} minutes.").format(
+        minutes=minutes
+    )
+
+
+async def known_staff_code(ctx: Context, code: str) -> bool:
+    """Before consent: can this staff code still be claimed? If not, said so (and throttled)."""
+    address = ctx.address
+    check = await throttle(
+        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
+    )
+    if check.blocked:
+        ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
+        return False
+    status = await _staff_code_status(ctx, code)
+    if status in ("ok", "mine"):
+        return True
+    await record_failure(ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now)
+    ctx.say(_staff_code_refused(ctx, status))
+    return False
+
+
+async def by_staff_code(ctx: Context, code: str) -> bool:
+    """/start <staff code>, after consent: this chat takes the role, once. True if it holds it."""
+    _ = ctx.t._
+    address = ctx.address
+    check = await throttle(
+        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
+    )
+    if check.blocked:
+        ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
+        return False
+    status = await _staff_code_status(ctx, code)
+    staff = None
+    if status == "ok":
+        staff = await claim(
+            ctx.session, code=code, channel=address.channel, user_id=address.user_id, now=ctx.now
+        )
+    elif status == "mine":
+        staff = await find_by_code(ctx.session, code=code)
+    if staff is None:
+        after = await record_failure(
+            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
+        )
+        refused = _staff_code_refused(ctx, status if status != "ok" else "unknown")
+        ctx.say(refused + ("\n" + _too_many(ctx, 60) if after.blocked else ""))
+        return False
+    if status == "ok":
+        log.info("staff %s claimed their role", staff.id)
+    place = await staff_place(ctx, staff)
+    if status == "mine":
+        intro = _("This chat holds this role already.")
+    elif staff.role == "facilitator":
+        intro = _("You are now the facilitator of {ward}.").format(ward=place)
+    else:
+        intro = _("You are now an official of {agency}.").format(agency=place)
+    ctx.say(
+        "\n".join(
+            [intro, "", _("You can use:"), staff_command_lines(ctx, staff), _("/trogiup – help")]
+        ),
+        title=_("Welcome, {name}").format(name=staff.name),
+        buttons=await role_menu_buttons(ctx),
+    )
+    return True

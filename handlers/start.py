@@ -8,14 +8,15 @@ from __future__ import annotations
 from bot.messages import Button
 from handlers import link
 from handlers.context import Context
-from handlers.menu import show_menu
+from handlers.menu import show_role_menu
 from storage.accounts import create_account
+from storage.staff import is_staff_code
 
 
 def _consent_buttons(ctx: Context, code: str) -> list[list[Button]]:
     _ = ctx.t._
     loc = ctx.t.locale
-    # A household code given with /start waits in the buttons until consent is given.
+    # A household's or a staff code given with /start waits in the buttons until consent.
     tail = f":{code}" if code else ""
     return [
         [Button(_("✅ I agree"), f"c:ok:{loc}{tail}")],
@@ -42,17 +43,27 @@ def show_consent(ctx: Context, code: str = "") -> None:
 
 
 async def start(ctx: Context) -> None:
-    """/start [code]: greet; a household code links the chat, after consent."""
+    """/start [code]: greet; a household code links the chat, a staff code gives its role,
+    after consent."""
     _ = ctx.t._
-    code = ctx.incoming.text.strip().upper()[:32]
+    given = ctx.incoming.text.strip()[:32]
+    # Staff codes are lower case, households' upper case: each is read in its own case.
+    staff_code = is_staff_code(given.lower())
+    code = given.lower() if staff_code else given.upper()
     if ctx.account is not None:
-        if code:
+        if staff_code:
+            await link.by_staff_code(ctx, code)
+        elif code:
             await link.by_code(ctx, code)
         else:
-            show_menu(ctx, _("Welcome back, {name}!").format(name=ctx.account.display_name or "🙂"))
+            await show_role_menu(
+                ctx, _("Welcome back, {name}!").format(name=ctx.account.display_name or "🙂")
+            )
         return
-    if code and not await link.known_code(ctx, code):
+    if staff_code and not await link.known_staff_code(ctx, code):
         code = ""  # said so; the consent comes without it
+    elif code and not staff_code and not await link.known_code(ctx, code):
+        code = ""
     show_consent(ctx, code)
 
 
@@ -78,9 +89,12 @@ async def accept(ctx: Context, locale: str, code: str = "") -> None:
             consented_on=ctx.today,
         )
     ctx.notice = _("Thank you!")
-    if code:
+    if is_staff_code(code):
+        if await link.by_staff_code(ctx, code):
+            return  # the role's message carries its menu
+    elif code:
         await link.by_code(ctx, code)
-    show_menu(
+    await show_role_menu(
         ctx,
         _('Thank you. You can now send a question. Press "Send a question" below, or type /hoi.'),
     )

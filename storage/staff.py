@@ -7,6 +7,7 @@ Whoever holds the chat the code was claimed from holds the role until it is revo
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -124,3 +125,72 @@ async def list_agencies(session: AsyncSession, *, active_only: bool = True) -> l
 
 async def find_agency(session: AsyncSession, *, code: str) -> Agency | None:
     return await session.get(Agency, code)
+
+
+# What `staff list` shows for each member: the code not yet used, in use, lapsed, or ended.
+WAITING, ACTIVE, EXPIRED, REVOKED = "waiting", "active", "expired", "revoked"
+
+
+def status_of(staff: Staff, *, now: datetime) -> str:
+    if staff.revoked_at is not None:
+        return REVOKED
+    if staff.claimed_at is not None:
+        return ACTIVE
+    return EXPIRED if staff.code_expires_at <= now else WAITING
+
+
+async def find_by_code(session: AsyncSession, *, code: str) -> Staff | None:
+    """The staff member a code was given to, whatever became of it (to say why it fails)."""
+    return await session.scalar(select(Staff).where(Staff.code_hash == hash_code(code)))
+
+
+async def list_staff(session: AsyncSession) -> list[Staff]:
+    return list(await session.scalars(select(Staff).order_by(Staff.id)))
+
+
+async def revoke(session: AsyncSession, *, staff_id: int, now: datetime) -> Staff | None:
+    """End a role (or cancel a code not yet used); None if there is no such staff member.
+    Revoking twice keeps the first date."""
+    staff = await session.get(Staff, staff_id)
+    if staff is not None and staff.revoked_at is None:
+        staff.revoked_at = now
+        await session.flush()
+    return staff
+
+
+# Agency codes appear in buttons' data and commands: short, lower-case letters and digits.
+AGENCY_CODE = re.compile(r"[a-z0-9]{2,16}")
+
+
+def valid_agency_code(code: str) -> bool:
+    return AGENCY_CODE.fullmatch(code) is not None
+
+
+async def add_agency(session: AsyncSession, *, code: str, name: str) -> Agency:
+    """A new agency; ValueError if the code is malformed or taken."""
+    if not valid_agency_code(code):
+        raise ValueError(f"bad agency code {code!r}")
+    if await session.get(Agency, code) is not None:
+        raise ValueError(f"agency {code!r} exists")
+    agency = Agency(code=code, name=name.strip()[:300], active=True)
+    session.add(agency)
+    await session.flush()
+    return agency
+
+
+async def rename_agency(session: AsyncSession, *, code: str, name: str) -> Agency | None:
+    agency = await session.get(Agency, code)
+    if agency is not None:
+        agency.name = name.strip()[:300]
+        await session.flush()
+    return agency
+
+
+async def set_agency_active(session: AsyncSession, *, code: str, active: bool) -> Agency | None:
+    """Disable an agency (no longer offered for new staff or questions; what it holds stays)
+    or enable it again."""
+    agency = await session.get(Agency, code)
+    if agency is not None:
+        agency.active = active
+        await session.flush()
+    return agency

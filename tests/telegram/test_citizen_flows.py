@@ -50,6 +50,7 @@ async def test_accepting_consent_stores_the_account_and_shows_the_menu(telegram)
     assert thanks.button_texts == [
         "✍️ Gửi câu hỏi",
         "📋 Câu hỏi của tôi",
+        "🙋 Câu hỏi của bà con",
         "🏠 Hộ gia đình của tôi",
         "🌐 Ngôn ngữ",
         "❓ Trợ giúp",
