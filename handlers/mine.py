@@ -6,6 +6,9 @@ from bot.i18n import N_
 from handlers.ask import dialogue_title
 from handlers.context import Context
 from handlers.menu import menu_buttons
+from handlers.pushback import excerpt
+from storage.answers import answers_to, commitments_to, tickets_of
+from storage.models import Answer, Commitment, Question
 from storage.questions import questions_of
 from storage.topics import TOPICS
 
@@ -13,12 +16,36 @@ STATUS_NAMES = {
     "new": N_("waiting for review"),
     "approved": N_("approved, waiting for an answer"),
     "rejected": N_("not accepted"),
+    "merged": N_("joined to another question"),
     "answered": N_("answered"),
     "committed": N_("commitment made"),
+    "fulfilled": N_("commitment fulfilled"),
+    "reopened": N_("being looked at again"),
     "closed": N_("closed"),
 }
 EXCERPT = 160
+ANSWER_EXCERPT = 100
 SHOWN = 20
+
+
+def _status(
+    ctx: Context,
+    q: Question,
+    *,
+    joined: dict[str, str],
+    commitments: dict[str, list[Commitment]],
+) -> str:
+    """The status in words, with what the asker most wants to know about it."""
+    _ = ctx.t._
+    if q.status == "merged" and q.merged_into in joined:
+        return _("joined to #{ticket}").format(ticket=joined[q.merged_into])
+    if q.status == "rejected" and q.reject_reason:
+        return _("not accepted: {reason}").format(reason=q.reject_reason)
+    if q.status == "committed":
+        due = [c.due_on for c in commitments.get(q.id, []) if c.status == "open"]
+        if due:
+            return _("commitment made, deadline {date}").format(date=ctx.t.short_date(min(due)))
+    return _(STATUS_NAMES.get(q.status, q.status))
 
 
 async def my_questions(ctx: Context) -> None:
@@ -37,21 +64,40 @@ async def my_questions(ctx: Context) -> None:
             buttons=menu_buttons(ctx),
         )
         return
+    shown = [item.question for item in asked[:SHOWN]]
+    # A merged question's answers and commitments are those of the question it joined.
+    followed = {
+        q.id: q.merged_into if q.status == "merged" and q.merged_into else q.id for q in shown
+    }
+    joined = await tickets_of(
+        ctx.session, question_ids=[q.merged_into for q in shown if q.merged_into]
+    )
+    answers: dict[str, Answer] = {}
+    for answer in await answers_to(ctx.session, question_ids=list(set(followed.values()))):
+        answers[answer.question_id] = answer  # oldest first: the latest one stays
+    commitments: dict[str, list[Commitment]] = {}
+    for commitment in await commitments_to(ctx.session, question_ids=list(set(followed.values()))):
+        assert commitment.question_id is not None
+        commitments.setdefault(commitment.question_id, []).append(commitment)
     blocks = []
     for item in asked[:SHOWN]:
         q = item.question
         text = q.text if len(q.text) <= EXCERPT else q.text[: EXCERPT - 1].rstrip() + "…"
-        blocks.append(
-            _("#{ticket} · {date} · {status}\n{dialogue} · {topic}\n{how}\n“{text}”").format(
-                ticket=q.ticket,
-                date=ctx.t.short_date(q.submitted_on),
-                status=_(STATUS_NAMES.get(q.status, q.status)),
-                dialogue=dialogue_title(ctx, item.dialogue),
-                topic=_(TOPICS[q.topic].name) if q.topic in TOPICS else q.topic,
-                how=_("🕶 anonymous") if q.anonymous else _("👤 with your name"),
-                text=text,
-            )
+        block = _("#{ticket} · {date} · {status}\n{dialogue} · {topic}\n{how}\n“{text}”").format(
+            ticket=q.ticket,
+            date=ctx.t.short_date(q.submitted_on),
+            status=_status(ctx, q, joined=joined, commitments=commitments),
+            dialogue=dialogue_title(ctx, item.dialogue),
+            topic=_(TOPICS[q.topic].name) if q.topic in TOPICS else q.topic,
+            how=_("🕶 anonymous") if q.anonymous else _("👤 with your name"),
+            text=text,
         )
+        answer = answers.get(followed[q.id])
+        if answer is not None and q.status != "rejected":
+            block += "\n" + _("💬 Answer: {excerpt}").format(
+                excerpt=excerpt(answer.text, ANSWER_EXCERPT)
+            )
+        blocks.append(block)
     if len(asked) > SHOWN:
         blocks.append(_("… and {count} older questions.").format(count=len(asked) - SHOWN))
     title = ctx.t.ngettext("Your question", "Your {count} questions", len(asked)).format(

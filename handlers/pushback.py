@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.anonymity import Sealer
 from bot.i18n import Translator, choose
-from bot.messages import Address, Reply
-from storage.models import Account, Question, Support
+from bot.messages import Address, Button, Reply
+from storage.models import Account, Agency, Answer, Commitment, Question, Support
 from storage.outbox import PRIORITY_REPLY, SEALED, Outgoing, enqueue_many
 
 log = logging.getLogger(__name__)
@@ -110,3 +110,140 @@ async def tell(
     if not messages:
         return 0
     return await enqueue_many(session, messages=messages, now=now)
+
+
+EXCERPT = 120
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """The start of a text, cut at a word where it is long."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+
+
+async def _agency_name(session: AsyncSession, code: str) -> str:
+    # A seeded agency's name is a catalog msgid, shown through each person's translator.
+    agency = await session.get(Agency, code)
+    return agency.name if agency is not None else code
+
+
+def feedback_buttons(t: Translator, *, ticket: str, about: str) -> tuple[tuple[Button, ...], ...]:
+    """ "Hài lòng" / "Chưa hài lòng" under an answer or a commitment (data: "f:TICKET:about:y|n")."""
+    return (
+        (
+            Button(t._("😊 Satisfied"), f"f:{ticket}:{about}:y"),
+            Button(t._("🙁 Not satisfied"), f"f:{ticket}:{about}:n"),
+        ),
+    )
+
+
+def commitment_lines(t: Translator, commitment: Commitment) -> list[str]:
+    """A commitment as people read it: what, by when, by whom, and the latest progress."""
+    lines = [
+        t._("🤝 Commitment: {content}").format(content=commitment.content),
+        t._("📅 Deadline: {date}").format(date=t.date(commitment.due_on)),
+    ]
+    if commitment.responsible:
+        lines.append(t._("👤 Responsible: {who}").format(who=commitment.responsible))
+    if commitment.progress:
+        lines.append(t._("📝 Latest progress: {progress}").format(progress=commitment.progress))
+    if commitment.status == "fulfilled" and commitment.fulfilled_on is not None:
+        lines.append(t._("✅ Fulfilled on {date}").format(date=t.date(commitment.fulfilled_on)))
+    return lines
+
+
+async def publish_answer(
+    session: AsyncSession,
+    *,
+    answer: Answer,
+    question: Question,
+    sealer: Sealer,
+    now: datetime,
+    zone: ZoneInfo,
+    default_locale: str,
+) -> int:
+    """Tell the asker, the merged-in askers and the supporters of a published answer, once
+    each (event "answer:ID"), with "Hài lòng" / "Chưa hài lòng". Returns the new messages."""
+    agency = await _agency_name(session, answer.agency)
+
+    def build(t: Translator) -> Reply:
+        lines = [
+            t._("Question #{ticket}: “{excerpt}”").format(
+                ticket=question.ticket, excerpt=excerpt(question.text)
+            ),
+            "",
+            t._("Answer from {agency}:").format(agency=t._(agency)),
+            answer.text,
+        ]
+        if answer.in_room:
+            lines += ["", t._("🏛 Answered at the dialogue.")]
+        return Reply(
+            title=t._("Your question has an answer"),
+            text="\n".join(lines),
+            buttons=feedback_buttons(t, ticket=question.ticket, about=f"a{answer.id}"),
+        )
+
+    return await tell(
+        session,
+        question_id=question.id,
+        event=f"answer:{answer.id}",
+        build=build,
+        sealer=sealer,
+        now=now,
+        zone=zone,
+        default_locale=default_locale,
+    )
+
+
+async def publish_commitment(
+    session: AsyncSession,
+    *,
+    commitment: Commitment,
+    question: Question,
+    sealer: Sealer,
+    now: datetime,
+    zone: ZoneInfo,
+    default_locale: str,
+) -> int:
+    """Tell the people of a question about a commitment made, updated or fulfilled, once per
+    version (event "commitment:ID:VERSION"). A commitment tied to no question reaches nobody
+    here (returns 0): it belongs to the dialogue's minutes."""
+    if commitment.question_id is None or commitment.question_id != question.id:
+        return 0
+    agency = await _agency_name(session, commitment.agency)
+
+    def build(t: Translator) -> Reply:
+        if commitment.status == "fulfilled":
+            title = t._("A commitment was fulfilled")
+        elif commitment.version <= 1:
+            title = t._("A commitment was made")
+        else:
+            title = t._("A commitment was updated")
+        lines = [
+            t._("Question #{ticket}: “{excerpt}”").format(
+                ticket=question.ticket, excerpt=excerpt(question.text)
+            ),
+            "",
+            t._("{agency} commits:").format(agency=t._(agency)),
+            *commitment_lines(t, commitment),
+        ]
+        return Reply(
+            title=title,
+            text="\n".join(lines),
+            buttons=feedback_buttons(
+                t, ticket=question.ticket, about=f"c{commitment.id}.{commitment.version}"
+            ),
+        )
+
+    return await tell(
+        session,
+        question_id=question.id,
+        event=f"commitment:{commitment.id}:{commitment.version}",
+        build=build,
+        sealer=sealer,
+        now=now,
+        zone=zone,
+        default_locale=default_locale,
+    )
