@@ -1,4 +1,5 @@
-"""Delete my data (/xoa): after confirmation, erase the account and every link to its questions.
+"""Delete my data (/xoa): after confirmation, erase the account and every link to its questions
+and supports.
 
 The questions stay for the dialogue, but nothing (the account, the asker hash, the reply
 handle) can bring them back to the person any more.
@@ -14,6 +15,7 @@ from storage.conversations import forget_state
 from storage.links import unlink_address
 from storage.outbox import drop_pending_to
 from storage.questions import release_questions
+from storage.support import release_supports
 
 
 async def ask_to_confirm(ctx: Context) -> None:
@@ -49,11 +51,10 @@ async def on_button(ctx: Context, answer: str) -> None:
         show_menu(ctx, _("Nothing was deleted."))
         return
     account = ctx.account
-    await release_questions(
-        ctx.session,
-        account_id=account.id,
-        asker_hash=ctx.sealer.asker_hash(account.asker_salt, ctx.address),
-    )
+    person = ctx.sealer.asker_hash(account.asker_salt, ctx.address)
+    await release_questions(ctx.session, account_id=account.id, asker_hash=person)
+    # Their supports go too: no longer counted, and no answer can reach them any more.
+    await release_supports(ctx.session, supporter_hash=person)
     await drop_pending_to(ctx.session, channel=ctx.address.channel, recipient=ctx.address.user_id)
     await forget_state(ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id)
     await unlink_address(ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id)
