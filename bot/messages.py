@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -59,7 +60,10 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A message to send. `title` is shown bold where the channel can; all text is plain."""
+    """A message to send. `title` is shown bold where the channel can; all text is plain.
+
+    `photo` is a PNG shown before the text (a chart), with the title as its caption.
+    """
 
     text: str
     title: str = ""
@@ -67,6 +71,7 @@ class Reply:
     standalone: bool = False  # keep as a message of its own (e.g. a text given back to copy)
     ask_phone: str = ""  # the label of the platform's "share my phone number" button, if any
     clear_keyboard: bool = False  # take away a keyboard shown earlier (after a phone is shared)
+    photo: bytes = b""
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -78,6 +83,8 @@ class Reply:
             body["ask_phone"] = self.ask_phone
         if self.clear_keyboard:
             body["clear_keyboard"] = True
+        if self.photo:
+            body["photo"] = base64.b64encode(self.photo).decode("ascii")
         return body
 
     @classmethod
@@ -90,6 +97,7 @@ class Reply:
             ),
             ask_phone=body.get("ask_phone", ""),
             clear_keyboard=body.get("clear_keyboard", False),
+            photo=base64.b64decode(body["photo"]) if body.get("photo") else b"",
         )
 
 
@@ -100,8 +108,8 @@ def merge(replies: list[Reply]) -> list[Reply]:
     """Join consecutive replies into as few messages as read well: fewer messages for people on
     cheap phones, and fewer against the platforms' one-message-a-second-per-chat limit.
 
-    A reply is joined to the next unless it has buttons, either is standalone, or the two
-    together would be long.
+    A reply is joined to the next unless it has buttons, either is standalone or carries a
+    photo, or the two together would be long.
     """
     merged: list[Reply] = []
     for reply in replies:
@@ -111,6 +119,8 @@ def merge(replies: list[Reply]) -> list[Reply]:
                 last.buttons
                 or last.standalone
                 or reply.standalone
+                or last.photo
+                or reply.photo
                 or last.ask_phone
                 or (reply.clear_keyboard and reply.buttons)
             )

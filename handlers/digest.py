@@ -1,19 +1,354 @@
-"""The facilitators' daily digest (07:00, and /baocao on demand) and officials' overdue reminders."""
+"""The facilitators' daily digest (07:00, and /baocao on demand) and officials' overdue reminders.
+
+Every clock tick calls `send_due`. From the digest time on, each active facilitator gets the
+digest of their ward once a day, and each official whose agency has something overdue gets a
+reminder once a day. The once-a-day mark (a DailyJob row) is inserted in the transaction that
+writes the message, so neither a restart nor a second process writes it twice. A day the service
+missed altogether is not made up: today's digest already counts what happened.
+
+The digest holds numbers only: no asker's name, chat or text, whether the question was anonymous
+or not. The chart is drawn in a worker thread, so that delivery goes on meanwhile.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Policy
+from bot.documents import chart
+from bot.i18n import Translator, choose
+from bot.messages import Button, Reply
 from handlers.context import Context
+from handlers.roles import require
+from storage import digest as store
+from storage.models import Staff
+from storage.outbox import PRIORITY_REMINDER, Outgoing, enqueue_many
+from storage.staff import list_agencies
+from storage.topics import AGENCIES, TOPICS
+
+log = logging.getLogger(__name__)
+
+# Each digest draws a chart (a few tenths of a second) inside the tick's transaction: a tick
+# writes at most this many, and the next tick, 15 s later, the rest.
+DIGESTS_PER_TICK = 5
+TOPIC_LINES = 3  # topics of yesterday's new questions named in the text; the rest summed
+AGENCY_LINES = 3  # agencies named under "overdue"; the rest summed
+DIALOGUES_SHOWN = 2  # upcoming dialogues whose invitations are counted
+OVERDUE_LISTED = 10  # items named in an official's reminder; the rest are in the inbox
+EXCERPT = 60  # characters of a question or commitment quoted to an official
 
 
 async def on_demand(ctx: Context) -> None:
-    raise NotImplementedError
+    """/baocao: the digest of the facilitator's ward now (the daily one still comes)."""
+    staff = await require(ctx, "facilitator", "digest")
+    if staff is None:
+        return
+    ctx.replies.append(
+        await build_digest(ctx.session, t=ctx.t, ward=staff.ward or "", day=ctx.today, now=ctx.now)
+    )
 
 
 async def on_button(ctx: Context, parts: list[str]) -> None:
-    raise NotImplementedError
+    """ "d:n": the digest now; the only button of this flow."""
+    await on_demand(ctx)
 
 
-async def send_due(session, *, now, zone, default_locale, policy) -> int:  # type: ignore[no-untyped-def]
+# ------------------------------------------------------------------ the facilitator's digest
+
+
+async def build_digest(
+    session: AsyncSession, *, t: Translator, ward: str, day: date, now: datetime
+) -> Reply:
+    """The digest of `ward` on the morning of `day`: a short text and its chart."""
+    numbers = await store.ward_digest(session, ward=ward, day=day, now=now, zone=t.zone)
+    names = await _agency_names(session, t)
+    photo = await asyncio.to_thread(chart.render, _chart(t, numbers, names))
+    buttons: list[tuple[Button, ...]] = []
+    if numbers.new or numbers.reopened:
+        buttons.append((Button(t._("🗂 Moderate questions"), "s:q"),))
+    return Reply(
+        text=digest_text(t, numbers, names),
+        title="📊 " + _report_of(t, day),
+        buttons=tuple(buttons),
+        photo=photo,
+    )
+
+
+def _report_of(t: Translator, day: date) -> str:
+    return t._("Report of {date}").format(date=t.short_date(day))
+
+
+def _topic(t: Translator, code: str) -> str:
+    return t._(TOPICS[code].name) if code in TOPICS else code
+
+
+async def _agency_names(session: AsyncSession, t: Translator) -> dict[str, str]:
+    """Agency code -> name as shown: seeded names are catalog ids, added ones as written."""
+    return {
+        a.code: t._(a.name) if a.code in AGENCIES else a.name
+        for a in await list_agencies(session, active_only=False)
+    }
+
+
+def digest_text(t: Translator, d: store.WardDigest, agencies: dict[str, str]) -> str:
+    _ = t._
+    yesterday = t.short_date(d.day - timedelta(days=1))
+    lines = [f"📍 {d.ward}"]
+
+    lines.append(
+        _("New questions on {date}: {count}").format(date=yesterday, count=d.new_yesterday)
+    )
+    topics = sorted(d.new_by_topic.items(), key=lambda item: (-item[1], _topic(t, item[0])))
+    for code, n in topics[:TOPIC_LINES]:
+        lines.append(f"  • {_topic(t, code)}: {n}")
+    if len(topics) > TOPIC_LINES:
+        rest = sum(n for _code, n in topics[TOPIC_LINES:])
+        lines.append("  • " + _("Other topics: {count}").format(count=rest))
+    lines.append(_("Waiting for moderation: {count}").format(count=d.new))
+    if d.reopened:
+        lines.append(_("Reopened (not satisfied): {count}").format(count=d.reopened))
+    lines.append(_("Waiting for an agency's answer: {count}").format(count=d.waiting))
+    lines.append(
+        _("Answered: {count} (on {date}: {yesterday})").format(
+            count=d.answered + d.committed, date=yesterday, yesterday=d.answered_yesterday
+        )
+    )
+    lines.append("  • " + _("with a commitment: {count}").format(count=d.committed))
+
+    lines.append("")
+    if d.overdue:
+        lines.append(_("⏰ Overdue (questions / commitments):"))
+        for item in d.overdue[:AGENCY_LINES]:
+            name = agencies.get(item.agency, item.agency)
+            lines.append(f"  • {name}: {item.questions} / {item.commitments}")
+        if len(d.overdue) > AGENCY_LINES:
+            rest = d.overdue[AGENCY_LINES:]
+            lines.append(
+                "  • "
+                + _("Other agencies: {questions} / {commitments}").format(
+                    questions=sum(i.questions for i in rest),
+                    commitments=sum(i.commitments for i in rest),
+                )
+            )
+    else:
+        lines.append(_("✅ Nothing overdue."))
+
+    lines.append("")
+    if not d.invitations:
+        lines.append(_("No upcoming dialogue in your ward."))
+    for tally in d.invitations[:DIALOGUES_SHOWN]:
+        dialogue = tally.dialogue
+        assert dialogue.starts_at is not None
+        lines.append(f"🗓 {dialogue.title} · {t.short_date(dialogue.starts_at)}")
+        lines.append(
+            _(
+                "Accepted: {accepted}/{total} households (priority group: "
+                "{priority_accepted}/{priority})"
+            ).format(
+                accepted=tally.accepted,
+                total=dialogue.quota_total,
+                priority_accepted=tally.priority_accepted,
+                priority=dialogue.quota_priority,
+            )
+        )
+        lines.append(
+            _("Declined: {declined} · no answer yet: {waiting} · letters: {letters}").format(
+                declined=tally.declined, waiting=tally.no_answer, letters=tally.letters
+            )
+        )
+        lines.append(_("Unreachable households: {count}").format(count=tally.unreachable))
+    return "\n".join(lines)
+
+
+def _chart(t: Translator, d: store.WardDigest, agencies: dict[str, str]) -> chart.DigestChart:
+    _ = t._
+    return chart.DigestChart(
+        title=_report_of(t, d.day),
+        subtitle=d.ward,
+        topics_heading=_("Questions by topic"),
+        states=(
+            _("Waiting for moderation"),
+            _("Waiting for an answer"),
+            _("Answered"),
+            _("With a commitment"),
+        ),
+        topics=tuple(
+            chart.Bars(_topic(t, code), tuple(states[s] for s in store.STATES))
+            for code, states in d.by_topic.items()
+        ),
+        no_questions=_("No questions yet"),
+        overdue_heading=_("Overdue by agency"),
+        overdue_parts=(_("Questions"), _("Commitments")),
+        overdue=tuple(
+            chart.Bars(agencies.get(o.agency, o.agency), (o.questions, o.commitments))
+            for o in d.overdue
+        ),
+        nothing_overdue=_("Nothing overdue"),
+        others=_("The rest"),
+    )
+
+
+# ------------------------------------------------------------------ officials' overdue reminder
+
+
+def _excerpt(text: str) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= EXCERPT else one_line[: EXCERPT - 1].rstrip() + "…"
+
+
+def overdue_reminder(t: Translator, *, agency: str, items: store.AgencyOverdue) -> Reply:
+    """An official's list of what their agency has let pass its deadline."""
+    _ = t._
+    lines = [
+        _("Questions without an answer past their deadline: {count}").format(
+            count=len(items.questions)
+        ),
+        _("Open commitments past their deadline: {count}").format(count=len(items.commitments)),
+        "",
+    ]
+    listed = 0
+    for question in items.questions[:OVERDUE_LISTED]:
+        lines.append(
+            _("#{ticket} · due {date} · “{excerpt}”").format(
+                ticket=question.ticket,
+                date=t.short_date(question.due_on),
+                excerpt=_excerpt(question.text),
+            )
+        )
+        listed += 1
+    for commitment in items.commitments[: OVERDUE_LISTED - listed]:
+        line = _("Commitment · due {date} · “{excerpt}”").format(
+            date=t.short_date(commitment.due_on), excerpt=_excerpt(commitment.content)
+        )
+        lines.append(f"#{commitment.ticket} · {line}" if commitment.ticket else line)
+        listed += 1
+    more = len(items.questions) + len(items.commitments) - listed
+    if more:
+        lines.append(_("…and {count} more in the inbox.").format(count=more))
+    return Reply(
+        text="\n".join(lines),
+        title=_("⏰ Overdue: {agency}").format(agency=agency),
+        buttons=((Button(_("📥 Inbox"), "o:i"),),),
+    )
+
+
+# ------------------------------------------------------------------ once a day, from the clock
+
+
+async def send_due(
+    session: AsyncSession, *, now: datetime, zone: ZoneInfo, default_locale: str, policy: Policy
+) -> int:
     """Called by every clock tick: write the digests and overdue reminders that are due today
     and not yet written; return how many messages were written."""
-    return 0
+    local = now.astimezone(zone)
+    if local.time() < policy.digest_time:
+        return 0
+    day = local.date()
+    written = await _digests(session, day=day, now=now, zone=zone, default_locale=default_locale)
+    written += await _overdue_reminders(
+        session, day=day, now=now, zone=zone, default_locale=default_locale
+    )
+    return written
+
+
+async def _translator(
+    session: AsyncSession, staff: Staff, *, default_locale: str, zone: ZoneInfo
+) -> Translator:
+    assert staff.channel is not None and staff.user_id is not None
+    locale = await store.locale_of(session, channel=staff.channel, user_id=staff.user_id)
+    return Translator(choose(locale, default_locale), zone)
+
+
+async def _once(
+    session: AsyncSession,
+    *,
+    key: str,
+    staff: Staff,
+    now: datetime,
+    build: Callable[[], Awaitable[Reply]],
+) -> int:
+    """Claim the day's key and write the message `build` makes, in a savepoint: a failure
+    for one person is logged and leaves the key free for the next tick, and the others
+    (and the tick's reminders) go on."""
+    assert staff.channel is not None and staff.user_id is not None
+    try:
+        async with session.begin_nested():
+            if not await store.claim_job(session, key=key, now=now):
+                return 0  # another process wrote it a moment ago
+            reply = await build()
+            return await enqueue_many(
+                session,
+                messages=[
+                    Outgoing(
+                        key=key,
+                        channel=staff.channel,
+                        recipient=staff.user_id,
+                        body=reply.to_json(),
+                        priority=PRIORITY_REMINDER,
+                    )
+                ],
+                now=now,
+            )
+    except Exception:
+        log.exception("daily message %s failed; the next tick tries again", key)
+        return 0
+
+
+async def _digests(
+    session: AsyncSession, *, day: date, now: datetime, zone: ZoneInfo, default_locale: str
+) -> int:
+    facilitators = [s for s in await store.active_staff(session, role="facilitator") if s.ward]
+    keys = {s.id: f"digest:{s.id}:{day.isoformat()}" for s in facilitators}
+    done = await store.jobs_done(session, keys=list(keys.values()))
+    written = drawn = 0
+    for staff in facilitators:
+        if keys[staff.id] in done:
+            continue
+        if drawn == DIGESTS_PER_TICK:
+            break
+        drawn += 1
+        t = await _translator(session, staff, default_locale=default_locale, zone=zone)
+        ward = staff.ward or ""
+
+        async def build(t: Translator = t, ward: str = ward) -> Reply:
+            return await build_digest(session, t=t, ward=ward, day=day, now=now)
+
+        written += await _once(session, key=keys[staff.id], staff=staff, now=now, build=build)
+    return written
+
+
+async def _overdue_reminders(
+    session: AsyncSession, *, day: date, now: datetime, zone: ZoneInfo, default_locale: str
+) -> int:
+    late = await store.agencies_overdue(session, day=day)
+    if not late:
+        return 0
+    officials = [s for s in await store.active_staff(session, role="official") if s.agency in late]
+    keys = {s.id: f"overdue:{s.id}:{day.isoformat()}" for s in officials}
+    done = await store.jobs_done(session, keys=list(keys.values()))
+    items: dict[str, store.AgencyOverdue] = {}
+    names: dict[str, dict[str, str]] = {}  # by locale
+    written = 0
+    for staff in officials:
+        if keys[staff.id] in done:
+            continue
+        agency = staff.agency or ""
+        if agency not in items:
+            items[agency] = await store.agency_overdue(session, agency=agency, day=day)
+        t = await _translator(session, staff, default_locale=default_locale, zone=zone)
+        if t.locale not in names:
+            names[t.locale] = await _agency_names(session, t)
+
+        async def build(t: Translator = t, agency: str = agency) -> Reply:
+            return overdue_reminder(
+                t, agency=names[t.locale].get(agency, agency), items=items[agency]
+            )
+
+        written += await _once(session, key=keys[staff.id], staff=staff, now=now, build=build)
+    return written

@@ -29,6 +29,9 @@ class ConsoleChannel:
         lines = []
         if reply.title:
             lines.append(f"== {reply.title} ==")
+        if reply.photo:
+            # A terminal shows no image: its size says that it is there.
+            lines.append(f"[🖼️ PNG, {max(1, round(len(reply.photo) / 1024))} KB]")
         lines.extend(reply.text.splitlines() or [""])
         buttons = [button for row in reply.buttons for button in row]
         for number, button in enumerate(buttons, start=1):

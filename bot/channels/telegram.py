@@ -8,6 +8,7 @@ presses, the command menus, and mapping Telegram's errors to neutral delivery ou
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import logging
 import warnings
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 NAME = "telegram"
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted after entity parsing
+CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH  # 1024, likewise
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 
 # Commands shown in Telegram's menu: the Vietnamese ones for everybody, English aliases for
@@ -100,6 +102,15 @@ def render(reply: Reply) -> list[str]:
     rest = [part for chunk in rest for part in split_text(chunk)]
     rendered = [title + html.escape(first)] + [html.escape(part) for part in rest]
     return [part for part in rendered if part.strip()] or [html.escape(reply.title or "…")]
+
+
+def caption(title: str) -> str:
+    """A photo's caption: the title in bold, escaped, cut to what Telegram takes."""
+    if not title:
+        return ""
+    if utf16_length(title) > CAPTION_LIMIT:
+        title = split_text(title, CAPTION_LIMIT - 1)[0] + "…"
+    return f"<b>{html.escape(title)}</b>"
 
 
 def keyboard(
@@ -278,8 +289,28 @@ class TelegramChannel:
         log.error("telegram update %s failed", key, exc_info=context.error)
 
     async def send(self, address: Address, reply: Reply) -> Delivery:
-        parts = render(reply)
+        """The photo first, if any (the title as its caption), then the text in as many parts
+        as it needs. Once something is out, a throttle is waited for here rather than
+        reported: reporting it would send again what the person already has."""
         markup = keyboard(reply)
+        sent_any = False
+        if reply.photo:
+            try:
+                await self.bot.send_photo(
+                    chat_id=int(address.user_id),
+                    photo=reply.photo,
+                    filename="chart.png",
+                    caption=caption(reply.title) or None,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=None if reply.text else markup,
+                )
+            except TelegramError as exc:
+                return classify(exc)
+            if not reply.text:
+                return Delivery(SendResult.SENT)
+            sent_any = True
+            reply = dataclasses.replace(reply, title="")  # the caption has shown it
+        parts = render(reply)
         for number, part in enumerate(parts):
             last = number == len(parts) - 1
             for _attempt in range(5):
@@ -294,12 +325,13 @@ class TelegramChannel:
                     break
                 except TelegramError as exc:
                     delivery = classify(exc)
-                    if number == 0 or delivery.result is not SendResult.THROTTLED:
+                    if not sent_any or delivery.result is not SendResult.THROTTLED:
                         return delivery
-                    # Part of the text is out already: wait here as asked rather than resend it.
+                    # Part of the message is out already: wait here as asked rather than resend it.
                     await asyncio.sleep(delivery.retry_after)
             else:
                 return Delivery(SendResult.FAILED, reason="throttled repeatedly mid-message")
+            sent_any = True
         return Delivery(SendResult.SENT)
 
     async def register_commands(self) -> None:

@@ -7,9 +7,12 @@ server (``base_url=f"{fake.url}/bot"``). The fake
   ``getUpdates``;
 * records every call the bot makes (``calls``) and every message it sent
   (``messages_to``), with the text as the user would see it;
+* takes photos uploaded with ``sendPhoto`` (multipart, as PTB sends them) and keeps
+  their bytes (``SentMessage.photo``);
 * refuses, with Telegram's own HTTP status, error code and description, whatever
-  Telegram would refuse (bad HTML, over-long text, 65-byte callback_data, unknown
-  chats, double-answered callback queries, ...), and lists each such refusal in
+  Telegram would refuse (bad HTML, over-long text or caption, 65-byte callback_data,
+  unknown chats, a missing or unreadable photo, double-answered callback queries, ...),
+  and lists each such refusal in
   ``violations`` so a test can assert the bot never provoked one;
 * can inject failures on purpose (``fail_next``, ``block``, ``set_rate_limit``);
   those are expected and are not violations.
@@ -55,6 +58,11 @@ __all__ = ["Call", "FakeBotAPI", "SentMessage", "parse_html", "utf16_len"]
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "telegram"
 
 MAX_MESSAGE_UTF16 = 4096  # Telegram counts message length in UTF-16 code units
+MAX_CAPTION_UTF16 = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto's upload limit
+MAX_PHOTO_SIDES = 10_000  # width + height
+MAX_PHOTO_RATIO = 20
+PHOTO_SIZES = (90, 320, 800, 1280)  # the longest side of the sizes Telegram keeps
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_CHARS = 200
 MAX_INLINE_BUTTONS = 100
@@ -414,6 +422,7 @@ class SentMessage:
     reply_markup: dict | None = None
     entities: list[dict] = field(default_factory=list)
     deleted: bool = False
+    photo: bytes = b""  # the uploaded image of a sendPhoto; its caption is `text`
 
     @property
     def button_texts(self) -> list[str]:
@@ -506,12 +515,27 @@ def _decode_params(query: str, content_type: str, body: bytes) -> dict:
             name = part.get_param("name", header="content-disposition")
             payload = part.get_payload(decode=True) or b""
             if part.get_filename():
-                raw[name] = {"filename": part.get_filename(), "size": len(payload)}
+                raw[name] = {"filename": part.get_filename(), "size": len(payload), "data": payload}
             else:
                 raw[name] = payload.decode("utf-8")
     elif body:
         raw.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     return {name: _decode_value(name, value) for name, value in raw.items()}
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG, or None when it is neither."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 <= len(data) and data[i] == 0xFF:
+            marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+                height = int.from_bytes(data[i + 5 : i + 7], "big")
+                return int.from_bytes(data[i + 7 : i + 9], "big"), height
+            i += 2 + length
+    return None
 
 
 def _as_int(value: Any, default: int | None = None) -> int | None:
@@ -653,6 +677,7 @@ class FakeBotAPI:
             "getMyShortDescription": lambda p: self._get_description(p, "short_description"),
             "sendChatAction": self._send_chat_action,
             "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
@@ -929,7 +954,7 @@ class FakeBotAPI:
     def set_rate_limit(
         self, *, per_second: float | None = None, per_chat_per_second: float | None = None
     ) -> None:
-        """Limits accepted sendMessage calls per sliding second (None: no limit)."""
+        """Limits accepted sendMessage and sendPhoto calls per sliding second (None: no limit)."""
         with self._cond:
             self._rate_per_second = per_second
             self._rate_per_chat = per_chat_per_second
@@ -1419,6 +1444,109 @@ class FakeBotAPI:
             self._record_send(chat_id)
             self._cond.notify_all()
             return copy.deepcopy(message)
+
+    def _send_photo(self, params: dict) -> dict:
+        with self._cond:
+            chat_key = _chat_key(params.get("chat_id"))
+            if chat_key in self._blocked:
+                raise _Refusal(403, "Forbidden: bot was blocked by the user", expected=True)
+            if isinstance(chat_key, int):
+                self._check_rate_limit(chat_key)
+            chat_id = self._target_chat(params)
+            photo = params.get("photo")
+            if photo is None or photo == "":
+                raise _bad("there is no photo in the request")
+            if not isinstance(photo, dict):  # a file_id or a URL: the fake keeps no files
+                raise _bad("wrong file identifier/HTTP URL specified")
+            data: bytes = photo["data"]
+            if len(data) > MAX_PHOTO_BYTES:
+                raise _Refusal(413, "Request Entity Too Large")
+            size = _image_size(data)
+            if size is None or 0 in size:
+                raise _bad("IMAGE_PROCESS_FAILED")
+            width, height = size
+            if width + height > MAX_PHOTO_SIDES or max(size) / min(size) > MAX_PHOTO_RATIO:
+                raise _bad("PHOTO_INVALID_DIMENSIONS")
+            caption, entities, raw, parse_mode = self._render_caption(params)
+            markup, buttons = self._check_markup(params.get("reply_markup"))
+            self._check_reply_target(chat_id, params)
+
+            message_id = self._allocate_message_id(chat_id)
+            message: dict[str, Any] = {
+                "message_id": message_id,
+                "from": self._bot_user(),
+                "chat": dict(self._chats[chat_id]),
+                "date": int(time.time()),
+                "photo": self._photo_sizes(chat_id, message_id, width, height, len(data)),
+            }
+            if caption:
+                message["caption"] = caption
+            if entities:
+                message["caption_entities"] = entities
+            if markup is not None and "inline_keyboard" in markup:
+                message["reply_markup"] = markup
+            sent = SentMessage(
+                message_id,
+                chat_id,
+                caption,
+                raw,
+                parse_mode,
+                buttons,
+                time.monotonic(),
+                reply_markup=markup,
+                entities=entities,
+                photo=data,
+            )
+            self._stored[(chat_id, message_id)] = _Stored(message, True, sent)
+            self._sent.setdefault(chat_id, []).append(sent)
+            self._record_send(chat_id)
+            self._cond.notify_all()
+            return copy.deepcopy(message)
+
+    @staticmethod
+    def _photo_sizes(
+        chat_id: int, message_id: int, width: int, height: int, file_size: int
+    ) -> list[dict]:
+        """The sizes Telegram makes of an uploaded photo, smallest first."""
+        sizes = []
+        longest = max(width, height)
+        for n, side in enumerate(PHOTO_SIZES):
+            scale = min(1.0, side / longest)
+            sizes.append(
+                {
+                    "file_id": f"AgACAgfake{chat_id}x{message_id}x{n}",
+                    "file_unique_id": f"AQADfake{chat_id}x{message_id}x{n}",
+                    "file_size": max(1, int(file_size * scale * scale)),
+                    "width": max(1, round(width * scale)),
+                    "height": max(1, round(height * scale)),
+                }
+            )
+            if scale == 1.0:
+                break
+        return sizes
+
+    @staticmethod
+    def _render_caption(params: dict) -> tuple[str, list[dict], str, str | None]:
+        """(visible caption, entities, raw caption, parse_mode); a caption may be absent."""
+        raw = params.get("caption")
+        parse_mode = params.get("parse_mode") or None
+        if raw is None or raw == "":
+            return "", [], "", parse_mode
+        raw = str(raw)
+        text, entities = raw, []
+        if parse_mode is not None:
+            mode = str(parse_mode).lower()
+            if mode == "html":
+                try:
+                    text, entities = parse_html(raw)
+                except HtmlParseError as exc:
+                    raise _bad(f"can't parse entities: {exc}") from exc
+            elif mode not in ("markdown", "markdownv2"):
+                raise _bad("unsupported parse_mode")
+        text, entities = _strip_text(text, entities)
+        if utf16_len(text) > MAX_CAPTION_UTF16:
+            raise _bad("message caption is too long")
+        return text, entities, raw, parse_mode
 
     def _check_reply_target(self, chat_id: int, params: dict) -> None:
         reply = params.get("reply_parameters")
