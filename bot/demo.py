@@ -1,6 +1,9 @@
 """`doithoai demo`: a scripted conversation on a fresh temporary SQLite database, printed.
 
-Lan asks one question with her name and one anonymously, then looks at "my questions".
+Lan asks one question with her name and one anonymously, then looks at "my questions". Then
+the other half of the circle: Mai, the ward's facilitator, and Hoa, an official of the labour
+office, take their roles with one-time codes; Mai approves the questions, Hoa answers the
+anonymous one, and the answer comes back to Lan, who says she is satisfied.
 """
 
 from __future__ import annotations
@@ -17,27 +20,54 @@ from bot.config import load_settings
 from bot.dispatcher import utcnow
 from bot.i18n import Translator
 from bot.runtime import Runtime
+from storage import staff
 from storage.db import upgrade
 from storage.dialogues import create_dialogue
 
 USER = "lan"
 NAME = "Nguyễn Thị Lan"
+PEOPLE = {"lan": NAME, "mai": "Trần Thị Mai (MTTQ)", "hoa": "Lê Thị Hoa (Phòng LĐ-TB&XH)"}
+WARD = "Phường 7"
 
-# (what the person does, and with what): "say" types a line, "press" a button by its label.
-SCRIPT: list[tuple[str, str]] = [
-    ("say", "/start"),
-    ("press", "✅"),
-    ("say", "/hoi"),
-    ("press", "Tín dụng"),
-    ("say", "Hộ tôi mới thoát nghèo năm nay, có còn được vay vốn ưu đãi để nuôi bò không?"),
-    ("press", "👤"),
-    ("press", "✅"),
-    ("say", "/hoi"),
-    ("press", "Rà soát"),
-    ("say", "Vì sao nhà ông Tư bên cạnh có xe hơi mà vẫn được xếp hộ cận nghèo?"),
-    ("press", "🕶"),
-    ("press", "✅"),
-    ("say", "/cauhoi"),
+# (who, what they do, with what): "say" types a line, "press" a button by its label; "{code}"
+# is the person's one-time staff code.
+SCRIPT: list[tuple[str, str, str]] = [
+    ("lan", "say", "/start"),
+    ("lan", "press", "✅"),
+    ("lan", "say", "/hoi"),
+    ("lan", "press", "Tín dụng"),
+    (
+        "lan",
+        "say",
+        "Hộ tôi mới thoát nghèo năm nay, có còn được vay vốn ưu đãi để nuôi bò không?",
+    ),
+    ("lan", "press", "👤"),
+    ("lan", "press", "✅"),
+    ("lan", "say", "/hoi"),
+    ("lan", "press", "Rà soát"),
+    ("lan", "say", "Vì sao nhà ông Tư bên cạnh có xe hơi mà vẫn được xếp hộ cận nghèo?"),
+    ("lan", "press", "🕶"),
+    ("lan", "press", "✅"),
+    ("lan", "say", "/cauhoi"),
+    ("mai", "say", "/start {code}"),
+    ("mai", "press", "✅"),
+    ("mai", "say", "/duyet"),
+    ("mai", "press", "✅"),
+    ("mai", "press", "✅"),
+    ("hoa", "say", "/start {code}"),
+    ("hoa", "press", "✅"),
+    ("hoa", "say", "/hopthu"),
+    ("hoa", "press", "#"),
+    ("hoa", "press", "✍️"),
+    (
+        "hoa",
+        "say",
+        "Việc xếp hộ cận nghèo dựa trên thu nhập và mức thiếu hụt dịch vụ xã hội cơ bản, không "
+        "chỉ tài sản. Phường sẽ rà soát lại hộ này trong đợt rà soát tháng 12 và công khai kết "
+        "quả tại nhà văn hóa khóm.",
+    ),
+    ("hoa", "press", "📢"),
+    ("lan", "press", "😊"),
 ]
 
 
@@ -49,7 +79,7 @@ async def play(write: Callable[[str], None] = print, *, locale: str = "vi") -> N
             database_url=url, secret_key=secrets.token_hex(32), default_locale=locale
         )
         runtime = Runtime(settings)
-        console = ConsoleChannel(write)
+        console = ConsoleChannel(write, names=PEOPLE)
         runtime.add_channel(console)
         t = Translator(locale, settings.zone)
         try:
@@ -62,20 +92,35 @@ async def play(write: Callable[[str], None] = print, *, locale: str = "vi") -> N
                     starts_at=starts,
                     venue="Hội trường UBND phường 7",
                     question_deadline=starts - timedelta(days=2),
+                    wards=[WARD],
                 )
+                codes = {}
+                for user, role, extra in (
+                    ("mai", "facilitator", {"ward": WARD}),
+                    ("hoa", "official", {"agency": "ldtbxh"}),
+                ):
+                    _, codes[user] = await staff.invite(
+                        session,
+                        role=role,
+                        name=PEOPLE[user],
+                        now=utcnow(),
+                        valid_for=timedelta(days=settings.staff_code_days),
+                        **extra,
+                    )
             write(
                 t._("doithoai demo: {name} talks to the bot on a fresh database.").format(name=NAME)
             )
-            for action, value in SCRIPT:
+            for user, action, value in SCRIPT:
+                name = PEOPLE[user]
                 if action == "press":
-                    buttons = console.buttons_for(USER)
+                    buttons = console.buttons_for(user)
                     number = next(i for i, b in enumerate(buttons, start=1) if value in b.label)
-                    write(f"\n👤 {NAME}: [{number}] {buttons[number - 1].label}")
+                    write(f"\n👤 {name}: [{number}] {buttons[number - 1].label}")
                     line = str(number)
                 else:
-                    write(f"\n👤 {NAME}: {value}")
-                    line = value
-                await runtime.dispatcher.dispatch(console.parse(USER, line, display_name=NAME))
+                    line = value.replace("{code}", codes.get(user, ""))
+                    write(f"\n👤 {name}: {line}")
+                await runtime.dispatcher.dispatch(console.parse(user, line, display_name=name))
                 await runtime.outbox.drain(console.name)
         finally:
             await runtime.close()

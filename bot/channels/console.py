@@ -19,14 +19,19 @@ class ConsoleChannel:
     rate = 1000.0  # a terminal has no limits worth keeping
     spacing = timedelta(0)
 
-    def __init__(self, write: Callable[[str], None] = print):
+    def __init__(
+        self, write: Callable[[str], None] = print, *, names: dict[str, str] | None = None
+    ):
         self.write = write
+        self.names = names or {}  # who each user id is, when several people share the terminal
         self._buttons: dict[str, list[Button]] = {}  # the last buttons shown to each person
         self._run = uuid.uuid4().hex[:8]
         self._count = 0
 
     async def send(self, address: Address, reply: Reply) -> Delivery:
         lines = []
+        if self.names:
+            lines.append(f"→ {self.names.get(address.user_id, address.user_id)}")
         if reply.title:
             lines.append(f"== {reply.title} ==")
         if reply.photo:
