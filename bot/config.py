@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "DOITHOAI_"
@@ -42,6 +42,64 @@ class Settings(BaseSettings):
     digest_time: str = "07:00"  # local time of the facilitators' daily digest
     answer_days: int = Field(default=15, ge=1, le=365)  # an agency's time to answer or commit
     staff_code_days: int = Field(default=7, ge=1, le=90)  # how long a staff code stays valid
+    # Zalo Official Account: on when ZALO_APP_ID is set (then the secrets are required)
+    zalo_app_id: str | None = None
+    zalo_app_secret: SecretStr | None = None  # the app's secret key, to refresh tokens
+    zalo_oa_secret_key: SecretStr | None = None  # the OA's secret key, signs the webhook
+    zalo_access_token: SecretStr | None = None  # first tokens; kept in the database after
+    zalo_refresh_token: SecretStr | None = None
+    zalo_api_url: str = "https://openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_rate: float = Field(default=8.0, gt=0, le=1000)
+    zalo_chat_interval: float = Field(default=1.0, ge=0, le=60)
+    # Webhook mode (`doithoai run --webhook`)
+    webhook_url: str | None = None  # the public https base the platforms post to
+    webhook_secret: SecretStr | None = None  # Telegram's X-Telegram-Bot-Api-Secret-Token
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("zalo_api_url", "zalo_oauth_url")
+    @classmethod
+    def _zalo_urls(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be the public http(s):// address the platforms post to")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        secret = value.get_secret_value()
+        allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+        if not 16 <= len(secret) <= 256 or not set(secret) <= allowed:
+            raise ValueError("must be 16 to 256 characters: letters, digits, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _zalo_complete(self) -> Settings:
+        if self.zalo_app_id:
+            for name in ("zalo_app_secret", "zalo_oa_secret_key"):
+                if getattr(self, name) is None:
+                    raise ValueError(
+                        f"{ENV_PREFIX}{name.upper()}: required when ZALO_APP_ID is set"
+                    )
+        return self
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return bool(self.zalo_app_id)
 
     @field_validator("digest_time")
     @classmethod
@@ -169,8 +227,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "?"
         message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"] and message.startswith(ENV_PREFIX):
+            raise SettingsError(message) from None  # a rule across settings names its own
+        field = str(error["loc"][0]) if error["loc"] else "?"
         raise SettingsError(f"{ENV_PREFIX}{field.upper()}: {message}") from None
 
 

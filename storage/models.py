@@ -408,3 +408,51 @@ class DailyJob(Base):
 
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     done_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ChannelToken(Base):
+    """A platform's OAuth tokens (Zalo OA): the access token and the single-use refresh token.
+
+    Refreshing happens with this row locked, and the new pair is written in the transaction
+    that took the lock, so no two processes refresh at once. `refresh_started_at` is committed
+    before the refresh request: if it is still set when the row is next locked, a process died
+    between Zalo's answer and the save, and the refresh token it held may be spent.
+    """
+
+    __tablename__ = "channel_tokens"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    refresh_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IncomingEvent(Base):
+    """A webhook event accepted and not yet processed: written before the webhook answers, so
+    an event survives the process dying; deleted once processed (it holds a person's text)."""
+
+    __tablename__ = "incoming_events"
+    __table_args__ = (UniqueConstraint("channel", "key", name="uq_incoming_events_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))  # the platform's id of the event
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the raw request body, as signed
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ShownChoices(Base):
+    """The choices last shown to a person on a channel whose buttons send back text (Zalo's
+    `oa.query.show`) or a number: what each label and number means, sealed with SECRET_KEY
+    (button data names tickets), replaced by the next choices shown."""
+
+    __tablename__ = "shown_choices"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    shown_at: Mapped[datetime] = mapped_column(UTCDateTime())
