@@ -63,6 +63,11 @@ def test_usual_database_urls_get_the_async_driver():
         ("digest_time", "25:00", "DOITHOAI_DIGEST_TIME"),
         ("answer_days", "0", "DOITHOAI_ANSWER_DAYS"),
         ("staff_code_days", "many", "DOITHOAI_STAFF_CODE_DAYS"),
+        ("webhook_url", "example.org/hook", "DOITHOAI_WEBHOOK_URL"),
+        ("webhook_secret", "short", "DOITHOAI_WEBHOOK_SECRET"),
+        ("webhook_secret", "has spaces in it, sixteen+", "DOITHOAI_WEBHOOK_SECRET"),
+        ("zalo_api_url", "openapi.zalo.me", "DOITHOAI_ZALO_API_URL"),
+        ("port", "70000", "DOITHOAI_PORT"),
     ],
 )
 def test_an_invalid_setting_is_reported_in_one_line_naming_it(setting, value, named):
@@ -140,3 +145,11 @@ def test_the_process_rules_come_from_the_settings():
     assert (policy.answer_days, policy.staff_code_days) == (20, 3)
     default = load_settings().policy
     assert (default.digest_time.hour, default.answer_days, default.staff_code_days) == (7, 15, 7)
+
+
+def test_zalo_without_its_secrets_is_refused_naming_the_missing_one():
+    with pytest.raises(SettingsError) as raised:
+        load_settings(zalo_app_id="1234567890", zalo_app_secret="app-secret")
+    assert str(raised.value) == ("DOITHOAI_ZALO_OA_SECRET_KEY: required when ZALO_APP_ID is set")
+    settings = load_settings(zalo_app_id="1234567890", zalo_app_secret="a", zalo_oa_secret_key="b")
+    assert settings.zalo_enabled and not load_settings().zalo_enabled
