@@ -47,7 +47,7 @@ NAME_PT = 13
 HEADING_COLUMNS = (Cm(6.3), Cm(10.2))
 TABLE_PT = 13
 # The commitments: STT, agency, content, deadline, responsible (16.5 cm, the text's width).
-COMMITMENT_COLUMNS = (Cm(1.2), Cm(3.6), Cm(5.7), Cm(2.6), Cm(3.4))
+COMMITMENT_COLUMNS = (Cm(1.4), Cm(3.4), Cm(5.3), Cm(2.9), Cm(3.5))  # "STT" and a date fit
 SIGNATURE_COLUMNS = (Emu(TEXT_WIDTH // 2),) * 2
 DASH_HANG = Cm(0.5)  # the dash of a list item hangs in front of its text
 # The invitation groups of a dialogue (storage.invitations).
@@ -342,7 +342,7 @@ def _commitments(document: DocxDocument, report: DialogueReport, t: Translator) 
         values = (
             (str(index), WD_ALIGN_PARAGRAPH.CENTER),
             (agency_name(report, commitment.agency, t), WD_ALIGN_PARAGRAPH.LEFT),
-            (_private(question, commitment.content, t), WD_ALIGN_PARAGRAPH.JUSTIFY),
+            (_private(question, commitment.content, t), WD_ALIGN_PARAGRAPH.LEFT),
             (_day(commitment.due_on), WD_ALIGN_PARAGRAPH.CENTER),
             (commitment.responsible, WD_ALIGN_PARAGRAPH.LEFT),
         )
