@@ -266,3 +266,38 @@ def agency_disable(code: str = typer.Argument(...)) -> None:
 def agency_enable(code: str = typer.Argument(...)) -> None:
     """Offer a disabled agency again."""
     _set_active(code, True)
+
+
+zalo_app = typer.Typer(no_args_is_help=True, help="The Zalo Official Account's tokens.")
+
+
+@zalo_app.command("tokens")
+def zalo_tokens(
+    access_token: str = typer.Option(..., prompt=True, hide_input=True),
+    refresh_token: str = typer.Option(..., prompt=True, hide_input=True),
+    expires_in: int = typer.Option(90_000, help="Seconds the access token is valid (Zalo: 25 h)."),
+) -> None:
+    """Store a new pair of Zalo tokens, after the refresh token was lost or spent (the log says
+    so): get them from the Zalo developers' site and paste them here (they are not echoed)."""
+    from datetime import timedelta
+
+    from bot.dispatcher import utcnow
+    from storage import tokens
+
+    settings, t = _context()
+    if not access_token.strip() or not refresh_token.strip():
+        _refuse(t._("Both an access token and a refresh token are needed."))
+
+    async def work(session: AsyncSession) -> None:
+        now = utcnow()
+        await tokens.set_tokens(
+            session,
+            channel="zalo",
+            access_token=access_token.strip(),
+            refresh_token=refresh_token.strip(),
+            expires_at=now + timedelta(seconds=expires_in),
+            now=now,
+        )
+        typer.echo(t._("The Zalo tokens are stored; the bot uses them from now on."))
+
+    _go(settings, work)

@@ -153,3 +153,18 @@ def test_zalo_without_its_secrets_is_refused_naming_the_missing_one():
     assert str(raised.value) == ("DOITHOAI_ZALO_OA_SECRET_KEY: required when ZALO_APP_ID is set")
     settings = load_settings(zalo_app_id="1234567890", zalo_app_secret="a", zalo_oa_secret_key="b")
     assert settings.zalo_enabled and not load_settings().zalo_enabled
+
+
+def test_an_operator_replaces_spent_zalo_tokens_without_them_showing_on_screen(tmp_path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'z.db'}"
+    env = {"DOITHOAI_DATABASE_URL": url, "DOITHOAI_SECRET_KEY": "k" * 40}
+    assert _doithoai("db", "upgrade", env=env).returncode == 0
+    result = _doithoai("zalo", "tokens", env=env, stdin="access-AAA\nrefresh-RRR\n")
+    assert result.returncode == 0, result.stderr
+    assert "Đã lưu mã Zalo" in result.stdout
+    assert "access-AAA" not in result.stdout and "refresh-RRR" not in result.stdout
+    with sqlite3.connect(tmp_path / "z.db") as db:
+        rows = db.execute("select access_token, refresh_token from channel_tokens").fetchall()
+    assert rows == [("access-AAA", "refresh-RRR")]
