@@ -33,13 +33,17 @@ def _register_subcommands() -> None:
     from bot.cli_dialogues import dialogue_app
     from bot.cli_export import export_app
     from bot.cli_households import households_app
-    from bot.cli_staff import agency_app, staff_app
+    from bot.cli_staff import agency_app, staff_app, zalo_app
 
     app.add_typer(dialogue_app, name="dialogue")
     app.add_typer(households_app, name="households")
     app.add_typer(staff_app, name="staff")
     app.add_typer(agency_app, name="agency")
     app.add_typer(export_app, name="export")
+    app.add_typer(zalo_app, name="zalo")
+    from bot.cli_web import web
+
+    app.command()(web)
 
 
 def _fail(message: str) -> None:
@@ -75,11 +79,20 @@ def _run(coroutine: Coroutine[Any, Any, None], settings: Settings) -> None:
 
 
 @app.command()
-def run() -> None:
-    """Run the bot on Telegram (long polling) and deliver the outbox."""
+def run(
+    webhook: bool = typer.Option(
+        False,
+        "--webhook",
+        help="Serve webhooks (Telegram, and Zalo when configured) on DOITHOAI_HOST:PORT "
+        "instead of long polling; several processes may share one PostgreSQL database.",
+    ),
+) -> None:
+    """Run the bot on Telegram (long polling by default) and deliver the outbox."""
     settings = _settings()
     try:
         require(settings, "telegram_token", "secret_key")
+        if webhook:
+            require(settings, "webhook_url", "webhook_secret")
     except SettingsError as exc:
         _fail(
             Translator(settings.default_locale)
@@ -87,15 +100,17 @@ def run() -> None:
             .format(detail=exc)
         )
     logs.configure(logging.INFO)
-    _run(_serve(settings), settings)
+    _run(_serve(settings, webhook=webhook), settings)
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, *, webhook: bool = False) -> None:
     from bot.channels.telegram import TelegramChannel
     from bot.clock import Ticker
     from bot.runtime import Runtime
 
     runtime = Runtime(settings)
+    server = None
+    zalo = None
     try:
         await runtime.check_schema()
         assert settings.telegram_token is not None
@@ -106,14 +121,28 @@ async def _serve(settings: Settings) -> None:
             default_locale=settings.default_locale,
             rate=settings.telegram_rate,
             spacing=timedelta(seconds=settings.telegram_chat_interval),
+            webhook=webhook,
         )
         runtime.add_channel(telegram)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await telegram.start_polling()
+        # Zalo posts its events to the webhook only; without one, what is queued for Zalo
+        # chats (invitations, answers) is still delivered.
+        zalo = _zalo_channel(runtime)
+        if webhook:
+            server = _web_server(runtime, telegram, zalo)
+            await server.start()
+            assert settings.webhook_url is not None and settings.webhook_secret is not None
+            # Only once the server takes requests: Telegram posts as soon as it is set.
+            await telegram.start_webhook(
+                f"{settings.webhook_url}/telegram", settings.webhook_secret.get_secret_value()
+            )
+        else:
+            await telegram.start_polling()
         delivery = asyncio.create_task(runtime.outbox.run())
+        intake = asyncio.create_task(runtime.intake.run()) if webhook else None
         ticker = Ticker(
             runtime.sessions,
             clock=runtime.clock,
@@ -124,16 +153,69 @@ async def _serve(settings: Settings) -> None:
         )
         ticker.start()
         progress = asyncio.create_task(_report_progress(runtime))
-        logging.getLogger("doithoai").info(
-            "running: Telegram polling, clock ticking, outbox delivering"
-        )
+        if server is not None:
+            logging.getLogger("doithoai").info(
+                "running: webhooks (%s) on %s:%d, clock ticking, outbox delivering",
+                "Telegram, Zalo" if zalo is not None else "Telegram",
+                server.host,
+                server.port,
+            )
+        else:
+            logging.getLogger("doithoai").info(
+                "running: Telegram polling%s, clock ticking, outbox delivering",
+                ", Zalo sending only (its events need --webhook)" if zalo is not None else "",
+            )
         await stop.wait()
+        if server is not None:
+            await server.stop()  # requests under way finish: what they stored is kept
         ticker.stop()
         progress.cancel()
+        if intake is not None:
+            intake.cancel()  # an event it held goes to another process when its lease ends
         delivery.cancel()
         await telegram.stop()
     finally:
+        if server is not None:
+            await server.stop()
+        if zalo is not None:
+            await zalo.close()
         await runtime.close()
+
+
+def _zalo_channel(runtime):
+    """The Zalo channel when Zalo is configured (its webhook and its deliveries), else None."""
+    if not runtime.settings.zalo_enabled:
+        return None
+    from bot.channels.zalo import ZaloChannel
+
+    zalo = ZaloChannel(
+        settings=runtime.settings,
+        sessions=runtime.sessions,
+        sealer=runtime.dispatcher.sealer,
+        clock=runtime.clock,
+    )
+    runtime.add_channel(zalo)
+    return zalo
+
+
+def _web_server(runtime, telegram, zalo):
+    """The webhooks' app, bound to settings.host:port (a port in use: one line, exit 2)."""
+    from bot.web import WebServer, create_app
+
+    settings = runtime.settings
+    try:
+        return WebServer(
+            create_app(runtime, telegram=telegram, zalo=zalo),
+            host=settings.host,
+            port=settings.port,
+        )
+    except OSError as exc:
+        t = Translator(settings.default_locale, settings.zone)
+        raise SettingsError(
+            t._("cannot listen on {host}:{port}: {detail}").format(
+                host=settings.host, port=settings.port, detail=exc.strerror or exc
+            )
+        ) from None
 
 
 async def _report_progress(runtime, every: float = 10.0) -> None:

@@ -1,4 +1,5 @@
-"""The service put together: engine, sessions, dispatcher, outbox and channels, for one process."""
+"""The service put together: engine, sessions, dispatcher, outbox, intake and channels, for one
+process."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from bot.anonymity import Sealer
 from bot.channels import Channel
 from bot.config import Settings, require
 from bot.dispatcher import Dispatcher, utcnow
+from bot.intake import Intake
 from bot.outbox import Outbox
 from storage.db import create_engine, require_current_schema, session_factory
 
@@ -32,6 +34,8 @@ class Runtime:
             on_replies=self.outbox.wake,
             policy=settings.policy,
         )
+        # Webhook mode: the events the web app stored, processed in this process.
+        self.intake = Intake(self.sessions, self.channels, self.dispatcher, clock=clock)
 
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel

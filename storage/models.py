@@ -434,11 +434,17 @@ class IncomingEvent(Base):
     an event survives the process dying; deleted once processed (it holds a person's text)."""
 
     __tablename__ = "incoming_events"
-    __table_args__ = (UniqueConstraint("channel", "key", name="uq_incoming_events_key"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "key", name="uq_incoming_events_key"),
+        Index("ix_incoming_events_sender", "sender", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(128))  # the platform's id of the event
+    # A keyed hash of who sent it ("" if unknown): one person's events are processed in order,
+    # one at a time, whichever process claims them.
+    sender: Mapped[str] = mapped_column(String(64), default="")
     body: Mapped[bytes] = mapped_column(LargeBinary)  # the raw request body, as signed
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)

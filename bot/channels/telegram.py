@@ -1,4 +1,4 @@
-"""Telegram, through python-telegram-bot: updates in (long polling), messages out.
+"""Telegram, through python-telegram-bot: updates in (long polling or a webhook), messages out.
 
 Everything Telegram-specific stays here: parsing updates into Incoming, HTML rendering with
 every piece of text escaped, splitting over-long texts, inline keyboards, acknowledging button
@@ -241,23 +241,29 @@ class TelegramChannel:
         default_locale: str = "vi",
         rate: float = 25.0,
         spacing: timedelta = timedelta(seconds=1),
+        webhook: bool = False,
     ):
         """`dispatch` is the dispatcher's coroutine taking an Incoming and returning an Outcome.
 
         `rate` and `spacing` are Telegram's broadcast limits as we keep them: about 30 messages
         a second overall (we keep 25 by default) and one a second to a chat.
+
+        With `webhook`, updates are not fetched here: the web app stores them and the intake
+        worker hands each to `process` (the Application has no Updater then).
         """
         self._dispatch = dispatch
         self.default_locale = default_locale
         self.rate = rate
         self.spacing = spacing
-        self.application: Application = (
+        builder = (
             Application.builder()
             .token(token)
             .base_url(f"{api_url}/bot")
             .base_file_url(f"{api_url}/file/bot")
-            .build()
         )
+        if webhook:
+            builder = builder.updater(None)
+        self.application: Application = builder.build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
 
@@ -266,6 +272,16 @@ class TelegramChannel:
         return self.application.bot
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.process(update)
+
+    def update_from_json(self, data: object) -> Update | None:
+        """A webhook's update as PTB's Update, bound to our bot (None if it is not one)."""
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return None
+        return Update.de_json(data, self.bot)
+
+    async def process(self, update: Update) -> None:
+        """One update, whichever way it came: dispatch it, then acknowledge a button press."""
         incoming = parse(update)
         if incoming is None:
             return
@@ -350,7 +366,19 @@ class TelegramChannel:
         await self.application.start()
         await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
 
+    async def start_webhook(self, url: str, secret: str) -> None:
+        """Have Telegram post updates to `url` with `secret` in X-Telegram-Bot-Api-Secret-Token.
+
+        Every process behind the load balancer may call it: it sets the same webhook again.
+        """
+        await self.application.initialize()
+        await self.register_commands()
+        await self.application.start()
+        await self.bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+
     async def stop(self) -> None:
+        """Stop fetching and sending. A webhook stays set: other processes may still serve it,
+        and Telegram keeps the updates that arrive meanwhile for the next one to start."""
         if self.application.updater and self.application.updater.running:
             await self.application.updater.stop()
         if self.application.running:

@@ -40,6 +40,7 @@ def upgrade() -> None:
         ),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("sender", sa.String(length=64), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -47,6 +48,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incoming_events")),
         sa.UniqueConstraint("channel", "key", name="uq_incoming_events_key"),
     )
+    op.create_index("ix_incoming_events_sender", "incoming_events", ["sender", "id"])
     op.create_table(
         "shown_choices",
         sa.Column("channel", sa.String(length=16), nullable=False),
@@ -59,5 +61,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("shown_choices")
+    op.drop_index("ix_incoming_events_sender", table_name="incoming_events")
     op.drop_table("incoming_events")
     op.drop_table("channel_tokens")

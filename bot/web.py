@@ -1,0 +1,237 @@
+"""Webhook mode: the ASGI app the platforms post to, and the uvicorn server that serves it.
+
+A webhook checks that the request is the platform's (Telegram's secret token, Zalo's
+signature on the raw bytes), stores the raw event as an IncomingEvent and answers at once:
+Zalo gives up after 2 seconds, and an event stored before answering survives the process
+dying. The intake worker (bot/intake.py) processes it afterwards, in this process or another.
+Nothing here logs a body, a text or a user id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import socket
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.messages import Address
+from storage import intake as events
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.zalo import ZaloChannel
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1 << 20  # a platform's event is a few kilobytes; anything this big is not one
+KEY_LENGTH = 128  # IncomingEvent.key
+HEALTH_TIMEOUT = 5.0
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read(request: Request) -> bytes:
+    """The raw body, refusing to buffer more than MAX_BODY."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY:
+        raise _TooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _fits(key: str) -> str:
+    """A platform's key as the column takes it: a long one by its digest."""
+    if len(key) <= KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    telegram: TelegramChannel | None = None,
+    zalo: ZaloChannel | None = None,
+) -> Starlette:
+    """POST /telegram and POST /zalo (each only when its channel is given), GET /healthz."""
+    settings = runtime.settings
+    if zalo is not None and (settings.zalo_app_id is None or settings.zalo_oa_secret_key is None):
+        raise ValueError("the Zalo webhook needs ZALO_APP_ID and ZALO_OA_SECRET_KEY")
+
+    def sender_of(channel: str, user_id: object) -> str:
+        """Who sent it, as a keyed hash: the intake keeps one person's events in order."""
+        if not isinstance(user_id, (int, str)) or user_id == "":
+            return ""
+        address = Address(channel, str(user_id))
+        return runtime.dispatcher.sealer.message_key("intake sender", address)
+
+    async def keep(channel: str, key: str, raw: bytes, sender: str) -> Response:
+        try:
+            async with runtime.sessions() as session, session.begin():
+                new = await events.store(
+                    session,
+                    channel=channel,
+                    key=_fits(key),
+                    body=raw,
+                    now=runtime.clock(),
+                    sender=sender,
+                )
+        except Exception as exc:
+            # Not stored: a non-2xx answer makes the platform deliver it again later.
+            log.error("a %s event could not be stored: %s", channel, type(exc).__name__)
+            return Response(status_code=503)
+        if new:
+            runtime.intake.wake()
+        return Response(status_code=200)
+
+    async def telegram_webhook(request: Request) -> Response:
+        secret = settings.webhook_secret
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if secret is None or not hmac.compare_digest(
+            given.encode("utf-8"), secret.get_secret_value().encode("utf-8")
+        ):
+            return Response(status_code=403)
+        try:
+            raw = await _read(request)
+        except _TooLarge:
+            return Response(status_code=413)
+        try:
+            update = json.loads(raw)
+        except ValueError:
+            return Response(status_code=400)
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            return Response(status_code=400)
+        sender = next(
+            (
+                part["from"].get("id")
+                for part in update.values()
+                if isinstance(part, dict) and isinstance(part.get("from"), dict)
+            ),
+            None,
+        )
+        return await keep("telegram", str(update["update_id"]), raw, sender_of("telegram", sender))
+
+    async def zalo_webhook(request: Request) -> Response:
+        from bot.channels.zalo import event_key, verify_signature
+
+        assert settings.zalo_app_id is not None and settings.zalo_oa_secret_key is not None
+        try:
+            raw = await _read(request)
+        except _TooLarge:
+            return Response(status_code=413)
+        # On the raw bytes, before anything reads them.
+        if not verify_signature(
+            raw,
+            request.headers,
+            app_id=settings.zalo_app_id,
+            oa_secret_key=settings.zalo_oa_secret_key.get_secret_value(),
+        ):
+            return Response(status_code=401)
+        try:
+            event: Any = json.loads(raw)
+        except ValueError:
+            return Response(status_code=400)
+        if not isinstance(event, dict):
+            return Response(status_code=400)
+        # An event Zalo gives no id (none we know of) is known by its bytes: a replay of it
+        # is the same bytes.
+        key = event_key(event) or "body:" + hashlib.sha256(raw).hexdigest()
+        person = event.get("sender") or event.get("follower") or event.get("user") or {}
+        sender = person.get("id") if isinstance(person, dict) else None
+        return await keep("zalo", key, raw, sender_of("zalo", sender))
+
+    async def healthz(_request: Request) -> Response:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                async with runtime.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("health check: the database does not answer (%s)", type(exc).__name__)
+            return JSONResponse({"database": "unavailable"}, status_code=503)
+        return JSONResponse({"database": "ok"})
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if telegram is not None:
+        routes.append(Route("/telegram", telegram_webhook, methods=["POST"]))
+    if zalo is not None:
+        routes.append(Route("/zalo", zalo_webhook, methods=["POST"]))
+    # The public board (issue 6) is served by the same app: /, /doi-thoai/…, feeds, sitemap.
+    from bot.board import board_routes, not_found_handler
+
+    routes += board_routes(runtime)
+    return Starlette(routes=routes, exception_handlers={404: not_found_handler(runtime)})
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its signal handlers: the command (or the test) decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+class WebServer:
+    """The app served by uvicorn in the running event loop, beside the outbox and the rest."""
+
+    def __init__(self, app: Starlette, *, host: str, port: int):
+        """Binds at once, so that a port in use is an OSError here (port 0: any free port)."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self.socket.bind((host, port))
+        except OSError:
+            self.socket.close()
+            raise
+        self.socket.set_inheritable(True)
+        self.host = host
+        self.port = self.socket.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            log_config=None,  # the service's logging, libraries capped (bot/logs.py)
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+            server_header=False,
+        )
+        self._server = _Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve(sockets=[self.socket]))
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises what stopped it
+                raise RuntimeError("the web server stopped while starting")
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        """Stop taking requests; those under way finish (an event being stored is stored)."""
+        if self._task is not None:
+            self._server.should_exit = True
+            await asyncio.wait({self._task}, timeout=10)
+            self._task = None
+        self.socket.close()
