@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.i18n import N_, Translator
+from storage import digest as digest_store
 from storage import invitations as inv
 from storage.dialogues import create_dialogue, get_dialogue, list_dialogues
 from storage.households import is_minority
@@ -670,5 +671,105 @@ def cancel(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
         await cancel_pending(session, dialogue_id=d.id)
         await inv.cancel_all(session, dialogue_id=d.id, now=now)
         console.print(t._("Dialogue cancelled; {told} households will be told.").format(told=told))
+
+    _go(settings, work)
+
+
+def _channel_name(channel: str) -> str:
+    return {"telegram": "Telegram", "zalo": "Zalo"}.get(channel, channel)
+
+
+def _missed_label(t: Translator, missed: digest_store.Missed) -> str:
+    if missed.kind == "invite":
+        return t._("Invitation")
+    if missed.kind == "remind":
+        if missed.reminder is None:
+            return t._("Reminder")
+        return t._("Reminder ({when})").format(when=t.datetime(missed.reminder.due_at))
+    if missed.kind == "moved":
+        return t._("Change of time")
+    return t._("Dialogue cancelled")
+
+
+def _missed_reason(t: Translator, missed: digest_store.Missed) -> str:
+    reason = {
+        "window": t._("{channel}: has not written to us lately, the platform refuses messages"),
+        "unreachable": t._("{channel}: blocked the bot or the chat is gone"),
+    }.get(missed.status, t._("{channel}: the message was refused"))
+    return reason.format(channel=_channel_name(missed.channel))
+
+
+def _phone(phone: str | None) -> str:
+    """0912345678 as 0912 345 678: easier to read out, and a spreadsheet keeps it as text
+    (a bare number would lose its leading zero)."""
+    if not phone:
+        return ""
+    if len(phone) == 10 and phone.isdigit():
+        return f"{phone[:4]} {phone[4:7]} {phone[7:]}"
+    return phone
+
+
+def _as_text(value: str) -> str:
+    """A code of digits only kept as text in a spreadsheet, leading zeros and all."""
+    return f'="{value}"' if value.isdigit() else value
+
+
+@dialogue_app.command("undelivered")
+def undelivered(
+    dialogue_id: int = typer.Argument(..., metavar="ID"),
+    out: Path = typer.Option(None, help="Also write the list here (CSV, opens in Excel)."),
+) -> None:
+    """Households whose invitation, reminders or notices did not reach them by chat: to read on
+    the loudspeaker or take by hand."""
+    settings, t = _context()
+
+    async def work(session: AsyncSession) -> None:
+        d = await _dialogue(session, dialogue_id, t)
+        found = await digest_store.undelivered(session, dialogue_id=d.id)
+        headers = [
+            t._("Household code"),
+            t._("Head of household"),
+            t._("Hamlet"),
+            t._("Phone"),
+            t._("Not delivered"),
+            t._("Why"),
+        ]
+        lines = [
+            [
+                item.household.code,
+                item.household.head_name,
+                item.household.hamlet,
+                _phone(item.household.phone),
+                "; ".join(dict.fromkeys(_missed_label(t, m) for m in item.missed)),
+                "; ".join(dict.fromkeys(_missed_reason(t, m) for m in item.missed)),
+            ]
+            for item in found
+        ]
+        if not found:
+            console.print(
+                t._(
+                    "Every invitation, reminder and notice of this dialogue reached its household "
+                    "or is still on its way."
+                )
+            )
+        else:
+            table = Table(*headers, title=t._("Not delivered: {title}").format(title=d.title))
+            for line in lines:
+                table.add_row(*line)
+            console.print(table)
+            console.print(
+                t._(
+                    "{count} households to reach another way: read on the loudspeaker or "
+                    "delivered by hand."
+                ).format(count=len(found))
+            )
+        if out is not None:
+            # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
+            with out.open("w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(headers)
+                for line in lines:
+                    writer.writerow([_as_text(line[0]), *line[1:]])
+            console.print(t._("Written: {path}").format(path=out))
 
     _go(settings, work)

@@ -156,6 +156,10 @@ class SendResult(StrEnum):
     FAILED = "failed"  # refused for good (bad request)
     RETRY = "retry"  # nothing left the machine (connection refused): safe to try again
     UNKNOWN = "unknown"  # the request may have arrived: never resent by itself
+    # The platform takes messages to a person only within a window after they last wrote to
+    # us (Zalo -230/-232): not sent, never retried on that channel; the outbox delivers it
+    # through the household's other chat, or it goes on the ward's printed list.
+    WINDOW = "window"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,10 @@ Claiming commits rows as "claimed" with a slot; each row is committed as "sendin
 its HTTP call, so a crash can never make a message go twice: a row cut off mid-call is found
 later with an expired lease and becomes "unknown"; one that was only claimed goes back to
 pending. Throttles wait as long as the platform asked, never less; an unreachable person is
-marked so and nothing more is sent to them.
+marked so and nothing more is sent to them. A message the platform's window stops (Zalo: the
+person has not written lately) is recorded as "window" and goes to the household's chat on
+another channel, once; without one it stays undelivered, for the ward's printed list and the
+digest.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from bot.channels import Channel
 from bot.messages import Address, Delivery, Reply, SendResult
 from storage import outbox as rows
 from storage.accounts import mark_unreachable
+from storage.links import other_channel
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +45,8 @@ class Outbox:
         self.clock = clock
         self._wake = asyncio.Event()
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
-        self._pace_lock = asyncio.Lock()
-        self._next_send: dict[str, float] = {}  # by channel, on the event loop's clock
+        self._pace_locks: dict[str, asyncio.Lock] = {}  # one per channel
+        self._next_send: dict[str, float] = {}  # last send by channel, on the loop's clock
         self._last_to: dict[Address, float] = {}  # last send to each person, same clock
 
     def wake(self) -> None:
@@ -109,25 +113,27 @@ class Outbox:
     async def _deliver_at_slot(self, message: rows.Claimed) -> int:
         try:
             await self._sleep_until(message.send_at)
-            await self._pace(message.channel)
             return await self._deliver(message)
         finally:
             self._in_flight.release()
 
     async def _pace(self, channel: str) -> None:
-        """Never two sends closer than 1/rate in this process.
+        """Never two sends closer than 1/rate in this process, measured when they go.
 
         Slots are already that far apart; but a process that stalled (a long pause, a starved
         machine) wakes with every overdue slot due at once, and must catch up at the rate
-        rather than in a burst over the platform's limit.
+        rather than in a burst over the platform's limit. The wait is taken holding the lock
+        and measured from when the previous send actually went, so that a stall of the event
+        loop during the wait cannot release several sends together.
         """
         loop = asyncio.get_running_loop()
-        async with self._pace_lock:
-            now = loop.time()
-            at = max(now, self._next_send.get(channel, now))
-            self._next_send[channel] = at + 1 / self.channels[channel].rate
-        if at > now:
-            await asyncio.sleep(at - now)
+        interval = 1 / self.channels[channel].rate
+        lock = self._pace_locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            last = self._next_send.get(channel)
+            if last is not None and loop.time() < last + interval:
+                await asyncio.sleep(last + interval - loop.time())
+            self._next_send[channel] = loop.time()
 
     async def _space(self, address: Address, spacing: timedelta) -> None:
         """Never two sends to one person closer than the channel's spacing, in this process.
@@ -155,6 +161,13 @@ class Outbox:
         channel = self.channels[message.channel]
         address = Address(message.channel, message.recipient)
         await self._space(address, channel.spacing)
+        # Paced last, just before the request: the transaction above takes a varying time,
+        # and requests paced before it could still arrive bunched.
+        await self._pace(message.channel)
+        # The person's gap counts from when this send really goes, after the pace's wait.
+        self._last_to[address] = max(
+            self._last_to.get(address, 0.0), asyncio.get_running_loop().time()
+        )
         try:
             delivery = await channel.send(address, Reply.from_json(message.body))
         except Exception as exc:  # a bug in a channel must not leave the row "sending" for ever
@@ -164,6 +177,7 @@ class Outbox:
 
     async def _record(self, message: rows.Claimed, delivery: Delivery) -> int:
         result, reason = delivery.result, delivery.reason
+        rerouted = ""  # the channel a copy went to, for a message the window stopped
         async with self.sessions() as session, session.begin():
             now = self.clock()
             if result is SendResult.SENT:
@@ -190,18 +204,45 @@ class Outbox:
                 await mark_unreachable(
                     session, channel=message.channel, user_id=message.recipient, at=now
                 )
+            elif result is SendResult.WINDOW:
+                # The copy is written before the row's body is dropped, in one transaction.
+                rerouted = await self._deliver_another_way(session, message, now)
+                await rows.mark_window(session, message_id=message.id, reason=reason)
             elif result is SendResult.FAILED:
                 await rows.mark_failed(session, message_id=message.id, reason=reason)
             else:
                 await rows.mark_unknown(session, message_id=message.id, reason=reason)
+        if rerouted:
+            log.info("outbox message %s: window; a copy goes via %s", message.id, rerouted)
+            self.wake()
+            return 0
         log.warning("outbox message %s: %s (%s)", message.id, result, reason)
         return 0
+
+    async def _deliver_another_way(
+        self, session: AsyncSession, message: rows.Claimed, now: datetime
+    ) -> str:
+        """Enqueue the message to the recipient's household's chat on another channel this
+        outbox sends on; the name of that channel, or "" if there is none."""
+        others = [name for name in self.channels if name != message.channel]
+        if not others:
+            return ""
+        chat = await other_channel(
+            session, channel=message.channel, user_id=message.recipient, channels=others
+        )
+        if chat is None:
+            return ""
+        channel, recipient = chat
+        added = await rows.deliver_another_way(
+            session, message=message, channel=channel, recipient=recipient, now=now
+        )
+        return channel if added else ""
 
     async def run(self, *, idle: float = 1.0) -> None:
         """Deliver for ever: whenever woken by new messages, and at least every `idle` seconds."""
         while True:
             self._wake.clear()
-            for name in self.channels:
+            for name in list(self.channels):  # a channel may be added meanwhile
                 try:
                     await self.drain(name)
                 except Exception:

@@ -163,6 +163,11 @@ def digest_text(t: Translator, d: store.WardDigest, agencies: dict[str, str]) ->
             )
         )
         lines.append(_("Unreachable households: {count}").format(count=tally.unreachable))
+    if d.window_stopped:
+        # Invitations, reminders, notices and news of questions the platform's window stopped
+        # in the last day, and that no other chat of the household received.
+        lines.append("")
+        lines.append(_("Not delivered (Zalo window): {count}").format(count=d.window_stopped))
     return "\n".join(lines)
 
 

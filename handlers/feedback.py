@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 
 from bot.i18n import N_
-from bot.messages import Button
+from bot.messages import Address, Button
 from handlers.context import Context
 from handlers.menu import show_menu
 from storage import answers as store
+from storage.accounts import find_account
+from storage.links import household_of, links_of
 from storage.models import Question
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,27 @@ def _giver(ctx: Context) -> str:
     return ctx.sealer.asker_hash(ctx.account.asker_salt, ctx.address)
 
 
+async def _household_chats(ctx: Context) -> tuple[list[int], list[str]]:
+    """The accounts and keyed hashes of this chat and of the other chats of its household: an
+    answer re-routed to the household's other chat can be judged from there."""
+    assert ctx.account is not None
+    account_ids, hashes = [ctx.account.id], [_giver(ctx)]
+    household = await household_of(
+        ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id
+    )
+    if household is None:
+        return account_ids, hashes
+    for other in await links_of(ctx.session, household_id=household.id):
+        address = Address(other.channel, other.user_id)
+        if address == ctx.address:
+            continue
+        account = await find_account(ctx.session, channel=other.channel, user_id=other.user_id)
+        if account is not None:
+            account_ids.append(account.id)
+            hashes.append(ctx.sealer.asker_hash(account.asker_salt, address))
+    return account_ids, hashes
+
+
 async def _judged(ctx: Context, ticket: str, about: str) -> Question | None:
     """The question, if `about` is one of its answers or commitments and this person may judge
     it and has not yet; otherwise say why not."""
@@ -103,8 +126,9 @@ async def _judged(ctx: Context, ticket: str, about: str) -> Question | None:
         _stale(ctx)
         return None
     giver = _giver(ctx)
+    account_ids, hashes = await _household_chats(ctx)
     if not await store.concerns(
-        ctx.session, question=question, account_id=ctx.account.id, person_hash=giver
+        ctx.session, question=question, account_ids=account_ids, person_hashes=hashes
     ):
         log.warning("refused feedback: account %s neither asked nor follows", ctx.account.id)
         ctx.notice = _("This is for the asker and followers only.")

@@ -219,7 +219,8 @@ async def _notify(
     zone: ZoneInfo,
     priority: int = PRIORITY_REMINDER,
 ) -> int:
-    """Send one message to every household of the dialogue in these statuses that has a chat."""
+    """Send one message to every household of the dialogue in these statuses that has a chat:
+    to the chat it used last."""
     invitees = await inv.with_status(session, dialogue_id=dialogue.id, statuses=statuses)
     recipients = await _recipients(session, dialogue_id=dialogue.id, statuses=statuses)
     messages = []
@@ -230,7 +231,9 @@ async def _notify(
         t = recipients.translator(address, default_locale, zone)
         messages.append(
             Outgoing(
-                key=f"{key}:{invitee.household.id}:{address[0]}",
+                # Keyed on the household, not the chat: a household that moved to another
+                # channel between two runs of the same notice must not get it on each.
+                key=f"{key}:{invitee.household.id}",
                 channel=address[0],
                 recipient=address[1],
                 body=build(t, invitee).to_json(),

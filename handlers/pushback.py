@@ -2,15 +2,18 @@
 the questions merged into it, and everyone who pressed "Tôi cũng muốn hỏi".
 
 Anonymous askers and supporters are reached through their sealed handles, opened here only to
-write the outbox row. Each row's key is a keyed hash of the news and the person ("sealed:…"),
-so nobody receives the same news twice, and the key names neither the question nor the
-person; once the message reaches a final state its body and recipient are dropped.
+write the outbox row. Each row's key is a keyed hash of the news and the person
+("sealed:DIALOGUE:…"), so nobody receives the same news twice, and the key names neither the
+question nor the person; once the message reaches a final state its body and recipient are
+dropped. A person whose chat is linked to a household is told in the chat the household used
+last, once per household.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,19 +23,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.anonymity import Sealer
 from bot.i18n import Translator, choose
 from bot.messages import Address, Button, Reply
+from storage import links
 from storage.models import Account, Agency, Answer, Commitment, Question, Support
 from storage.outbox import PRIORITY_REPLY, SEALED, Outgoing, enqueue_many
 
 log = logging.getLogger(__name__)
 
 
+HOUSEHOLD = "household"  # the channel part of the once-only key of a linked household
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person to tell: where the news goes, in which language, and who they are for the
+    once-only key (their household when their chat is linked to one, else their address)."""
+
+    address: Address
+    locale: str
+    subject: Address
+
+
 async def people_of(
     session: AsyncSession, *, question_id: str, sealer: Sealer, followers: bool = True
-) -> list[tuple[Address, str]]:
+) -> list[Person]:
     """Everyone to tell about a question, once each, with their language.
 
     The asker of the question and of those merged into it; with `followers`, every supporter of
     them too. People whose account is gone (they deleted their data) are left out.
+
+    A chat linked to a household stands for the household: the news goes to the chat the
+    household used last (someone who asked on Telegram and talks on Zalo now reads it on
+    Zalo), once per household however many of its chats asked or follow, in the language of
+    the account on that chat.
     """
     questions = list(
         await session.scalars(
@@ -67,16 +89,40 @@ async def people_of(
     unique = list(dict.fromkeys(addresses))
     if not unique:
         return []
-    locales: dict[Address, str] = {}
+    linked = await links.households_of(session, addresses=[(a.channel, a.user_id) for a in unique])
+    latest = await links.last_used(session, household_ids=sorted(set(linked.values())))
+    targets = {Address(*chat) for chat in latest.values()}
+    locales = await _locales(session, [*unique, *targets])
+    people: dict[Address, Person] = {}
     for address in unique:
-        account = await session.scalar(
-            select(Account).where(
-                Account.channel == address.channel, Account.user_id == address.user_id
+        if address not in locales:
+            continue  # the account is gone: they deleted their data
+        subject, target = address, address
+        household = linked.get((address.channel, address.user_id))
+        if household is not None and household in latest:
+            subject = Address(HOUSEHOLD, str(household))
+            chosen = Address(*latest[household])
+            if chosen in locales:
+                target = chosen
+        if subject not in people:
+            people[subject] = Person(target, locales[target], subject)
+    return list(people.values())
+
+
+async def _locales(session: AsyncSession, addresses: list[Address]) -> dict[Address, str]:
+    """The language of the account on each address that has one."""
+    found: dict[Address, str] = {}
+    for channel in {a.channel for a in addresses}:
+        user_ids = sorted({a.user_id for a in addresses if a.channel == channel})
+        for start in range(0, len(user_ids), 1000):
+            rows = await session.execute(
+                select(Account.user_id, Account.locale).where(
+                    Account.channel == channel, Account.user_id.in_(user_ids[start : start + 1000])
+                )
             )
-        )
-        if account is not None:
-            locales[address] = account.locale
-    return [(address, locales[address]) for address in unique if address in locales]
+            for user_id, locale in rows:
+                found[Address(channel, user_id)] = locale
+    return found
 
 
 async def tell(
@@ -93,16 +139,27 @@ async def tell(
 ) -> int:
     """Write one message per person (see `people_of`), each in their language; `event` names
     the news (e.g. "answer:12", "commitment:3:2") and makes it once-only. Returns how many
-    messages are new."""
+    messages are new.
+
+    The key is made of the event and the person's household when their chat is linked to one,
+    not of the chat the message goes to: a household that moved from Telegram to Zalo between
+    a publication and its redelivery (or a second publication) would otherwise get the same
+    news once on each. It starts with the question's dialogue ("sealed:DIALOGUE:…"), which
+    names no one, so that the digest can count, for a ward, the news that could not be
+    delivered.
+    """
+    dialogue_id = await session.scalar(
+        select(Question.dialogue_id).where(Question.id == question_id)
+    )
     people = await people_of(session, question_id=question_id, sealer=sealer, followers=followers)
     messages = []
-    for address, locale in people:
-        t = Translator(choose(locale, default_locale), zone)
+    for person in people:
+        t = Translator(choose(person.locale, default_locale), zone)
         messages.append(
             Outgoing(
-                key=SEALED + sealer.message_key(event, address),
-                channel=address.channel,
-                recipient=address.user_id,
+                key=f"{SEALED}{dialogue_id}:{sealer.message_key(event, person.subject)}",
+                channel=person.address.channel,
+                recipient=person.address.user_id,
                 body=build(t).to_json(),
                 priority=PRIORITY_REPLY,
             )

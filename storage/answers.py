@@ -278,10 +278,16 @@ async def other_agencies(session: AsyncSession, *, besides: str) -> list[Agency]
 
 
 async def concerns(
-    session: AsyncSession, *, question: Question, account_id: int, person_hash: str
+    session: AsyncSession,
+    *,
+    question: Question,
+    account_ids: list[int],
+    person_hashes: list[str],
 ) -> bool:
     """Whether this person asked the question (or one merged into it) or follows it: only they
-    may say whether its answer satisfies them."""
+    may say whether its answer satisfies them. A household's chats count as one person (its
+    news goes to the chat it used last), so the caller gives every account and keyed hash of
+    the household's chats."""
     family = select(Question.id).where(
         or_(Question.id == question.id, Question.merged_into == question.id)
     )
@@ -290,7 +296,7 @@ async def concerns(
         .select_from(Question)
         .where(
             Question.id.in_(family),
-            or_(Question.account_id == account_id, Question.asker_hash == person_hash),
+            or_(Question.account_id.in_(account_ids), Question.asker_hash.in_(person_hashes)),
         )
     )
     if asked:
@@ -298,7 +304,7 @@ async def concerns(
     supports = await session.scalar(
         select(func.count())
         .select_from(Support)
-        .where(Support.question_id.in_(family), Support.supporter_hash == person_hash)
+        .where(Support.question_id.in_(family), Support.supporter_hash.in_(person_hashes))
     )
     return bool(supports)
 

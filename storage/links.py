@@ -118,3 +118,72 @@ async def touch(session: AsyncSession, *, channel: str, user_id: str, at: dateti
     )
     if mine is not None:
         mine.last_used_at = at
+
+
+async def households_of(
+    session: AsyncSession, *, addresses: list[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """(channel, user_id) -> household id, for those of these chats linked to a household."""
+    if not addresses:
+        return {}
+    found: dict[tuple[str, str], int] = {}
+    for channel in {channel for channel, _ in addresses}:
+        user_ids = [user_id for c, user_id in addresses if c == channel]
+        rows = await session.execute(
+            select(HouseholdLink.user_id, HouseholdLink.household_id).where(
+                HouseholdLink.channel == channel, HouseholdLink.user_id.in_(user_ids)
+            )
+        )
+        for user_id, household_id in rows:
+            found[(channel, user_id)] = household_id
+    return found
+
+
+async def last_used(
+    session: AsyncSession, *, household_ids: list[int]
+) -> dict[int, tuple[str, str]]:
+    """Household id -> the (channel, user_id) of the chat it used last: where its messages go."""
+    if not household_ids:
+        return {}
+    rows = await session.execute(
+        select(HouseholdLink.household_id, HouseholdLink.channel, HouseholdLink.user_id)
+        .where(HouseholdLink.household_id.in_(household_ids))
+        .order_by(HouseholdLink.last_used_at, HouseholdLink.id)
+    )
+    found: dict[int, tuple[str, str]] = {}
+    for household_id, channel, user_id in rows:
+        found[household_id] = (channel, user_id)  # the last used wins
+    return found
+
+
+async def other_channel(
+    session: AsyncSession, *, channel: str, user_id: str, channels: list[str]
+) -> tuple[str, str] | None:
+    """The chat to try when a message could not reach this one: the household's chat on
+    another of `channels`, the one it used last; None if the chat is linked to no household or
+    the household has no chat elsewhere."""
+    household_id = await session.scalar(
+        select(HouseholdLink.household_id).where(
+            HouseholdLink.channel == channel, HouseholdLink.user_id == user_id
+        )
+    )
+    if household_id is None:
+        return None
+    row = (
+        await session.execute(
+            select(HouseholdLink.channel, HouseholdLink.user_id)
+            .where(
+                HouseholdLink.household_id == household_id,
+                HouseholdLink.channel != channel,
+                HouseholdLink.channel.in_(channels),
+            )
+            .order_by(HouseholdLink.last_used_at.desc(), HouseholdLink.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def link_channels(session: AsyncSession) -> list[str]:
+    """The channels households are linked on (where a message can be delivered another way)."""
+    return sorted(set(await session.scalars(select(HouseholdLink.channel).distinct())))

@@ -1,10 +1,14 @@
 """The outbox: every outgoing message as a row, claimed, sent once, its outcome recorded.
 
 A row goes pending -> claimed (a slot in the shared rate budget) -> sending (committed just
-before the HTTP call) -> sent | failed | unreachable | unknown, or back to pending after a
-throttle. A row found still "claimed" after its lease was never sent and goes back to pending;
-one still "sending" was cut off mid-call: it may have arrived, so it becomes "unknown" and is
-reported, never resent by itself.
+before the HTTP call) -> sent | failed | unreachable | unknown | window, or back to pending
+after a throttle. A row found still "claimed" after its lease was never sent and goes back to
+pending; one still "sending" was cut off mid-call: it may have arrived, so it becomes "unknown"
+and is reported, never resent by itself.
+
+"window": the platform takes messages to a person only for a while after they last wrote to
+us (Zalo); such a row is never retried on its channel, and a copy keyed KEY:via:CHANNEL may go
+to the household's chat on another channel.
 """
 
 from __future__ import annotations
@@ -114,6 +118,8 @@ class Claimed:
     body: dict[str, Any]
     claim: str
     send_at: datetime
+    key: str = ""
+    priority: int = PRIORITY_REPLY
 
 
 async def _budget(session: AsyncSession, *, channel: str, now: datetime) -> RateBudget:
@@ -196,7 +202,16 @@ async def claim_due(
         row.send_at = slot
         row.lease_until = slot + LEASE
         claimed.append(
-            Claimed(row.id, row.channel, row.recipient, dict(row.body or {}), token, slot)
+            Claimed(
+                row.id,
+                row.channel,
+                row.recipient,
+                dict(row.body or {}),
+                token,
+                slot,
+                row.key,
+                row.priority,
+            )
         )
         if pace is None:
             pace = RecipientPace(channel=channel, user_id=row.recipient, next_at=slot + spacing)
@@ -240,6 +255,11 @@ async def mark_unknown(session: AsyncSession, *, message_id: int, reason: str) -
 
 async def mark_failed(session: AsyncSession, *, message_id: int, reason: str) -> None:
     await _finish(session, message_id, status="failed", body=None, error=reason[:500])
+
+
+async def mark_window(session: AsyncSession, *, message_id: int, reason: str) -> None:
+    """Stopped by the platform's window: final on this channel (see `deliver_another_way`)."""
+    await _finish(session, message_id, status="window", body=None, error=reason[:500])
 
 
 async def mark_retry(
@@ -350,4 +370,37 @@ async def next_due(session: AsyncSession, *, channel: str) -> datetime | None:
         select(func.min(OutboxMessage.not_before)).where(
             OutboxMessage.channel == channel, OutboxMessage.status == "pending"
         )
+    )
+
+
+# Final states in which the message did not reach the person.
+UNDELIVERED = ("window", "unreachable", "failed")
+VIA = ":via:"
+# What may go to a household's other chat: its invitation, reminders and notices
+# (handlers.invitations) and the news of questions (handlers.pushback), which go to the
+# household's chats anyway. Not staff messages (a role belongs to one chat) nor replies.
+REROUTABLE = ("invite:", "remind:", "moved:", "cancelled:", SEALED)
+
+
+def via_key(key: str, channel: str) -> str:
+    """The key of a message's copy sent through another channel: once per channel."""
+    return f"{key}{VIA}{channel}"
+
+
+async def deliver_another_way(
+    session: AsyncSession, *, message: Claimed, channel: str, recipient: str, now: datetime
+) -> bool:
+    """Enqueue the same message to another chat (the household's on another channel), keyed
+    KEY:via:CHANNEL so that it goes once; called before the row's body is dropped. A copy is
+    never sent on again: a message takes one detour at most. True if the copy is new."""
+    if VIA in message.key or not message.key.startswith(REROUTABLE) or not message.body:
+        return False
+    return await enqueue(
+        session,
+        key=via_key(message.key, channel),
+        channel=channel,
+        recipient=recipient,
+        body=message.body,
+        now=now,
+        priority=message.priority,
     )
