@@ -1,0 +1,589 @@
+"""The public accountability board: server-rendered pages where anyone can follow the
+dialogues, the questions published from them, the answers and the commitments, and feeds a
+ward's portal or a newsroom can follow.
+
+Pages are Vietnamese first (?lang=en for English), need no JavaScript, and are small enough
+for a cheap phone on a slow line. Every response names its language, carries an ETag (a
+conditional GET gets 304) and a short public cache lifetime: the board changes when an
+official answers, and a minute's delay is fine. Nothing here reads an asker; the queries in
+storage/board.py return no field that could hold one.
+
+`board_routes(runtime)` are mounted into the webhook app (bot/web.py); `create_board_app`
+serves them alone (`doithoai web`). Unknown paths get the board's 404 page through
+`not_found_handler(runtime)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Collection
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+from xml.etree import ElementTree as ET
+
+import segno
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot.i18n import SUPPORTED, Translator, choose
+from storage import board as store
+from storage.board import (
+    ANSWERED,
+    COMMITTED,
+    FULFILLED,
+    OVERDUE,
+    REOPENED,
+    STATES,
+    WAITING,
+    BoardCommitment,
+    FeedEntry,
+)
+from storage.models import Dialogue
+from storage.topics import AGENCIES, TOPICS
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+CSS = HERE / "static" / "board.css"
+
+MAX_AGE = 60  # seconds a page may be reused by a browser or a proxy
+CSS_MAX_AGE = 7 * 24 * 3600  # the stylesheet's address changes with its content
+# The year in the feeds' tag: ids (tag:host,YEAR:doithoai/...) never change once given.
+TAG_YEAR = 2026
+FEED_EPOCH = datetime(TAG_YEAR, 1, 1, tzinfo=UTC)  # an empty feed's `updated`
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+}
+MEDIA = {
+    "html": "text/html; charset=utf-8",
+    "json_feed": "application/feed+json; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+    "xml": "application/xml; charset=utf-8",
+    "text": "text/plain; charset=utf-8",
+    "css": "text/css; charset=utf-8",
+}
+# Beside each state's words, a sign from the fonts of any phone (no emoji: a cheap phone may
+# draw an empty box), so that a state never rests on colour alone.
+STATE_ICONS = {
+    WAITING: "○",
+    ANSWERED: "✓",
+    COMMITTED: "✓",
+    OVERDUE: "⚠",
+    FULFILLED: "✔",
+    REOPENED: "↺",
+}
+ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XHTML = "http://www.w3.org/1999/xhtml"
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def _css() -> tuple[bytes, str]:
+    body = CSS.read_bytes()
+    return body, hashlib.sha256(body).hexdigest()[:12]
+
+
+@cache
+def _qr_svg(link: str) -> str:
+    code = segno.make_qr(link, error="m", boost_error=False)
+    return code.svg_inline(scale=4, border=4, dark="#000", light="#fff", svgclass="qr")
+
+
+def _bot_link(username: str | None) -> str | None:
+    if not username:
+        return None
+    name = username.strip().removeprefix("@")
+    if not name or not all(ch.isalnum() or ch == "_" for ch in name):
+        return None
+    return f"https://t.me/{name}"
+
+
+def _clip(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _atom_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Page:
+    """One request's language, links and names: what every template and feed is given."""
+
+    def __init__(self, request: Request, runtime: Runtime, names: dict[str, str]):
+        settings = runtime.settings
+        self.request = request
+        self.default = settings.default_locale
+        self.lang = choose(request.query_params.get("lang"), self.default)
+        self.t = Translator(self.lang, settings.zone)
+        self.now = runtime.clock()
+        self.today = self.now.astimezone(settings.zone).date()
+        self.prefix = request.scope.get("root_path", "").rstrip("/")
+        if settings.webhook_url:
+            self.base = settings.webhook_url
+        else:
+            self.base = str(request.base_url).rstrip("/")
+        self.host = urlsplit(self.base).hostname or "localhost"
+        self.bot_link = _bot_link(settings.telegram_bot_username)
+        self._names = names
+
+    # links
+
+    def url(self, path: str, *, fragment: str = "", **params: str | None) -> str:
+        """A link on the board, in this page's language (the default needs no parameter)."""
+        query = {k: v for k, v in params.items() if v}
+        if self.lang != self.default:
+            query["lang"] = self.lang
+        text = self.prefix + path
+        if query:
+            text += "?" + urlencode(query)
+        return text + (f"#{fragment}" if fragment else "")
+
+    def absolute(self, path: str, *, fragment: str = "", **params: str | None) -> str:
+        return self.base + self.url(path, fragment=fragment, **params)
+
+    def switch(self, lang: str) -> str:
+        """This page in another language."""
+        query = {k: v for k, v in self.request.query_params.items() if k != "lang"}
+        if lang != self.default:
+            query["lang"] = lang
+        path = self.prefix + self.request.url.path.removeprefix(self.prefix)
+        return path + ("?" + urlencode(query) if query else "")
+
+    # names
+
+    def agency(self, code: str) -> str:
+        name = self._names.get(code)
+        if name is None:
+            return code
+        return self.t._(name) if code in AGENCIES else name
+
+    def topic(self, code: str | None) -> str:
+        if code is None:
+            return ""
+        topic = TOPICS.get(code)
+        return self.t._(topic.name) if topic else code
+
+    def title(self, dialogue: Dialogue | None = None, *, kind: str = "", text: str = "") -> str:
+        if dialogue is not None:
+            kind, text = dialogue.kind, dialogue.title
+        if kind == "general":
+            return self.t._("General questions (not for a particular dialogue)")
+        return text
+
+    def state(self, state: str) -> str:
+        _ = self.t._
+        return {
+            WAITING: _("Waiting for an answer"),
+            ANSWERED: _("Answered"),
+            COMMITTED: _("Committed"),
+            OVERDUE: _("Overdue"),
+            FULFILLED: _("Fulfilled"),
+            REOPENED: _("Not satisfied: being looked at again"),
+        }[state]
+
+    def commitment_state(self, commitment: BoardCommitment) -> tuple[str, str]:
+        """The commitment's label and its class (the class only styles; the label says it)."""
+        _ = self.t._
+        if commitment.overdue(self.today):
+            return _("Overdue"), OVERDUE
+        if commitment.status == "fulfilled":
+            if commitment.kept_on_time:
+                return _("Fulfilled on time"), FULFILLED
+            return _("Fulfilled late"), "late"
+        return _("In progress"), "open"
+
+    def wards(self, dialogue: Dialogue) -> str:
+        return ", ".join(dialogue.wards or [])
+
+
+def _context(page: Page, **values: Any) -> dict[str, Any]:
+    _body, version = _css()
+    return {
+        "page": page,
+        "t": page.t,
+        "_": page.t._,
+        "ngettext": page.t.ngettext,
+        "lang": page.lang,
+        # One address for every language: the sheet is the same.
+        "css_url": f"{page.prefix}/static/board.css?v={version}",
+        "icons": STATE_ICONS,
+        "states": STATES,
+        "qr": Markup(_qr_svg(page.bot_link)) if page.bot_link else None,
+        **values,
+    }
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _matches(request: Request, etag: str) -> bool:
+    given = request.headers.get("if-none-match")
+    if not given:
+        return False
+    if given.strip() == "*":
+        return True
+    tags = {tag.strip().removeprefix("W/") for tag in given.split(",")}
+    return etag in tags
+
+
+def _respond(
+    request: Request,
+    body: bytes,
+    *,
+    kind: str,
+    lang: str,
+    status: int = 200,
+    max_age: int = MAX_AGE,
+) -> Response:
+    headers = {
+        "Cache-Control": f"public, max-age={max_age}",
+        "Content-Language": lang,
+        **SECURITY_HEADERS,
+    }
+    if status == 200:
+        headers["ETag"] = _etag(body)
+        if _matches(request, headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+    response = Response(body, status_code=status, headers=headers, media_type=MEDIA[kind])
+    if request.method == "HEAD":
+        response.body = b""  # Content-Length stays that of the GET
+    return response
+
+
+def _render(page: Page, template: str, *, status: int = 200, **values: Any) -> Response:
+    html = _environment().get_template(template).render(_context(page, **values))
+    return _respond(page.request, html.encode("utf-8"), kind="html", lang=page.lang, status=status)
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
+def _choice(request: Request, name: str, allowed: Collection[str]) -> str | None:
+    """A filter's value if it is one of `allowed`; anything else is no filter."""
+    value = request.query_params.get(name) or None
+    return value if value in allowed else None
+
+
+def board_routes(runtime: Runtime) -> list[BaseRoute]:
+    """The board's pages, feeds, sitemap, robots.txt and stylesheet (GET, and HEAD)."""
+
+    async def page_for(request: Request, session: Any) -> Page:
+        return Page(request, runtime, await store.agency_names(session))
+
+    async def home(request: Request) -> Response:
+        async with runtime.sessions() as session, session.begin():
+            page = await page_for(request, session)
+            upcoming = await store.upcoming(session, now=page.now)
+            results = await store.recent_results(session, now=page.now, today=page.today)
+            general = await store.general_intake(session)
+            general_board = (
+                await store.dialogue_board(session, dialogue_id=general.id, today=page.today)
+                if general is not None
+                else None
+            )
+            agencies = await store.agencies(session)
+        return _render(
+            page,
+            "board/home.html",
+            upcoming=upcoming,
+            results=results,
+            general=general_board,
+            agencies=agencies,
+        )
+
+    async def dialogue(request: Request) -> Response:
+        ident = _int(request.path_params["dialogue_id"])
+        async with runtime.sessions() as session, session.begin():
+            page = await page_for(request, session)
+            board = (
+                await store.dialogue_board(session, dialogue_id=ident, today=page.today)
+                if ident is not None
+                else None
+            )
+        if board is None:
+            return _not_found(page)
+        topic = _choice(request, "chu-de", board.topics)
+        agency = _choice(request, "co-quan", board.agencies)
+        state = _choice(request, "tinh-trang", STATES)
+        shown = store.select_questions(
+            board.questions, today=page.today, topic=topic, agency=agency, state=state
+        )
+        counts = {
+            s: len(store.select_questions(board.questions, today=page.today, state=s))
+            for s in STATES
+        }
+        return _render(
+            page,
+            "board/dialogue.html",
+            board=board,
+            dialogue=board.dialogue,
+            questions=shown,
+            topic=topic,
+            agency=agency,
+            state=state,
+            filtered=bool(topic or agency or state),
+            state_counts=counts,
+            taking_questions=_taking_questions(board.dialogue, page.now),
+        )
+
+    async def agency(request: Request) -> Response:
+        code = request.path_params["code"]
+        async with runtime.sessions() as session, session.begin():
+            page = await page_for(request, session)
+            board = await store.agency_board(session, code=code, today=page.today)
+        if board is None:
+            return _not_found(page)
+        return _render(page, "board/agency.html", board=board, code=code)
+
+    async def json_feed(request: Request) -> Response:
+        async with runtime.sessions() as session, session.begin():
+            page = await page_for(request, session)
+            entries = await store.feed_entries(session)
+        body = json.dumps(_json_feed(page, entries), ensure_ascii=False, indent=1)
+        return _respond(request, body.encode("utf-8"), kind="json_feed", lang=page.lang)
+
+    async def atom_feed(request: Request) -> Response:
+        async with runtime.sessions() as session, session.begin():
+            page = await page_for(request, session)
+            entries = await store.feed_entries(session)
+        return _respond(request, _atom_feed(page, entries), kind="atom", lang=page.lang)
+
+    async def sitemap(request: Request) -> Response:
+        async with runtime.sessions() as session, session.begin():
+            page = await page_for(request, session)
+            dialogues = await store.public_dialogues(session)
+            agencies = await store.agencies(session)
+        paths = ["/"]
+        paths += [f"/doi-thoai/{d.id}" for d in dialogues]
+        paths += [f"/co-quan/{a.code}" for a in agencies]
+        return _respond(request, _sitemap(page, paths), kind="xml", lang=page.lang)
+
+    async def robots(request: Request) -> Response:
+        page = Page(request, runtime, {})
+        body = (
+            "User-agent: *\n"
+            "Allow: /\n"
+            "Disallow: /telegram\n"
+            "Disallow: /zalo\n"
+            f"Sitemap: {page.base}{page.prefix}/sitemap.xml\n"
+        )
+        return _respond(request, body.encode("utf-8"), kind="text", lang=page.lang)
+
+    async def stylesheet(request: Request) -> Response:
+        body, _version = _css()
+        lang = runtime.settings.default_locale
+        return _respond(request, body, kind="css", lang=lang, max_age=CSS_MAX_AGE)
+
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/doi-thoai/{dialogue_id}", dialogue, methods=["GET"]),
+        Route("/co-quan/{code}", agency, methods=["GET"]),
+        Route("/feed.json", json_feed, methods=["GET"]),
+        Route("/feed.atom", atom_feed, methods=["GET"]),
+        Route("/sitemap.xml", sitemap, methods=["GET"]),
+        Route("/robots.txt", robots, methods=["GET"]),
+        Route("/static/board.css", stylesheet, methods=["GET"]),
+    ]
+
+
+def _taking_questions(dialogue: Dialogue, now: datetime) -> bool:
+    if dialogue.kind == "general":
+        return True
+    if dialogue.status != "planned" or dialogue.starts_at is None or dialogue.starts_at <= now:
+        return False
+    return dialogue.question_deadline is None or dialogue.question_deadline > now
+
+
+def _not_found(page: Page) -> Response:
+    return _render(page, "board/not_found.html", status=404)
+
+
+def not_found_handler(runtime: Runtime) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The board's 404 page for any unknown path of the app it is mounted in; other HTTP
+    errors keep Starlette's plain answer."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code != 404:
+            return Response(exc.detail, status_code=exc.status_code, headers=exc.headers)
+        return _not_found(Page(request, runtime, {}))
+
+    return handle
+
+
+def create_board_app(runtime: Runtime) -> Starlette:
+    """The board on its own (`doithoai web`)."""
+    return Starlette(
+        routes=board_routes(runtime), exception_handlers={404: not_found_handler(runtime)}
+    )
+
+
+# Feeds
+
+
+def _entry_title(page: Page, entry: FeedEntry) -> str:
+    _ = page.t._
+    agency = page.agency(entry.agency)
+    subject = _clip(entry.question_text or entry.text)
+    if entry.kind == "answer":
+        if entry.private:
+            return _("{agency} answered a question kept private").format(agency=agency)
+        return _("{agency} answered: {question}").format(agency=agency, question=subject)
+    if entry.private:
+        return {
+            "commitment_made": _("{agency} made a commitment on a question kept private"),
+            "commitment_updated": _("{agency} updated a commitment on a question kept private"),
+            "commitment_fulfilled": _("{agency} fulfilled a commitment on a question kept private"),
+        }[entry.kind].format(agency=agency)
+    subject = _clip(entry.text)
+    return {
+        "commitment_made": _("{agency} committed: {commitment}"),
+        "commitment_updated": _("Commitment update from {agency}: {commitment}"),
+        "commitment_fulfilled": _("{agency} fulfilled a commitment: {commitment}"),
+    }[entry.kind].format(agency=agency, commitment=subject)
+
+
+def _entry_text(page: Page, entry: FeedEntry) -> str:
+    _ = page.t._
+    lines = [
+        _("Dialogue: {title}").format(
+            title=page.title(kind=entry.dialogue_kind, text=entry.dialogue_title)
+        )
+    ]
+    if entry.question_text:
+        lines.append(_("Question: {text}").format(text=entry.question_text))
+    elif entry.private:
+        lines.append(_("The question is kept private to protect the person who asked it."))
+    if entry.kind == "answer":
+        answer = _("Answer from {agency}: {text}")
+        lines.append(answer.format(agency=page.agency(entry.agency), text=entry.text))
+        if entry.in_room:
+            lines.append(_("Answered at the dialogue."))
+        return "\n\n".join(lines)
+    if entry.text:
+        lines.append(_("Commitment: {text}").format(text=entry.text))
+    if entry.due_on is not None:
+        lines.append(_("Deadline: {date}").format(date=page.t.date(entry.due_on)))
+    if entry.progress and entry.kind != "commitment_made":
+        lines.append(_("Progress: {text}").format(text=entry.progress))
+    if entry.kind == "commitment_fulfilled" and entry.fulfilled_on is not None:
+        lines.append(_("Fulfilled on {date}.").format(date=page.t.date(entry.fulfilled_on)))
+    return "\n\n".join(lines)
+
+
+def _entry_id(page: Page, entry: FeedEntry) -> str:
+    return f"tag:{page.host},{TAG_YEAR}:doithoai/{entry.key}"
+
+
+def _entry_link(page: Page, entry: FeedEntry) -> str:
+    return page.absolute(f"/doi-thoai/{entry.dialogue_id}", fragment=entry.anchor)
+
+
+def _feed_title(page: Page) -> str:
+    return page.t._("Dialogues with the people: answers and commitments")
+
+
+def _json_feed(page: Page, entries: list[FeedEntry]) -> dict[str, Any]:
+    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
+    return {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": _feed_title(page),
+        "home_page_url": page.absolute("/"),
+        "feed_url": page.absolute("/feed.json"),
+        "description": page.t._(
+            "Answers of the agencies and their commitments to the questions people raised "
+            "in the dialogues, newest first."
+        ),
+        "language": page.lang,
+        "authors": [{"name": page.t._("Dialogue board"), "url": page.absolute("/")}],
+        "items": [
+            {
+                "id": _entry_id(page, entry),
+                "url": _entry_link(page, entry),
+                "title": _entry_title(page, entry),
+                "content_text": _entry_text(page, entry),
+                "date_published": entry.at.astimezone(UTC).isoformat(),
+                "date_modified": entry.at.astimezone(UTC).isoformat(),
+                "tags": [entry.kind, entry.agency],
+                "language": page.lang,
+            }
+            for entry in entries
+        ],
+    }
+
+
+def _atom_feed(page: Page, entries: list[FeedEntry]) -> bytes:
+    """Atom 1.0 (RFC 4287)."""
+    ET.register_namespace("", ATOM)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        if text is not None:
+            element.text = text
+        return element
+
+    feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": page.lang})
+    sub(feed, "id", f"tag:{page.host},{TAG_YEAR}:doithoai/feed")
+    sub(feed, "title", _feed_title(page))
+    updated = max((e.at for e in entries), default=FEED_EPOCH)
+    sub(feed, "updated", _atom_time(updated))
+    author = sub(feed, "author")
+    sub(author, "name", page.t._("Dialogue board"))
+    sub(author, "uri", page.absolute("/"))
+    sub(feed, "link", rel="self", type="application/atom+xml", href=page.absolute("/feed.atom"))
+    sub(feed, "link", rel="alternate", type="text/html", href=page.absolute("/"))
+    for entry in entries:
+        item = sub(feed, "entry")
+        sub(item, "id", _entry_id(page, entry))
+        sub(item, "title", _entry_title(page, entry))
+        sub(item, "updated", _atom_time(entry.at))
+        sub(item, "published", _atom_time(entry.at))
+        sub(item, "link", rel="alternate", type="text/html", href=_entry_link(page, entry))
+        sub(item, "category", term=entry.kind)
+        sub(item, "content", _entry_text(page, entry), type="text")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def _sitemap(page: Page, paths: list[str]) -> bytes:
+    """The sitemap protocol 0.9, each page with its English alternate."""
+    ET.register_namespace("", SITEMAP)
+    ET.register_namespace("xhtml", XHTML)
+    root = ET.Element(f"{{{SITEMAP}}}urlset")
+    for path in paths:
+        address = page.base + page.prefix + path
+        url = ET.SubElement(root, f"{{{SITEMAP}}}url")
+        ET.SubElement(url, f"{{{SITEMAP}}}loc").text = address
+        for lang in SUPPORTED:
+            query = "" if lang == page.default else "?" + urlencode({"lang": lang})
+            attrs = {"rel": "alternate", "hreflang": lang, "href": address + query}
+            ET.SubElement(url, f"{{{XHTML}}}link", attrs)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
