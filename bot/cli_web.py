@@ -56,6 +56,9 @@ def _bind(host: str, port: int) -> socket.socket:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
+        # Listening from here: a request that comes before the server has started waits in
+        # the backlog rather than being refused.
+        listener.listen(128)
     except OSError:
         listener.close()
         raise
