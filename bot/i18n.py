@@ -7,6 +7,7 @@ so a checkout never runs with stale .mo files.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -96,3 +97,18 @@ class Translator:
     @property
     def language_name(self) -> str:
         return Locale.parse(self.locale).get_display_name(self.locale).capitalize()
+
+
+_TYPED_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
+
+
+def parse_date(text: str) -> date | None:
+    """A date as people type it, day first: "15/01/2027", "5-1-2027", "05.01.2027"."""
+    found = _TYPED_DATE.match(text)
+    if found is None:
+        return None
+    day, month, year = (int(part) for part in found.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from bot.i18n import N_, Translator, choose
+from bot.i18n import N_, Translator, choose, parse_date
 from bot.messages import Button, Reply
 from handlers.ask import dialogue_title
 from handlers.context import Context
@@ -483,15 +483,6 @@ def _example(ctx: Context) -> str:
     return (ctx.today + timedelta(days=ctx.policy.answer_days)).strftime("%d/%m/%Y")
 
 
-def _parse_date(text: str) -> date | None:
-    for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text.strip(), pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
 async def _deadline_chosen(ctx: Context, staff: Staff, args: list[str]) -> None:
     if ctx.state.name != "inbox.commit" or ctx.state.data.get("step") not in ("deadline", "date"):
         _stale(ctx)
@@ -533,7 +524,7 @@ async def _commitment_typed(ctx: Context, staff: Staff, text: str) -> None:
             ctx.state.data["step"] = "deadline"
             _ask_deadline(ctx)
     elif step in ("deadline", "date"):
-        due = _parse_date(text)
+        due = parse_date(text)
         if due is None:
             ctx.say(
                 _(

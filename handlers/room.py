@@ -32,11 +32,10 @@ Drafts live in the conversation state and go when they are finished, cancelled o
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from datetime import date, timedelta
 
-from bot.i18n import N_
+from bot.i18n import N_, parse_date
 from bot.messages import Button
 from handlers.context import Context
 from handlers.pushback import publish_answer, publish_commitment
@@ -57,9 +56,6 @@ SUMMARY_MAX = 1500
 CONTENT_MIN, CONTENT_MAX = 5, 1000
 RESPONSIBLE_MAX = 200
 LATER_DAYS = 30
-DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
-
-
 # Entry and access
 
 
@@ -343,7 +339,7 @@ async def on_text(ctx: Context) -> None:
         ctx.state.name = "room.c.due"
         _ask_deadline(ctx)
     elif name == "room.c.due":
-        due = _parse_date(typed)
+        due = parse_date(typed)
         if due is None or due < ctx.today:
             example = (ctx.today + timedelta(days=LATER_DAYS)).strftime("%d/%m/%Y")
             _ask_deadline(
@@ -358,17 +354,6 @@ async def on_text(ctx: Context) -> None:
         await _finish_commitment(ctx, staff, typed[:RESPONSIBLE_MAX])
     else:
         ctx.say(_("Please choose with the buttons below."), buttons=[_cancel_row(ctx)])
-
-
-def _parse_date(text: str) -> date | None:
-    found = DATE.match(text)
-    if found is None:
-        return None
-    day, month, year = (int(part) for part in found.groups())
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
 
 
 def _new_draft(ctx: Context, name: str, **data: object) -> str:
