@@ -1,9 +1,11 @@
 """Fixtures shared by the tests: a migrated database on SQLite and on PostgreSQL, a clock
 that tests can move, and the service put together around them.
 
-PostgreSQL is the machine's (127.0.0.1:5432, user postgres, database test). Where it cannot be
-reached the PostgreSQL half of each storage test is skipped with the reason, except in CI
-(CI=true), where that fails the run.
+PostgreSQL is the machine's (127.0.0.1:5432, user postgres; DOITHOAI_TEST_PG names another
+server). Each run creates its own database there, `doithoai_test_<random>`, and drops it at the
+end, so two runs at once never touch each other's rows. Where the server cannot be reached the
+PostgreSQL half of each storage test is skipped with the reason, except in CI (CI=true), where
+that fails the run.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from storage.db import upgrade
 from storage.models import Agency, Base, Dialogue
 from storage.topics import AGENCIES
 
-PG_ADMIN_URL = os.environ.get("DOITHOAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-PG_URL = PG_ADMIN_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
+# The server, and the database to connect to while creating and dropping this run's own.
+PG_ADMIN_URL = os.environ.get("DOITHOAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_RUN_DATABASE = f"doithoai_test_{os.getpid()}_{secrets.token_hex(4)}"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -77,25 +80,49 @@ def _postgres_ready() -> str | None:
     return None
 
 
+def pg_url(database: str, *, driver: str = "postgresql+asyncpg") -> str:
+    """The URL of `database` on the test server."""
+    server = PG_ADMIN_URL.rsplit("/", 1)[0].split("://", 1)[1]
+    return f"{driver}://{server}/{database}"
+
+
+async def create_pg_database(name: str) -> str:
+    """Create an empty database on the test server; its asyncpg URL."""
+    import asyncpg
+
+    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return pg_url(name)
+
+
+async def drop_pg_database(name: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
 @pytest.fixture(scope="session")
-def postgres_schema() -> str:
-    """Reset the test database once, and migrate it to head."""
+def postgres_schema() -> Iterator[str]:
+    """This run's own database, migrated to head once, and dropped at the end of the run."""
     reason = _postgres_ready()
     if reason:
         if IN_CI:
             pytest.fail(reason)
         pytest.skip(reason)
-
-    async def reset() -> None:
-        import asyncpg
-
-        connection = await asyncpg.connect(PG_ADMIN_URL)
-        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-        await connection.close()
-
-    asyncio.run(reset())
-    upgrade(PG_URL)
-    return PG_URL
+    url = asyncio.run(create_pg_database(PG_RUN_DATABASE))
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(drop_pg_database(PG_RUN_DATABASE))
 
 
 async def _empty_postgres(url: str) -> None:

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -24,7 +23,7 @@ from bot.channels.telegram import ALLOWED_UPDATES, TelegramChannel
 from bot.runtime import Runtime
 from bot.web import WebServer, create_app
 from storage.models import IncomingEvent, ProcessedUpdate, Question
-from tests.conftest import PG_ADMIN_URL, make_settings
+from tests.conftest import PG_RUN_DATABASE, create_pg_database, drop_pg_database, make_settings
 from tests.fakes.telegram_api import FakeBotAPI, SentMessage, _bad, _Refusal
 from tests.fakes.zalo_api import FakeZaloAPI
 
@@ -252,19 +251,12 @@ async def _database_to_lose(database_url: str, tmp_path: Path) -> tuple[str, obj
             folder.rename(tmp_path / "gone")
 
         return f"sqlite+aiosqlite:///{folder / 'doithoai.db'}", lose
-    admin = PG_ADMIN_URL.rsplit("/", 1)[0]
-    name = PG_ADMIN_URL.rsplit("/", 1)[1] + "_healthz"
-    connection = await asyncpg.connect(PG_ADMIN_URL)
-    await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
+    name = PG_RUN_DATABASE + "_healthz"
+    url = await create_pg_database(name)
 
     async def lose() -> None:
-        connection = await asyncpg.connect(PG_ADMIN_URL)
-        await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await connection.close()
+        await drop_pg_database(name)
 
-    url = f"{admin}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
     return url, lose
 
 
