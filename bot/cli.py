@@ -33,6 +33,7 @@ def _register_subcommands() -> None:
     from bot.cli_dialogues import dialogue_app
     from bot.cli_export import export_app
     from bot.cli_households import households_app
+    from bot.cli_outbox import outbox_app
     from bot.cli_staff import agency_app, staff_app, zalo_app
 
     app.add_typer(dialogue_app, name="dialogue")
@@ -41,6 +42,7 @@ def _register_subcommands() -> None:
     app.add_typer(agency_app, name="agency")
     app.add_typer(export_app, name="export")
     app.add_typer(zalo_app, name="zalo")
+    app.add_typer(outbox_app, name="outbox")
     from bot.cli_web import web
 
     app.command()(web)
@@ -150,8 +152,14 @@ async def _serve(settings: Settings, *, webhook: bool = False) -> None:
             default_locale=settings.default_locale,
             on_messages=runtime.outbox.wake,
             policy=settings.policy,
+            retention=timedelta(days=settings.retention_days),
         )
         ticker.start()
+        if settings.metrics_port is not None and not webhook:
+            from prometheus_client import start_http_server
+
+            # Polling has no web app: /metrics on a port of its own.
+            start_http_server(settings.metrics_port, addr=settings.host)
         progress = asyncio.create_task(_report_progress(runtime))
         if server is not None:
             logging.getLogger("doithoai").info(
@@ -219,31 +227,38 @@ def _web_server(runtime, telegram, zalo):
 
 
 async def _report_progress(runtime, every: float = 10.0) -> None:
-    """A log line with the outbox's counts whenever they change: sent / pending / failed /
-    unreachable / unknown."""
-    from storage.outbox import counts
+    """A log line whenever the outbox's backlog changes (waiting, unknown) with what this
+    process sent meanwhile; the same figures for /metrics. Reads only the rows not yet final
+    (an index range), never the whole table."""
+    from bot import metrics
+    from storage.db import reading
+    from storage.outbox import waiting
 
     log = logging.getLogger("doithoai.outbox")
-    last: dict[str, int] = {}
+    last: tuple[int, int] | None = None
     while True:
         await asyncio.sleep(every)
         try:
-            async with runtime.sessions() as session:
-                now = await counts(session)
-        except Exception:
-            log.exception("could not read the outbox's counts")
+            async with reading(runtime.sessions) as session:
+                now = await waiting(session)
+        except Exception as exc:
+            log.warning("could not read the outbox's backlog (%s)", type(exc).__name__)
             continue
-        if now != last:
-            waiting = sum(now.get(s, 0) for s in ("pending", "claimed", "sending"))
-            log.info(
-                "outbox: %d sent, %d waiting, %d failed, %d unreachable, %d unknown",
-                now.get("sent", 0),
-                waiting,
-                now.get("failed", 0),
-                now.get("unreachable", 0),
-                now.get("unknown", 0),
+        metrics.OUTBOX_ROWS.clear()
+        for (channel, status), count in now.items():
+            metrics.OUTBOX_ROWS.labels(channel, status).set(count)
+        pending = sum(n for (_, status), n in now.items() if status != "unknown")
+        unknown = sum(n for (_, status), n in now.items() if status == "unknown")
+        if (pending, unknown) != last:
+            sent = sum(
+                sample.value
+                for sample in metrics.SENDS.collect()[0].samples
+                if sample.name.endswith("_total") and sample.labels.get("result") == "sent"
             )
-            last = now
+            log.info(
+                "outbox: %d waiting, %d unknown; %d sent by this process", pending, unknown, sent
+            )
+            last = (pending, unknown)
 
 
 @app.command()

@@ -14,16 +14,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.i18n import N_, Translator
 from storage import digest as digest_store
 from storage import invitations as inv
+from storage import outbox as outbox_store
+from storage.db import reading
 from storage.dialogues import create_dialogue, get_dialogue, list_dialogues
 from storage.households import is_minority
-from storage.models import Dialogue, Household, OutboxMessage
+from storage.models import Dialogue, Household
 from storage.topics import TOPICS
 
 dialogue_app = typer.Typer(no_args_is_help=True, help="Dialogues: plan, select, invite, follow.")
@@ -308,15 +310,7 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
             t._("No households selected yet: run `doithoai dialogue select {id}`.").format(id=d.id)
         )
         return
-    outbox = dict(
-        (
-            await session.execute(
-                select(OutboxMessage.status, func.count())
-                .where(OutboxMessage.key.like(f"invite:{d.id}:%"))
-                .group_by(OutboxMessage.status)
-            )
-        ).all()
-    )
+    outbox = await outbox_store.status_counts(session, prefix=f"invite:{d.id}:")
     table = Table(
         t._("Group"),
         t._("Quota"),
@@ -529,16 +523,8 @@ async def _progress(
         task = progress.add_task(t._("Sending"), total=None, detail="")
 
         async def refresh() -> None:
-            async with sessions() as session:
-                rows = dict(
-                    (
-                        await session.execute(
-                            select(OutboxMessage.status, func.count())
-                            .where(OutboxMessage.key.like(f"{prefix}%"))
-                            .group_by(OutboxMessage.status)
-                        )
-                    ).all()
-                )
+            async with reading(sessions) as session:
+                rows = await outbox_store.status_counts(session, prefix=prefix)
             total = sum(rows.values())
             done = total - sum(rows.get(s, 0) for s in ("pending", "claimed", "sending"))
             progress.update(
@@ -546,11 +532,13 @@ async def _progress(
                 total=total,
                 completed=done,
                 detail=t._(
-                    "{sent} sent · {pending} waiting · {failed} failed · {unreachable} unreachable"
+                    "{sent} sent · {pending} waiting · {failed} failed · {unreachable} unreachable "
+                    "· {unknown} unknown"
                 ).format(
+                    unknown=rows.get("unknown", 0),
                     sent=rows.get("sent", 0),
                     pending=total - done,
-                    failed=rows.get("failed", 0) + rows.get("unknown", 0),
+                    failed=rows.get("failed", 0),
                     unreachable=rows.get("unreachable", 0),
                 ),
             )
@@ -695,6 +683,10 @@ def _missed_reason(t: Translator, missed: digest_store.Missed) -> str:
     reason = {
         "window": t._("{channel}: has not written to us lately, the platform refuses messages"),
         "unreachable": t._("{channel}: blocked the bot or the chat is gone"),
+        "unknown": t._(
+            "{channel}: cut off while sending, it may not have arrived (see `doithoai outbox "
+            "unknown`)"
+        ),
     }.get(missed.status, t._("{channel}: the message was refused"))
     return reason.format(channel=_channel_name(missed.channel))
 

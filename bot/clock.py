@@ -25,6 +25,8 @@ from storage import outbox, reminders
 log = logging.getLogger(__name__)
 
 TICK = timedelta(seconds=15)
+PRUNE_BATCH = 2000
+PRUNE_ROUNDS = 5
 
 
 class Ticker:
@@ -37,6 +39,7 @@ class Ticker:
         default_locale: str,
         on_messages: Callable[[], None] = lambda: None,
         policy: Policy | None = None,
+        retention: timedelta = timedelta(days=30),
     ):
         self.policy = policy or Policy()
         self.sessions = sessions
@@ -44,6 +47,7 @@ class Ticker:
         self.zone = zone
         self.default_locale = default_locale
         self.on_messages = on_messages
+        self.retention = retention
         self._scheduler: AsyncIOScheduler | None = None
 
     async def tick(self) -> int:
@@ -69,10 +73,27 @@ class Ticker:
             written += await send_due(session, **common)
             await outbox.expire_leases(session, now=now)
             await outbox.prune_paces(session, now=now)
+        await self.prune()
         if written:
             log.info("clock: %d messages queued", written)
             self.on_messages()
         return written
+
+    async def prune(self, *, batch: int = PRUNE_BATCH) -> int:
+        """Forget finished replies and processed-update keys older than the retention period,
+        a batch per transaction so that no transaction is long, at most PRUNE_ROUNDS a tick."""
+        pruned = 0
+        for _ in range(PRUNE_ROUNDS):
+            async with self.sessions() as session, session.begin():
+                done = await outbox.prune(
+                    session, before=self.clock() - self.retention, batch=batch
+                )
+            pruned += done
+            if done < batch:
+                break
+        if pruned:
+            log.info("clock: %d old replies and update keys forgotten", pruned)
+        return pruned
 
     async def _safe_tick(self) -> None:
         try:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None  # Telegram's X-Telegram-Bot-Api-Secret-Token
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    # Operations
+    retention_days: int = Field(default=30, ge=1, le=3650)  # replies and update keys kept
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)  # /metrics when polling
 
     @field_validator("zalo_api_url", "zalo_oauth_url")
     @classmethod

@@ -3,32 +3,41 @@
 The processed-update key is inserted in the same transaction as the handler's effects and its
 outgoing messages, so an update redelivered after a crash (or to a second process) changes
 nothing twice. Replies are written to the outbox before anything is sent.
+
+The fixed cost of an update is a handful of statements: the key (one INSERT that also says
+whether it is new), the person (account, conversation and household link in one SELECT), the
+household's last-used chat (one UPDATE, linked chats only), the state when it changed, and the
+replies (one multi-row INSERT).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.anonymity import Sealer
 from bot.config import Policy
 from bot.i18n import Translator, choose
 from bot.messages import Incoming, Outcome, Reply, merge
 from handlers.context import Context
 from handlers.router import route
-from storage.accounts import find_account
-from storage.conversations import State, load_state, save_state
+from storage.conversations import State, load_person, save_state
 from storage.links import touch
 from storage.models import Account
-from storage.outbox import PRIORITY_REPLY, enqueue
-from storage.updates import already_processed, record_processed
+from storage.outbox import PRIORITY_REPLY, Outgoing, enqueue_many
+from storage.updates import claim_update
 
 log = logging.getLogger(__name__)
+
+# Work to do in the update's own transaction (the webhook's stored event is deleted there).
+Also = Callable[[AsyncSession], Awaitable[None]]
 
 
 def utcnow() -> datetime:
@@ -55,65 +64,88 @@ class Dispatcher:
         self.clock = clock
         self.on_replies = on_replies  # wakes the outbox once replies are committed
 
-    async def dispatch(self, incoming: Incoming) -> Outcome:
+    async def dispatch(self, incoming: Incoming, *, also: Also | None = None) -> Outcome:
+        channel = incoming.address.channel
+        started = time.perf_counter()
         try:
-            outcome = await self._process(incoming)
+            outcome = await self._process(incoming, also)
         except IntegrityError:
             # A twin of this update committed first (another process, a redelivery).
-            return Outcome(duplicate=True)
+            outcome = Outcome(duplicate=True)
         except Exception:
             # One handler for all failures: the person gets an apology, the log the context
             # (never the text nor the address), and the update is not retried forever.
-            log.exception("update %s:%s failed", incoming.address.channel, incoming.key)
-            outcome = await self._apologise(incoming)
+            log.exception("update %s:%s failed", channel, incoming.key)
+            metrics.UPDATES.labels(channel, "failed").inc()
+            outcome = await self._apologise(incoming, also)
+        else:
+            metrics.UPDATES.labels(channel, "duplicate" if outcome.duplicate else "processed").inc()
+        metrics.UPDATE_SECONDS.labels(channel).observe(time.perf_counter() - started)
         if outcome.replies:
             self.on_replies()
         return outcome
 
-    async def _process(self, incoming: Incoming) -> Outcome:
+    async def _process(self, incoming: Incoming, also: Also | None) -> Outcome:
         address = incoming.address
         now = self.clock()
         async with self.sessions() as session, session.begin():
-            first, account = await self._claim(session, incoming, now)
-            if not first:
+            if also is not None:
+                await also(session)
+            if not await claim_update(session, channel=address.channel, key=incoming.key, at=now):
                 return Outcome(duplicate=True)
-            if account is not None:
-                if account.unreachable_at is not None:
-                    account.unreachable_at = None  # they wrote to us: reachable again
+            person = await load_person(session, channel=address.channel, user_id=address.user_id)
+            account = person.account
+            if account is not None and account.unreachable_at is not None:
+                account.unreachable_at = None  # they wrote to us: reachable again
+            if person.linked:
                 # The household's messages go to the chat it used last.
                 await touch(session, channel=address.channel, user_id=address.user_id, at=now)
-            state = (
-                await load_state(session, channel=address.channel, user_id=address.user_id)
-                if account is not None
-                else State()
-            )
-            locale = choose(account.locale if account else None, self.default_locale)
-            ctx = Context(
-                session=session,
-                incoming=incoming,
-                account=account,
-                state=state,
-                t=Translator(locale, self.zone),
-                now=now,
-                sealer=self.sealer,
-                default_locale=self.default_locale,
-                policy=self.policy,
-            )
+            ctx = self._context(session, incoming, account, now)
+            ctx.state = person.state
             await route(ctx)
             if ctx.account is not None:
                 await save_state(
-                    session, channel=address.channel, user_id=address.user_id, state=ctx.state
+                    session,
+                    channel=address.channel,
+                    user_id=address.user_id,
+                    state=ctx.state,
+                    row=person.conversation,
+                    loaded=account is not None,
                 )
             replies = merge(ctx.replies)
+            if not replies and ctx.notice:
+                # Button presses are acknowledged before this transaction: a notice the
+                # handler had for the press is said in the chat instead.
+                replies = [Reply(ctx.notice)]
             await self._enqueue(session, incoming, replies, now)
             return Outcome(replies=replies, notice=ctx.notice)
 
-    async def _apologise(self, incoming: Incoming) -> Outcome:
+    def _context(
+        self, session: AsyncSession, incoming: Incoming, account: Account | None, now: datetime
+    ) -> Context:
+        locale = choose(account.locale if account else None, self.default_locale)
+        return Context(
+            session=session,
+            incoming=incoming,
+            account=account,
+            state=State(),
+            t=Translator(locale, self.zone),
+            now=now,
+            sealer=self.sealer,
+            default_locale=self.default_locale,
+            policy=self.policy,
+        )
+
+    async def _apologise(self, incoming: Incoming, also: Also | None) -> Outcome:
         now = self.clock()
+        address = incoming.address
         async with self.sessions() as session, session.begin():
-            first, account = await self._claim(session, incoming, now)
-            if not first:
+            if also is not None:
+                await also(session)
+            if not await claim_update(session, channel=address.channel, key=incoming.key, at=now):
                 return Outcome(duplicate=True)
+            person = await load_person(session, channel=address.channel, user_id=address.user_id)
+            account = person.account
             t = Translator(
                 choose(account.locale if account else None, self.default_locale), self.zone
             )
@@ -129,29 +161,21 @@ class Dispatcher:
             return Outcome(replies=replies, notice=t._("Please try again."))
 
     @staticmethod
-    async def _claim(
-        session: AsyncSession, incoming: Incoming, now: datetime
-    ) -> tuple[bool, Account | None]:
-        """Record the update's key (False if it was already processed) and find its sender."""
-        address = incoming.address
-        if await already_processed(session, channel=address.channel, key=incoming.key):
-            return False, None
-        await record_processed(session, channel=address.channel, key=incoming.key, at=now)
-        account = await find_account(session, channel=address.channel, user_id=address.user_id)
-        return True, account
-
-    @staticmethod
     async def _enqueue(
         session: AsyncSession, incoming: Incoming, replies: list[Reply], now: datetime
     ) -> None:
         address = incoming.address
-        for number, reply in enumerate(replies):
-            await enqueue(
-                session,
-                key=f"reply:{address.channel}:{incoming.key}:{number}",
-                channel=address.channel,
-                recipient=address.user_id,
-                body=reply.to_json(),
-                now=now,
-                priority=PRIORITY_REPLY,
-            )
+        await enqueue_many(
+            session,
+            messages=[
+                Outgoing(
+                    key=f"reply:{address.channel}:{incoming.key}:{number}",
+                    channel=address.channel,
+                    recipient=address.user_id,
+                    body=reply.to_json(),
+                    priority=PRIORITY_REPLY,
+                )
+                for number, reply in enumerate(replies)
+            ],
+            now=now,
+        )

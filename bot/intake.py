@@ -1,37 +1,44 @@
-"""The intake worker: processes the webhook events the web app stored, in every process.
+"""Taking updates in: different people's at once, one person's strictly in order.
 
-The webhook only stores an event and answers; this worker claims stored events (a lease, so
+Both modes run the dispatcher through `Mailboxes` (bot/mailboxes.py): polling puts each
+update in its sender's mailbox as Telegram hands them over; webhook mode's worker (`Intake`)
+puts the events the web app stored.
+
+The webhook only stores an event and answers; the worker claims stored events (a lease, so
 that an event whose process died is taken over by another), turns each into an Incoming on its
-channel, dispatches it, and deletes it. The dispatcher's processed-update key makes this
-once-only, across replays, retries and processes. A worker processes its events one at a time
-in the order they arrived, so that one person's messages are taken in the order they were
-written; it claims the oldest BATCH at once, so a burst stays with one worker (two processes
-may still take two of a person's events at the same instant, which people do not type).
+channel and dispatches it; the event row is deleted in the dispatcher's own transaction. The
+dispatcher's processed-update key makes this once-only, across replays, retries and processes.
+Only a person's oldest stored event is claimable, so their events are processed in the order
+they came even with several processes behind the webhook.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.dispatcher import Dispatcher
+from bot.mailboxes import Mailboxes
 from storage import intake as events
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)  # far longer than an event takes; then another process may try
 MAX_ATTEMPTS = 5
-BATCH = 20
+BATCH = 64
 RETRY_BACKOFF = timedelta(seconds=2)  # times the attempts made
+Job = Callable[[], Awaitable[None]]
 
 
 class Intake:
+    """Webhook mode's worker: the stored events of the channels this process has."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -41,6 +48,7 @@ class Intake:
         clock: Callable[[], datetime],
         lease: timedelta = LEASE,
         max_attempts: int = MAX_ATTEMPTS,
+        mailboxes: Mailboxes | None = None,
     ):
         """`channels` is the runtime's: events are taken only for the channels this process
         has (a Telegram-only process leaves Zalo's to a process that has Zalo)."""
@@ -50,7 +58,9 @@ class Intake:
         self.clock = clock
         self.lease = lease
         self.max_attempts = max_attempts
+        self.mailboxes = mailboxes or Mailboxes()
         self._wake = asyncio.Event()
+        self._done = 0
 
     def wake(self) -> None:
         """An event was just stored here: process it now rather than at the next poll."""
@@ -59,27 +69,39 @@ class Intake:
     async def run(self, *, every: float = 1.0) -> None:
         """Process for ever: whenever woken, and at least every `every` seconds, which is how
         events stored by another process (one that died, say) are found."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.drain()
-            except Exception as exc:
-                log.warning("intake: claiming failed (%s); trying again shortly", _name(exc))
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=every)
-            except TimeoutError:
-                pass
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    await self._take()
+                except Exception as exc:
+                    log.warning("intake: claiming failed (%s); trying again shortly", _name(exc))
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=every)
+                except TimeoutError:
+                    pass
+        finally:
+            await self.mailboxes.close()
 
     async def drain(self) -> int:
         """Process what is waiting until nothing is; return how many events were processed."""
-        done = 0
+        before = self._done
+        while await self._take():
+            await self.mailboxes.join()
+        await self.mailboxes.join()
+        return self._done - before
+
+    async def _take(self) -> int:
+        """Claim what may be processed now and put it in the mailboxes; how many."""
+        taken = 0
         while True:
+            await self.mailboxes.room()
             batch = await self._claim()
-            if not batch:
-                return done
             for event in batch:
-                if await self._process(event):
-                    done += 1
+                self.mailboxes.put(event.sender or event.id, self._job(event))
+            taken += len(batch)
+            if len(batch) < BATCH:
+                return taken
 
     async def _claim(self) -> list[events.Claimed]:
         channels = [name for name in ("telegram", "zalo") if name in self.channels]
@@ -98,7 +120,18 @@ class Intake:
             log.error("incoming event %d dropped after %d attempts", event_id, self.max_attempts)
         return claimed
 
+    def _job(self, event: events.Claimed) -> Job:
+        async def job() -> None:
+            if await self._process(event):
+                self._done += 1
+            self.wake()  # the person's next event, if any, may be claimed now
+
+        return job
+
     async def _process(self, event: events.Claimed) -> bool:
+        if event.received_at is not None:
+            lag = (self.clock() - event.received_at).total_seconds()
+            metrics.INTAKE_LAG.labels(event.channel).observe(max(0.0, lag))
         try:
             await self._handle(event)
         except Exception as exc:
@@ -110,36 +143,35 @@ class Intake:
                 self.max_attempts,
                 _name(exc),
             )
-            try:
-                async with self.sessions() as session, session.begin():
-                    if event.attempts >= self.max_attempts:
-                        await events.finish(session, event_id=event.id)
-                        log.error(
-                            "incoming event %d dropped after %d attempts",
-                            event.id,
-                            event.attempts,
-                        )
-                    else:
-                        at = self.clock() + RETRY_BACKOFF * event.attempts
-                        await events.retry_later(session, event_id=event.id, at=at)
-            except Exception as inner:
-                # Its lease will run out and it will be claimed again.
-                log.warning("incoming event %d not released: %s", event.id, _name(inner))
+            await self._after_failure(event)
             return False
-        async with self.sessions() as session, session.begin():
-            await events.finish(session, event_id=event.id)
         return True
 
     async def _handle(self, event: events.Claimed) -> None:
-        channel = self.channels[event.channel]
-        if event.channel == "telegram":
-            update = channel.update_from_json(json.loads(event.body))
-            if update is not None:
-                await channel.process(update)  # dispatches, then answers a button press
+        async def finish(session: AsyncSession) -> None:
+            await events.finish(session, event_id=event.id)
+
+        incoming = await self.channels[event.channel].incoming(event.body)
+        if incoming is None:
+            async with self.sessions() as session, session.begin():
+                await finish(session)
             return
-        incoming = await channel.parse(event.body)
-        if incoming is not None:
-            await self.dispatcher.dispatch(incoming)
+        await self.dispatcher.dispatch(incoming, also=finish)
+
+    async def _after_failure(self, event: events.Claimed) -> None:
+        try:
+            async with self.sessions() as session, session.begin():
+                if event.attempts >= self.max_attempts:
+                    await events.finish(session, event_id=event.id)
+                    log.error(
+                        "incoming event %d dropped after %d attempts", event.id, event.attempts
+                    )
+                else:
+                    at = self.clock() + RETRY_BACKOFF * event.attempts
+                    await events.retry_later(session, event_id=event.id, at=at)
+        except Exception as inner:
+            # Its lease will run out and it will be claimed again.
+            log.warning("incoming event %d not released: %s", event.id, _name(inner))
 
 
 def _name(exc: BaseException) -> str:

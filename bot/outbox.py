@@ -1,35 +1,69 @@
-"""Durable delivery: claim due rows within the shared budget, send each at its slot, record it.
+"""Durable delivery: claim due rows with slots of the shared budget, mark them sending just
+before their slot, send each at its slot, record the outcomes.
 
-Claiming commits rows as "claimed" with a slot; each row is committed as "sending" just before
-its HTTP call, so a crash can never make a message go twice: a row cut off mid-call is found
-later with an expired lease and becomes "unknown"; one that was only claimed goes back to
-pending. Throttles wait as long as the platform asked, never less; an unreachable person is
-marked so and nothing more is sent to them. A message the platform's window stops (Zalo: the
-person has not written lately) is recorded as "window" and goes to the household's chat on
-another channel, once; without one it stays undelivered, for the ward's printed list and the
-digest.
+Per channel and per process one lane does the database work in as few transactions as it can
+(one transaction records what finished, claims more and marks the next rows "sending") while
+the sends themselves run as tasks. What this guarantees, whatever the load:
+
+- **Nothing twice.** A row is committed "sending" only when its slot is at most LEAD away and
+  at most WIRE rows are sending at once: a process killed at any moment leaves at most WIRE rows
+  whose fate is unknown; they are listed for the organiser and never resent by themselves.
+- **The platform's rate in every second, across processes.** Slots come from one budget in the
+  database, 1/rate apart (and a margin more, for the jitter of arrival). A send goes at a slot
+  it holds, never before it, and never more than GRACE after it: a process that stalled throws
+  its past slots away and asks for new ones rather than catching up in a burst.
+- **A person's spacing, measured from when a send finished.** A person's next message is
+  claimed only once the previous one is recorded and their pace (its end plus the channel's
+  spacing) has passed, so however late a request arrives, the next one starts later.
+- Throttles wait as long as the platform asked; failures without an answer are retried with a
+  capped exponential backoff, then failed; an unreachable person is marked so; a message the
+  platform's window stops (Zalo) goes once to the household's chat on another channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.channels import Channel
 from bot.messages import Address, Delivery, Reply, SendResult
 from storage import outbox as rows
 from storage.accounts import mark_unreachable
+from storage.db import reading
 from storage.links import other_channel
 
 log = logging.getLogger(__name__)
 
-RETRY_BACKOFF = timedelta(seconds=5)
-MAX_IN_FLIGHT = 64
-CLAIM_BATCH = 4 * MAX_IN_FLIGHT  # rows claimed at once: a second's worth at 256/s
+WIRE = 8  # rows "sending" at once per channel in one process: what a kill can leave unknown
+# Rows are marked "sending" at most this long before their slot (and at most WIRE at once), a
+# few in each transaction; what finished meanwhile is recorded in the same transaction.
+LEAD = timedelta(milliseconds=100)
+GRACE = timedelta(milliseconds=20)  # a slot not taken within this is gone
+RATE_MARGIN = 0.98  # slots 2 % further apart than 1/rate: room for the jitter of arrival
+HORIZON = timedelta(seconds=1)  # how far ahead slots are claimed
+CLAIM_BATCH = 256
+FINAL = {
+    SendResult.SENT: rows.Status.SENT,
+    SendResult.FAILED: rows.Status.FAILED,
+    SendResult.UNKNOWN: rows.Status.UNKNOWN,
+    SendResult.UNREACHABLE: rows.Status.UNREACHABLE,
+    SendResult.WINDOW: rows.Status.WINDOW,
+}
+
+
+@dataclass(frozen=True)
+class _Result:
+    message: rows.Claimed
+    delivery: Delivery
+    at: datetime  # when the send finished
 
 
 class Outbox:
@@ -39,215 +73,380 @@ class Outbox:
         channels: dict[str, Channel],
         *,
         clock: Callable[[], datetime],
+        wire: int = WIRE,
     ):
         self.sessions = sessions
         self.channels = channels
         self.clock = clock
-        self._wake = asyncio.Event()
-        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
-        self._pace_locks: dict[str, asyncio.Lock] = {}  # one per channel
-        self._next_send: dict[str, float] = {}  # last send by channel, on the loop's clock
-        self._last_to: dict[Address, float] = {}  # last send to each person, same clock
+        self.wire = wire
+        self._lanes: dict[str, _Lane] = {}
+        self._woken = asyncio.Event()
+
+    def lane(self, channel: str) -> _Lane:
+        if channel not in self._lanes:
+            self._lanes[channel] = _Lane(self, channel)
+        return self._lanes[channel]
 
     def wake(self) -> None:
-        self._wake.set()
+        """New rows were committed: look for them now rather than at the next poll."""
+        for lane in self._lanes.values():
+            lane.wake()
+        self._woken.set()
 
     async def drain(self, channel: str) -> int:
-        """Send what is due on one channel until nothing more is due; return how many went.
+        """Send what is due on one channel until nothing more is due now; how many went."""
+        lane = self.lane(channel)
+        lane.wake()  # look, whatever the last claim found
+        return await lane.drain()
 
-        Memory stays flat whatever the size of the broadcast: rows are claimed a batch at a
-        time, and each delivery task is forgotten as soon as it is done.
-        """
-        sent = 0
-        tasks: set[asyncio.Task[int]] = set()
-
-        def finished(task: asyncio.Task[int]) -> None:
-            nonlocal sent
-            tasks.discard(task)
-            if not task.cancelled() and task.exception() is None:
-                sent += task.result()
-
+    async def run(self, *, idle: float = 1.0) -> None:
+        """Deliver on every channel for ever: at once when woken, else polling every `idle`
+        seconds (cheaply) for what other processes wrote."""
+        running: dict[str, asyncio.Task[None]] = {}
         try:
             while True:
-                batch = await self._claim(channel)
-                for message in batch:
-                    await self._in_flight.acquire()
-                    task = asyncio.create_task(self._deliver_at_slot(message))
-                    tasks.add(task)
-                    task.add_done_callback(finished)
-                if batch:
-                    # Come back when this batch's slots are nearly used up.
-                    await self._sleep_until(batch[-1].send_at - timedelta(milliseconds=200))
-                    continue
-                if not tasks:
-                    return sent
-                await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            # Stopping: what is claimed and not yet sending goes back when its lease ends.
-            for task in tasks:
+                for name in list(self.channels):  # a channel may be added meanwhile
+                    if name not in running or running[name].done():
+                        running[name] = asyncio.create_task(self.lane(name).run(idle=idle))
+                self._woken.clear()
+                try:
+                    await asyncio.wait_for(self._woken.wait(), timeout=idle)
+                except TimeoutError:
+                    pass
+        finally:
+            for task in running.values():
                 task.cancel()
-            raise
-        finally:
-            if tasks:
-                await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*running.values(), return_exceptions=True)
+            for lane in self._lanes.values():
+                await lane.release()
 
-    async def _claim(self, channel: str) -> list[rows.Claimed]:
-        platform = self.channels[channel]
-        async with self.sessions() as session, session.begin():
-            now = self.clock()
-            await rows.expire_leases(session, now=now)
-            return await rows.claim_due(
-                session,
-                channel=channel,
-                now=now,
-                rate=platform.rate,
-                spacing=platform.spacing,
-                limit=CLAIM_BATCH,
-            )
 
-    async def _sleep_until(self, instant: datetime) -> None:
-        delay = (instant - self.clock()).total_seconds()
-        if delay > 0:
-            await asyncio.sleep(delay)
+class _Lane:
+    """Delivery on one channel in this process."""
 
-    async def _deliver_at_slot(self, message: rows.Claimed) -> int:
+    def __init__(self, outbox: Outbox, name: str):
+        self.outbox = outbox
+        self.name = name
+        self.claimed: deque[rows.Claimed] = deque()  # not yet marked sending
+        self.slots: deque[datetime] = deque()  # slots of the budget this lane holds, in order
+        self.results: list[_Result] = []
+        self.sending: dict[int, rows.Claimed] = {}  # marked sending, by row id
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.on_wire: set[int] = set()  # rows whose request has started
+        self.changed = asyncio.Event()
+        self.exhausted = False  # the last claim found nothing more due
+        self.retry_at: datetime | None = None  # when a held-back row may be claimed
+        self.sent = 0
+        self.taken: deque[tuple[datetime, datetime]] = deque(maxlen=4096)  # (slot, taken at)
+
+    @property
+    def channel(self) -> Channel:
+        return self.outbox.channels[self.name]
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(seconds=1 / (self.channel.rate * RATE_MARGIN))
+
+    def wake(self) -> None:
+        self.exhausted = False
+        self.changed.set()
+
+    def clock(self) -> datetime:
+        return self.outbox.clock()
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self, *, idle: float) -> None:
+        while True:
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("outbox on %s failed; trying again shortly", self.name)
+                self.exhausted = True
+            await self._wait(idle)
+            if self.exhausted and not await self._nothing_due():
+                self.exhausted = False
+
+    async def drain(self) -> int:
+        """Work until nothing is due now, nothing is in hand and nothing is sending."""
+        before = self.sent
+        while True:
+            if await self._step():
+                continue
+            if self.exhausted and not (self.claimed or self.sending or self.results):
+                return self.sent - before
+            await self._wait(None)
+
+    async def _wait(self, idle: float | None) -> None:
+        """Until something changes (a send finished, new rows), the next row can be marked,
+        it is time to claim more, or a held-back row is due."""
+        now = self.clock()
+        instants = []
+        waiting = self._waiting()
+        if self.claimed and len(self.slots) > waiting and len(self.sending) < self.outbox.wire:
+            instants.append(self.slots[waiting] - LEAD)  # the first slot no send waits for
+        if self._wants_more():
+            instants.append(self.slots[-1] - HORIZON / 2)
+        if self.retry_at is not None:
+            instants.append(self.retry_at)
+        timeout = min([(at - now).total_seconds() for at in instants], default=idle)
+        if timeout is not None and timeout <= 0:
+            return
+        self.changed.clear()
         try:
-            await self._sleep_until(message.send_at)
-            return await self._deliver(message)
-        finally:
-            self._in_flight.release()
+            await asyncio.wait_for(self.changed.wait(), timeout=timeout)
+        except TimeoutError:
+            pass
 
-    async def _pace(self, channel: str) -> None:
-        """Never two sends closer than 1/rate in this process, measured when they go.
+    def _wants_more(self) -> bool:
+        """Whether the lane would claim more rows once its last slot is near."""
+        return not self.exhausted and len(self.claimed) < CLAIM_BATCH // 2 and bool(self.slots)
 
-        Slots are already that far apart; but a process that stalled (a long pause, a starved
-        machine) wakes with every overdue slot due at once, and must catch up at the rate
-        rather than in a burst over the platform's limit. The wait is taken holding the lock
-        and measured from when the previous send actually went, so that a stall of the event
-        loop during the wait cannot release several sends together.
-        """
-        loop = asyncio.get_running_loop()
-        interval = 1 / self.channels[channel].rate
-        lock = self._pace_locks.setdefault(channel, asyncio.Lock())
-        async with lock:
-            last = self._next_send.get(channel)
-            if last is not None and loop.time() < last + interval:
-                await asyncio.sleep(last + interval - loop.time())
-            self._next_send[channel] = loop.time()
+    async def _nothing_due(self) -> bool:
+        """One cheap read (no lock, no write) before a poll's claim: idle costs nothing."""
+        try:
+            async with reading(self.outbox.sessions) as session:
+                return not await rows.anything_due(session, channel=self.name, now=self.clock())
+        except Exception as exc:
+            log.warning("outbox on %s: cannot read the database (%s)", self.name, exc)
+            return True
 
-    async def _space(self, address: Address, spacing: timedelta) -> None:
-        """Never two sends to one person closer than the channel's spacing, in this process.
+    # ------------------------------------------------------------------ one transaction
 
-        The slots already keep them apart; but a send that waited behind a stall (the pace
-        above, a slow transaction) leaves less than the spacing before the person's next slot.
-        """
-        loop = asyncio.get_running_loop()
-        # A twentieth more: requests take a few milliseconds more or less to arrive.
-        gap, now = spacing.total_seconds() * 1.05, loop.time()
-        last = self._last_to.get(address)
-        at = now if last is None else max(now, last + gap)
-        self._last_to[address] = at  # reserved before sleeping: a third send queues behind
-        if at > now:
-            await asyncio.sleep(at - now)
-        if len(self._last_to) > 4096:
-            # Keep memory flat over a province-wide broadcast: forget who is past their gap.
-            horizon = loop.time() - gap
-            self._last_to = {a: t for a, t in self._last_to.items() if t > horizon}
-
-    async def _deliver(self, message: rows.Claimed) -> int:
-        async with self.sessions() as session, session.begin():
-            if not await rows.mark_sending(session, message=message, now=self.clock()):
-                return 0  # the lease ran out and the row went back to pending: not ours now
-        channel = self.channels[message.channel]
-        address = Address(message.channel, message.recipient)
-        await self._space(address, channel.spacing)
-        # Paced last, just before the request: the transaction above takes a varying time,
-        # and requests paced before it could still arrive bunched.
-        await self._pace(message.channel)
-        # The person's gap counts from when this send really goes, after the pace's wait.
-        self._last_to[address] = max(
-            self._last_to.get(address, 0.0), asyncio.get_running_loop().time()
+    async def _step(self) -> bool:
+        """Record what finished, claim more, mark the next rows sending: one transaction, if
+        any of it is needed now. False if nothing was."""
+        now = self.clock()
+        self._drop_past_slots(now)
+        if self.retry_at is not None and self.retry_at <= now:
+            self.retry_at, self.exhausted = None, False
+        more = (
+            not self.exhausted
+            and len(self.claimed) < CLAIM_BATCH // 2
+            and (not self.slots or self.slots[-1] <= now + HORIZON / 2)
         )
+        missing = len(self.claimed) + self._waiting() - len(self.slots)
+        if not (more or missing > 0 or self._markable(now) or self._record_now(now)):
+            return False
+        results, self.results = self.results, []
+        async with self.outbox.sessions() as session, session.begin():
+            now = self.clock()
+            rerouted = await self._record(session, results, now)
+            if missing > 0:
+                await self._top_up(session, now, missing)
+            elif more:
+                await self._claim(session, now)
+            due = [self.claimed.popleft() for _ in range(self._markable(now))]
+            marked = await rows.mark_sending(session, messages=due, now=now) if due else set()
+        for result in results:
+            self._forget(result.message.id)
+        for message in due:  # one not marked lost its claim (a lease ran out): not ours
+            if message.id in marked:
+                self.sending[message.id] = message
+                self.tasks[message.id] = asyncio.create_task(self._send(message))
+        if rerouted:
+            self.outbox.wake()
+        return True
+
+    def _record_now(self, now: datetime) -> bool:
+        """Whether what finished should be recorded now rather than with the next marking (one
+        transaction for both), which is due within LEAD and the wire has room for."""
+        if not self.results:
+            return False
+        if len(self.results) >= self.outbox.wire // 2 or not self.claimed:
+            return True
+        if len(self.sending) >= self.outbox.wire:
+            return True  # the wire is full: make room
+        waiting = self._waiting()
+        if len(self.slots) <= waiting:
+            return True
+        return self.slots[waiting] - LEAD > now + LEAD
+
+    def _forget(self, message_id: int) -> None:
+        self.sending.pop(message_id, None)
+        self.tasks.pop(message_id, None)
+        self.on_wire.discard(message_id)
+
+    def _waiting(self) -> int:
+        """Rows marked sending whose request has not started: each will take a slot."""
+        return len(self.sending) - len(self.on_wire)
+
+    def _drop_past_slots(self, now: datetime) -> None:
+        while self.slots and self.slots[0] < now - GRACE:
+            self.slots.popleft()
+            metrics.SLOTS_MISSED.labels(self.name).inc()
+
+    def _markable(self, now: datetime) -> int:
+        """How many claimed rows may be marked sending now: one per slot within LEAD that no
+        sending row is waiting for, within the wire's room."""
+        soon = sum(1 for slot in self.slots if slot <= now + LEAD)
+        room = self.outbox.wire - len(self.sending)
+        return max(0, min(len(self.claimed), soon - self._waiting(), room))
+
+    async def _claim(self, session: AsyncSession, now: datetime) -> None:
+        claim = await rows.claim_due(
+            session,
+            channel=self.name,
+            now=now,
+            interval=self.interval,
+            limit=CLAIM_BATCH - len(self.claimed),
+            horizon=HORIZON,
+        )
+        self.claimed.extend(claim.messages)
+        self.slots.extend(claim.slots)
+        self.retry_at = claim.retry_at
+        # Nothing more is due for now when the claim took less than it had room for: what
+        # other processes or the clock add wakes us, or waits for the poll.
+        self.exhausted = not claim.full
+
+    async def _top_up(self, session: AsyncSession, now: datetime, missing: int) -> None:
+        """Slots for rows in hand whose slots went by while the process was stalled."""
+        count = min(missing, int(HORIZON / self.interval) + 1)
+        self.slots.extend(
+            await rows.grant_slots(
+                session, channel=self.name, now=now, interval=self.interval, count=count
+            )
+        )
+
+    # ------------------------------------------------------------------ sending
+
+    async def _take_slot(self) -> bool:
+        """Wait for a slot this lane holds and take it: never before it, never more than
+        GRACE after it. False if the lane holds none (more will be granted)."""
+        while True:
+            now = self.clock()
+            self._drop_past_slots(now)
+            if not self.slots:
+                return False
+            wait = (self.slots[0] - now).total_seconds()
+            if wait <= 0:
+                self.taken.append((self.slots.popleft(), now))
+                return True
+            await asyncio.sleep(wait)
+
+    async def _send(self, message: rows.Claimed) -> None:
         try:
-            delivery = await channel.send(address, Reply.from_json(message.body))
+            while not await self._take_slot():
+                self.changed.set()  # ask the lane for slots
+                await asyncio.sleep(self.interval.total_seconds())
+            self.on_wire.add(message.id)
+            started = time.perf_counter()
+            delivery = await self._call(message)
+            metrics.SEND_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        except asyncio.CancelledError:
+            if message.id in self.on_wire:
+                # Stopped mid-request: whether it arrived is unknown.
+                delivery = Delivery(SendResult.UNKNOWN, reason="stopped while sending")
+                self.results.append(_Result(message, delivery, self.clock()))
+            raise
+        self.results.append(_Result(message, delivery, self.clock()))
+        self.changed.set()
+
+    async def _call(self, message: rows.Claimed) -> Delivery:
+        address = Address(message.channel, message.recipient)
+        try:
+            return await self.channel.send(address, Reply.from_json(message.body))
         except Exception as exc:  # a bug in a channel must not leave the row "sending" for ever
             log.exception("outbox message %s: channel raised", message.id)
-            delivery = Delivery(SendResult.UNKNOWN, reason=f"channel raised {type(exc).__name__}")
-        return await self._record(message, delivery)
+            return Delivery(SendResult.UNKNOWN, reason=f"channel raised {type(exc).__name__}")
 
-    async def _record(self, message: rows.Claimed, delivery: Delivery) -> int:
-        result, reason = delivery.result, delivery.reason
-        rerouted = ""  # the channel a copy went to, for a message the window stopped
-        async with self.sessions() as session, session.begin():
-            now = self.clock()
-            if result is SendResult.SENT:
-                await rows.mark_sent(session, message_id=message.id, now=now)
-                return 1
-            if result is SendResult.THROTTLED:
-                # Never earlier than the platform said; a second more for clock skew.
-                wait = timedelta(seconds=delivery.retry_after + 1)
-                await rows.mark_retry(
-                    session, message_id=message.id, not_before=now + wait, reason=reason
+    # ------------------------------------------------------------------ recording
+
+    async def _record(self, session: AsyncSession, results: list[_Result], now: datetime) -> bool:
+        """Write the outcomes; True if a message went on to another channel."""
+        finished: list[rows.Finished] = []
+        rerouted = False
+        for result in results:
+            outcome = result.delivery.result
+            metrics.SENDS.labels(self.name, outcome.value).inc()
+            if outcome is SendResult.SENT:
+                self.sent += 1
+            elif outcome in (SendResult.THROTTLED, SendResult.RETRY):
+                await self._retry(session, result, now)
+                continue
+            elif outcome is SendResult.UNREACHABLE:
+                await self._unreachable(session, result)
+            elif outcome is SendResult.WINDOW:
+                rerouted |= await self._deliver_another_way(session, result.message, now)
+            if outcome is not SendResult.SENT:
+                log.warning(
+                    "outbox message %s: %s (%s)", result.message.id, outcome, result.delivery.reason
                 )
-            elif result is SendResult.RETRY:
-                await rows.mark_retry(
-                    session, message_id=message.id, not_before=now + RETRY_BACKOFF, reason=reason
-                )
-            elif result is SendResult.UNREACHABLE:
-                await rows.mark_recipient_unreachable(
-                    session,
-                    channel=message.channel,
-                    recipient=message.recipient,
-                    message_id=message.id,
-                    reason=reason,
-                )
-                await mark_unreachable(
-                    session, channel=message.channel, user_id=message.recipient, at=now
-                )
-            elif result is SendResult.WINDOW:
-                # The copy is written before the row's body is dropped, in one transaction.
-                rerouted = await self._deliver_another_way(session, message, now)
-                await rows.mark_window(session, message_id=message.id, reason=reason)
-            elif result is SendResult.FAILED:
-                await rows.mark_failed(session, message_id=message.id, reason=reason)
-            else:
-                await rows.mark_unknown(session, message_id=message.id, reason=reason)
-        if rerouted:
-            log.info("outbox message %s: window; a copy goes via %s", message.id, rerouted)
-            self.wake()
-            return 0
-        log.warning("outbox message %s: %s (%s)", message.id, result, reason)
-        return 0
+            finished.append(
+                rows.Finished(result.message, FINAL[outcome], result.at, result.delivery.reason)
+            )
+        await rows.finish_many(session, finished=finished, spacing=self.channel.spacing)
+        return rerouted
+
+    async def _retry(self, session: AsyncSession, result: _Result, now: datetime) -> None:
+        delivery, message = result.delivery, result.message
+        if delivery.result is SendResult.THROTTLED:
+            metrics.THROTTLED.labels(self.name).inc()
+            # Never earlier than the platform said; a second more for clock skew.
+            wait = timedelta(seconds=delivery.retry_after + 1)
+        else:
+            wait = rows.backoff(message.attempts + 1)
+        again = await rows.retry_later(
+            session, message=message, not_before=now + wait, reason=delivery.reason
+        )
+        log.warning(
+            "outbox message %s: %s (%s); %s",
+            message.id,
+            delivery.result,
+            delivery.reason,
+            f"again in {wait.total_seconds():.0f} s" if again else "given up",
+        )
+
+    async def _unreachable(self, session: AsyncSession, result: _Result) -> None:
+        message = result.message
+        await rows.mark_recipient_unreachable(
+            session, channel=message.channel, recipient=message.recipient, reason="unreachable"
+        )
+        await mark_unreachable(
+            session, channel=message.channel, user_id=message.recipient, at=result.at
+        )
 
     async def _deliver_another_way(
         self, session: AsyncSession, message: rows.Claimed, now: datetime
-    ) -> str:
+    ) -> bool:
         """Enqueue the message to the recipient's household's chat on another channel this
-        outbox sends on; the name of that channel, or "" if there is none."""
-        others = [name for name in self.channels if name != message.channel]
-        if not others:
-            return ""
+        outbox sends on, before the row's body is dropped; True if a copy was added."""
+        others = [name for name in self.outbox.channels if name != message.channel]
+        if not others or not rows.reroutable(message):
+            return False
         chat = await other_channel(
             session, channel=message.channel, user_id=message.recipient, channels=others
         )
         if chat is None:
-            return ""
+            return False
         channel, recipient = chat
         added = await rows.deliver_another_way(
             session, message=message, channel=channel, recipient=recipient, now=now
         )
-        return channel if added else ""
+        if added:
+            log.info("outbox message %s: window; a copy goes via %s", message.id, channel)
+        return added
 
-    async def run(self, *, idle: float = 1.0) -> None:
-        """Deliver for ever: whenever woken by new messages, and at least every `idle` seconds."""
-        while True:
-            self._wake.clear()
-            for name in list(self.channels):  # a channel may be added meanwhile
-                try:
-                    await self.drain(name)
-                except Exception:
-                    log.exception("outbox drain on %s failed; trying again shortly", name)
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=idle)
-            except TimeoutError:
-                pass
+    # ------------------------------------------------------------------ stopping
+
+    async def release(self) -> None:
+        """Stopping: rows claimed, or marked sending but not yet on the wire, go back to
+        pending at once; what finished is recorded."""
+        for task in self.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        back = list(self.claimed) + [
+            message for key, message in self.sending.items() if key not in self.on_wire
+        ]
+        try:
+            async with self.outbox.sessions() as session, session.begin():
+                await self._record(session, self.results, self.clock())
+                await rows.give_back(session, messages=back)
+        except Exception as exc:  # the leases bring them back anyway
+            log.warning("outbox on %s: could not give rows back (%s)", self.name, exc)
+        self.claimed.clear()
+        self.slots.clear()
+        self.results = []
+        self.sending.clear()
+        self.tasks.clear()
+        self.on_wire.clear()

@@ -16,9 +16,11 @@ import hmac
 import json
 import logging
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -83,7 +85,9 @@ def create_app(
         address = Address(channel, str(user_id))
         return runtime.dispatcher.sealer.message_key("intake sender", address)
 
-    async def keep(channel: str, key: str, raw: bytes, sender: str) -> Response:
+    async def keep(
+        channel: str, key: str, raw: bytes, sender: str, stored: Callable[[], None] | None = None
+    ) -> Response:
         try:
             async with runtime.sessions() as session, session.begin():
                 new = await events.store(
@@ -100,6 +104,8 @@ def create_app(
             return Response(status_code=503)
         if new:
             runtime.intake.wake()
+            if stored is not None:
+                stored()
         return Response(status_code=200)
 
     async def telegram_webhook(request: Request) -> Response:
@@ -127,7 +133,17 @@ def create_app(
             ),
             None,
         )
-        return await keep("telegram", str(update["update_id"]), raw, sender_of("telegram", sender))
+
+        def acknowledge() -> None:
+            # A button press is answered at once: its processing may wait behind others.
+            if telegram is not None and isinstance(update.get("callback_query"), dict):
+                parsed = telegram.update_from_json(update)
+                if parsed is not None:
+                    telegram.acknowledge(parsed)
+
+        return await keep(
+            "telegram", str(update["update_id"]), raw, sender_of("telegram", sender), acknowledge
+        )
 
     async def zalo_webhook(request: Request) -> Response:
         from bot.channels.zalo import event_key, verify_signature
@@ -168,7 +184,13 @@ def create_app(
             return JSONResponse({"database": "unavailable"}, status_code=503)
         return JSONResponse({"database": "ok"})
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    async def prometheus(_request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+    ]
     if telegram is not None:
         routes.append(Route("/telegram", telegram_webhook, methods=["POST"]))
     if zalo is not None:

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import invitations as inv
+from storage import outbox as outbox_store
 from storage.links import link_channels
 from storage.models import (
     Account,
@@ -366,7 +367,7 @@ class Missed:
     kind: str  # invite, remind, moved, cancelled
     reminder: Reminder | None  # the reminder, for "remind"
     channel: str  # where it was last tried
-    status: str  # window, unreachable, failed
+    status: str  # window, unreachable, failed, unknown (may not have arrived)
 
 
 @dataclass
@@ -386,14 +387,15 @@ def _household_of(key: str) -> int | None:
 
 async def undelivered(session: AsyncSession, *, dialogue_id: int) -> list[UndeliveredHousehold]:
     """The households of a dialogue whose invitation, reminders or notices ended undelivered
-    (stopped by the window, unreachable or refused) and did not reach them another way, by
-    hamlet and code: the ward reads them out or takes them by hand. Messages to households
-    only: nothing of askers or of the news of questions."""
+    (stopped by the window, unreachable or refused) or may not have arrived (cut off while
+    sending: unknown), and did not reach them another way, by hamlet and code: the ward reads
+    them out or takes them by hand. Messages to households only: nothing of askers or of the
+    news of questions."""
     reminders = await _reminders(session, [dialogue_id])
     found = await _stopped(
         session,
         prefixes=_dialogue_prefixes([dialogue_id], reminders, news=False),
-        statuses=UNDELIVERED,
+        statuses=(*UNDELIVERED, "unknown"),
     )
     missed: dict[int, list[Missed]] = defaultdict(list)
     for item in found:
@@ -413,6 +415,45 @@ async def undelivered(session: AsyncSession, *, dialogue_id: int) -> list[Undeli
 
     result = [UndeliveredHousehold(h, sorted(missed[h.id], key=when)) for h in households]
     return sorted(result, key=lambda u: (u.household.hamlet, u.household.code))
+
+
+@dataclass(frozen=True)
+class UnknownMessage:
+    """A message whose fate is unknown (its process died mid-request): it may have arrived."""
+
+    id: int
+    kind: str  # invite, remind, moved, cancelled, or another key's first word
+    channel: str
+    household: Household | None  # for a household's own message
+    created_at: datetime
+    resendable: bool  # kept its text: the organiser may send it again
+
+
+async def unknown_messages(
+    session: AsyncSession, *, dialogue_id: int | None = None
+) -> list[UnknownMessage]:
+    """Every message whose fate is unknown, or a dialogue's (its households' invitation,
+    reminders and notices), oldest first."""
+    prefixes = None
+    if dialogue_id is not None:
+        reminders = await _reminders(session, [dialogue_id])
+        prefixes = _dialogue_prefixes([dialogue_id], reminders, news=False)
+    rows = await outbox_store.unknown(session, prefixes=prefixes)
+    kinds = {"invite", "remind", "moved", "cancelled"}
+    ids = {
+        household
+        for _, key, *_ in rows
+        if key.split(":", 1)[0] in kinds and (household := _household_of(key)) is not None
+    }
+    households = {
+        h.id: h for h in await session.scalars(select(Household).where(Household.id.in_(list(ids))))
+    }
+    found = []
+    for row_id, key, channel, _recipient, created_at, resendable in rows:
+        kind = key.split(":", 1)[0]
+        household = households.get(_household_of(key)) if kind in kinds else None
+        found.append(UnknownMessage(row_id, kind, channel, household, created_at, resendable))
+    return found
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import refresh_statistics
 from storage.models import Household
 
 CATEGORIES = ("poor", "near_poor", "new_non_poor", "other")
@@ -201,6 +202,8 @@ async def upsert_households(
             done += len(chunk)
             if progress:
                 progress(done)
+    if inserts or updates:
+        await refresh_statistics(session, "households")
     return UpsertResult(created=len(inserts), updated=len(updates), unchanged=unchanged)
 
 

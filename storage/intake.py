@@ -26,6 +26,8 @@ class Claimed:
     channel: str
     body: bytes
     attempts: int  # this one included
+    sender: str = ""
+    received_at: datetime | None = None
 
 
 async def store(
@@ -96,7 +98,9 @@ async def claim(
             continue
         row.attempts += 1
         row.claimed_until = now + lease
-        claimed.append(Claimed(row.id, row.channel, bytes(row.body), row.attempts))
+        claimed.append(
+            Claimed(row.id, row.channel, bytes(row.body), row.attempts, row.sender, row.received_at)
+        )
     if dropped:
         await session.execute(delete(IncomingEvent).where(IncomingEvent.id.in_(dropped)))
     await session.flush()

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import refresh_statistics
 from storage.models import Account, Household, HouseholdLink, Invitation, OutboxMessage
 
 INVITED = ("invited", "letter", "accepted", "declined")
@@ -85,6 +86,7 @@ async def save_selection(
                 ),
             )
         )
+        await refresh_statistics(session, "invitations")  # `invite` reads them next
         return
     connection = await session.connection()  # Core executemany: no ORM work per row
     for start in range(0, len(rows), 5000):

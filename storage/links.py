@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Household, HouseholdLink, LinkAttempt
@@ -110,14 +110,13 @@ async def unlink_address(session: AsyncSession, *, channel: str, user_id: str) -
 
 
 async def touch(session: AsyncSession, *, channel: str, user_id: str, at: datetime) -> None:
-    """The household used this chat now: its next messages go here."""
-    mine = await session.scalar(
-        select(HouseholdLink).where(
-            HouseholdLink.channel == channel, HouseholdLink.user_id == user_id
-        )
+    """The household used this chat now: its next messages go here. One UPDATE, no read."""
+    await session.execute(
+        update(HouseholdLink)
+        .where(HouseholdLink.channel == channel, HouseholdLink.user_id == user_id)
+        .values(last_used_at=at)
+        .execution_options(synchronize_session=False)
     )
-    if mine is not None:
-        mine.last_used_at = at
 
 
 async def households_of(

@@ -59,6 +59,7 @@ class ProcessedUpdate(Base):
     """An incoming update already handled: inserted in the same transaction as its effects."""
 
     __tablename__ = "processed_updates"
+    __table_args__ = (Index("ix_processed_updates_processed_at", "processed_at"),)
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -156,7 +157,8 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "priority", "not_before"),
+        # The queue, in the order claims take it: by status, channel, priority, then age.
+        Index("ix_outbox_queue", "status", "channel", "priority", "id"),
         Index("ix_outbox_recipient", "channel", "recipient", "status"),
     )
 
@@ -165,14 +167,16 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(64))
     priority: Mapped[int] = mapped_column(Integer, default=0)  # lower goes first
-    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # cleared once sent
+    # Cleared (SQL NULL) once final. Not written for a row whose fate is unknown that an
+    # organiser may resend: a household's invitation, reminder or notice.
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed tries so far
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     # The claim that holds the row ("claimed" or "sending"): a random token, so that a process
     # whose lease ran out cannot go on with a row another process has claimed since.
     claim: Mapped[str | None] = mapped_column(String(32))
-    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # its slot in the budget
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when last marked sending
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

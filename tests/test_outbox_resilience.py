@@ -20,7 +20,7 @@ import pytest
 
 from bot.channels.telegram import TelegramChannel
 from bot.dispatcher import utcnow
-from bot.outbox import MAX_IN_FLIGHT, Outbox
+from bot.outbox import WIRE, Outbox
 from storage.outbox import LEASE
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.support import (
@@ -138,7 +138,7 @@ async def test_a_broadcast_killed_again_and_again_loses_nothing_sends_nothing_tw
     assert set(counts) <= {"sent", "unknown"}, (counts, context)
     never_received = [k for k, status in statuses.items() if status == "sent" and k not in received]
     assert never_received == [], context
-    assert counts["unknown"] <= KILLS * MAX_IN_FLIGHT, (counts, context)
+    assert counts["unknown"] <= KILLS * WIRE, (counts, context)
     assert counts["sent"] + counts["unknown"] == len(keys)
     # A kill can cut a request off after its headers: the fake sees an empty call, nothing else.
     cut_off = [v for v in fake.violations if v.endswith("(params: {})")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import html
+import json
 import logging
 import warnings
 from datetime import timedelta
@@ -18,6 +19,7 @@ import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -30,6 +32,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.i18n import N_, Translator
+from bot.mailboxes import Mailboxes
 from bot.messages import Address, Delivery, Incoming, Kind, Reply, SendResult
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ NAME = "telegram"
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted after entity parsing
 CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH  # 1024, likewise
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+ACKNOWLEDGED_KEPT = 10_000  # presses remembered as answered, against redeliveries
 
 # Commands shown in Telegram's menu: the Vietnamese ones for everybody, English aliases for
 # English clients. Descriptions come from the catalogs.
@@ -242,6 +246,7 @@ class TelegramChannel:
         rate: float = 25.0,
         spacing: timedelta = timedelta(seconds=1),
         webhook: bool = False,
+        mailboxes: Mailboxes | None = None,
     ):
         """`dispatch` is the dispatcher's coroutine taking an Incoming and returning an Outcome.
 
@@ -249,12 +254,17 @@ class TelegramChannel:
         a second overall (we keep 25 by default) and one a second to a chat.
 
         With `webhook`, updates are not fetched here: the web app stores them and the intake
-        worker hands each to `process` (the Application has no Updater then).
+        worker hands each to `incoming` (the Application has no Updater then). When polling,
+        updates go to `mailboxes`: different people's processed concurrently, each person's in
+        order.
         """
         self._dispatch = dispatch
         self.default_locale = default_locale
         self.rate = rate
         self.spacing = spacing
+        self.mailboxes = mailboxes or Mailboxes()
+        self._background: set[asyncio.Task[None]] = set()
+        self._acknowledged: dict[str, None] = {}  # recent presses answered, oldest first
         builder = (
             Application.builder()
             .token(token)
@@ -272,7 +282,15 @@ class TelegramChannel:
         return self.application.bot
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.process(update)
+        """Polling: acknowledge a button press at once, then queue the update behind the
+        person's earlier ones. PTB hands updates over one at a time, in order; this returns
+        as soon as the update is queued (or when the backlog has room again)."""
+        self.acknowledge(update)
+        incoming = parse(update)
+        if incoming is None:
+            return
+        self.mailboxes.put(incoming.address, lambda: self._dispatch(incoming))
+        await self.mailboxes.room()
 
     def update_from_json(self, data: object) -> Update | None:
         """A webhook's update as PTB's Update, bound to our bot (None if it is not one)."""
@@ -280,25 +298,43 @@ class TelegramChannel:
             return None
         return Update.de_json(data, self.bot)
 
+    async def incoming(self, raw: bytes) -> Incoming | None:
+        """A stored webhook body as an Incoming (None for what the bot does not take)."""
+        update = self.update_from_json(json.loads(raw))
+        return parse(update) if update is not None else None
+
     async def process(self, update: Update) -> None:
-        """One update, whichever way it came: dispatch it, then acknowledge a button press."""
+        """One update, at once (tests and the console's way): acknowledge and dispatch it."""
+        self.acknowledge(update)
         incoming = parse(update)
-        if incoming is None:
-            return
-        outcome = await self._dispatch(incoming)
+        if incoming is not None:
+            await self._dispatch(incoming)
+
+    def acknowledge(self, update: Update) -> None:
+        """A button press is answered at once, before any database work (Telegram gives up
+        after 15 s), and its keyboard taken away so it is not pressed again; in the
+        background, so that taking updates in never waits on it."""
         query = update.callback_query
-        # A duplicate's press was answered when it was first processed.
-        if query is not None and not outcome.duplicate:
+        if query is None or query.id in self._acknowledged:
+            return  # a redelivered press was answered the first time
+        self._acknowledged[query.id] = None
+        if len(self._acknowledged) > ACKNOWLEDGED_KEPT:
+            del self._acknowledged[next(iter(self._acknowledged))]
+        task = asyncio.create_task(self._acknowledge(query))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _acknowledge(query: CallbackQuery) -> None:
+        try:
+            await query.answer()
+        except TelegramError as exc:  # too old, or answered already (a redelivery)
+            log.info("callback answer refused: %s", exc)
+        if query.message is not None and getattr(query.message, "reply_markup", None):
             try:
-                await query.answer(text=outcome.notice[:200] or None)
-            except BadRequest as exc:  # too old: Telegram stopped waiting for it
-                log.info("callback answer refused: %s", exc.message)
-            if query.message is not None and query.message.reply_markup:
-                # The choice is made: take the buttons away so they are not pressed again.
-                try:
-                    await query.edit_message_reply_markup(reply_markup=None)
-                except TelegramError as exc:
-                    log.info("could not remove a used keyboard: %s", exc)
+                await query.edit_message_reply_markup(reply_markup=None)
+            except TelegramError as exc:
+                log.info("could not remove a used keyboard: %s", exc)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         key = update.update_id if isinstance(update, Update) else "-"
@@ -381,6 +417,10 @@ class TelegramChannel:
         and Telegram keeps the updates that arrive meanwhile for the next one to start."""
         if self.application.updater and self.application.updater.running:
             await self.application.updater.stop()
+        await self.mailboxes.close()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()

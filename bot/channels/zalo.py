@@ -50,6 +50,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult
@@ -355,6 +356,10 @@ class TokenKeeper:
                     interrupted.isoformat(timespec="seconds"),
                 )
             answer = await self._ask(refresh_token)
+            outcome = (
+                "refreshed" if answer.access_token else "refused" if answer.refused else "failed"
+            )
+            metrics.TOKEN_REFRESHES.labels(self.channel, outcome).inc()
             return await self._record(answer)
 
     async def _seed(self, session: AsyncSession, now: datetime) -> None:
@@ -559,6 +564,10 @@ class ZaloChannel:
         if name.startswith("user_send_"):
             return Incoming(address, key, Kind.OTHER)  # a link, a business card, …
         return None
+
+    async def incoming(self, raw: bytes) -> Incoming | None:
+        """A stored webhook body as an Incoming (the intake's way in)."""
+        return await self.parse(raw)
 
     async def _chosen(self, user_id: str, text: str) -> str | None:
         """The data of the choice this text picks among the last shown to the person: a

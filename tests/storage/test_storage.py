@@ -212,34 +212,38 @@ async def test_the_outbox_keeps_one_row_per_idempotency_key(sessions, clock):
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
 
+FAST = timedelta(milliseconds=1)  # an interval between slots that never limits these tests
+
+
+async def _claim(session, clock, *, interval=FAST, limit=100):
+    return await outbox.claim_due(
+        session, channel="telegram", interval=interval, now=clock(), limit=limit
+    )
+
+
 async def test_the_outbox_claims_replies_before_broadcasts_and_not_before_their_time(
     sessions, clock
 ):
-    await _enqueue(sessions, clock, "broadcast", outbox.PRIORITY_BROADCAST)
-    await _enqueue(sessions, clock, "reply", outbox.PRIORITY_REPLY)
-    await _enqueue(sessions, clock, "reminder", outbox.PRIORITY_REMINDER)
+    await _enqueue(sessions, clock, "broadcast", outbox.PRIORITY_BROADCAST, recipient="1")
+    await _enqueue(sessions, clock, "reply", outbox.PRIORITY_REPLY, recipient="2")
+    await _enqueue(sessions, clock, "reminder", outbox.PRIORITY_REMINDER, recipient="3")
     async with sessions() as session, session.begin():
-        claimed = await outbox.claim_due(
-            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock(), limit=2
-        )
-    assert [c.body["text"] for c in claimed] == ["reply", "reminder"]
+        claim = await _claim(session, clock, limit=2)
+    assert [c.body["text"] for c in claim.messages] == ["reply", "reminder"]
     async with sessions() as session, session.begin():
-        await outbox.mark_retry(
+        await outbox.retry_later(
             session,
-            message_id=claimed[0].id,
+            message=claim.messages[0],
             not_before=clock() + timedelta(seconds=30),
             reason="429",
         )
-        again = await outbox.claim_due(
-            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
-        )
-    assert [c.body["text"] for c in again] == ["broadcast"]
+        again = await _claim(session, clock)
+    assert [c.body["text"] for c in again.messages] == ["broadcast"]
     clock.advance(seconds=31)
     async with sessions() as session, session.begin():
-        later = await outbox.claim_due(
-            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
-        )
-    assert [c.body["text"] for c in later] == ["reply"]
+        later = await _claim(session, clock)
+    assert [c.body["text"] for c in later.messages] == ["reply"]
+    assert later.messages[0].attempts == 1  # the throttled try counted
 
 
 async def test_a_message_cut_off_mid_send_becomes_unknown_and_is_never_claimed_again(
@@ -247,22 +251,32 @@ async def test_a_message_cut_off_mid_send_becomes_unknown_and_is_never_claimed_a
 ):
     await _enqueue(sessions, clock, "cut")
     async with sessions() as session, session.begin():
-        [claimed] = await outbox.claim_due(
-            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
-        )
-        assert await outbox.mark_sending(session, message=claimed, now=clock())
-    clock.advance(seconds=outbox.LEASE.total_seconds() + 1)
+        [claimed] = (await _claim(session, clock)).messages
+        assert await outbox.mark_sending(session, messages=[claimed], now=clock()) == {claimed.id}
+    clock.advance(seconds=outbox.LEASE_SENDING.total_seconds() + 1)
     async with sessions() as session, session.begin():
         assert await outbox.expire_leases(session, now=clock()) == 1
-        assert (
-            await outbox.claim_due(
-                session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
-            )
-            == []
-        )
+        assert (await _claim(session, clock)).messages == []
     async with sessions() as session:
         row = await session.get(OutboxMessage, claimed.id)
     assert row.status == "unknown" and row.body is None
+
+
+async def test_an_invitation_cut_off_mid_send_keeps_its_text_for_the_organiser_to_resend(
+    sessions, clock
+):
+    await _enqueue(sessions, clock, "invite:1:2")
+    async with sessions() as session, session.begin():
+        [claimed] = (await _claim(session, clock)).messages
+        await outbox.mark_sending(session, messages=[claimed], now=clock())
+    clock.advance(seconds=outbox.LEASE_SENDING.total_seconds() + 1)
+    async with sessions() as session, session.begin():
+        await outbox.expire_leases(session, now=clock())
+        [listed] = await outbox.unknown(session, prefixes=["invite:1:"])
+        assert listed[1] == "invite:1:2" and listed[5]  # resendable
+        assert await outbox.resend(session, ids=[claimed.id], now=clock()) == [claimed.id]
+        [again] = (await _claim(session, clock)).messages
+    assert again.body == {"text": "invite:1:2"}
 
 
 async def test_a_message_claimed_but_never_sent_goes_back_to_pending_and_its_old_claim_is_void(
@@ -270,53 +284,91 @@ async def test_a_message_claimed_but_never_sent_goes_back_to_pending_and_its_old
 ):
     await _enqueue(sessions, clock, "claimed only")
     async with sessions() as session, session.begin():
-        [first] = await outbox.claim_due(
-            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
-        )
-    clock.advance(seconds=outbox.LEASE.total_seconds() + 1)
+        [first] = (await _claim(session, clock)).messages
+    clock.advance(seconds=outbox.LEASE_CLAIMED.total_seconds() + 1)
     async with sessions() as session, session.begin():
         assert await outbox.expire_leases(session, now=clock()) == 1
-        [second] = await outbox.claim_due(
-            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
-        )
+        [second] = (await _claim(session, clock)).messages
     assert second.id == first.id and second.claim != first.claim
     async with sessions() as session, session.begin():
-        assert not await outbox.mark_sending(session, message=first, now=clock())
-        assert await outbox.mark_sending(session, message=second, now=clock())
+        assert await outbox.mark_sending(session, messages=[first], now=clock()) == set()
+        assert await outbox.mark_sending(session, messages=[second], now=clock()) == {second.id}
 
 
-async def test_slots_are_one_over_the_rate_apart_and_a_recipient_waits_its_interval(
+async def test_slots_are_one_interval_apart_and_a_person_gets_one_message_at_a_time(
     sessions, clock
 ):
     for n in range(6):
         await _enqueue(sessions, clock, f"to-a-{n}", recipient="a")
     for n in range(4):
         await _enqueue(sessions, clock, f"to-{n}", recipient=f"r{n}")
+    tenth = timedelta(seconds=0.1)
     async with sessions() as session, session.begin():
-        claimed = await outbox.claim_due(
-            session, channel="telegram", rate=10, spacing=timedelta(seconds=1), now=clock()
+        claim = await _claim(session, clock, interval=tenth)
+    # The first message to "a", then the four others; "a"'s next waits for this one.
+    assert [c.recipient for c in claim.messages] == ["a", "r0", "r1", "r2", "r3"]
+    assert [b - a for a, b in pairwise(claim.slots)] == [tenth] * 4
+    async with sessions() as session, session.begin():
+        assert (await _claim(session, clock, interval=tenth)).messages == []
+        # "a"'s message went; the next one waits for the spacing counted from its end.
+        sent = outbox.Finished(claim.messages[0], outbox.Status.SENT, clock())
+        await outbox.finish_many(session, finished=[sent], spacing=timedelta(seconds=1))
+        held = await _claim(session, clock, interval=tenth)
+    assert held.messages == [] and held.retry_at == sent.at + timedelta(seconds=1)
+    clock.at(held.retry_at)
+    async with sessions() as session, session.begin():
+        [next_to_a] = (await _claim(session, clock, interval=tenth)).messages
+    assert next_to_a.key == "to-a-1"
+
+
+async def test_no_two_claims_ever_get_the_same_slot(sessions, clock):
+    for n in range(40):
+        await _enqueue(sessions, clock, f"m{n}", recipient=f"r{n}")
+    interval = timedelta(milliseconds=50)
+    slots = []
+    async with sessions() as session, session.begin():
+        slots += (await _claim(session, clock, interval=interval, limit=7)).slots
+    async with sessions() as session, session.begin():
+        slots += (await _claim(session, clock, interval=interval, limit=7)).slots
+        slots += await outbox.grant_slots(
+            session, channel="telegram", now=clock(), interval=interval, count=3
         )
-    # 10 a second over the next second: the first message to "a", then the four others
-    assert [c.recipient for c in claimed] == ["a", "r0", "r1", "r2", "r3"]
-    gaps = [(b.send_at - a.send_at).total_seconds() for a, b in pairwise(claimed)]
-    assert all(abs(gap - 0.1) < 1e-6 for gap in gaps)
-    async with sessions() as session, session.begin():
-        assert (
-            await outbox.claim_due(
-                session, channel="telegram", rate=10, spacing=timedelta(seconds=1), now=clock()
+    assert len(slots) == 17 and [b - a for a, b in pairwise(slots)] == [interval] * 16
+
+
+async def test_a_failure_without_an_answer_is_retried_with_a_growing_wait_then_failed(
+    sessions, clock
+):
+    await _enqueue(sessions, clock, "flaky")
+    waits = []
+    for _ in range(outbox.MAX_ATTEMPTS):
+        async with sessions() as session, session.begin():
+            [claimed] = (await _claim(session, clock)).messages
+            wait = outbox.backoff(claimed.attempts + 1)
+            again = await outbox.retry_later(
+                session, message=claimed, not_before=clock() + wait, reason="connection refused"
             )
-            == []
-        )  # "a" must wait a second; the budget is used up to its horizon
+        waits.append(wait)
+        clock.advance(seconds=wait.total_seconds())
+    assert not again
+    assert waits[:4] == [timedelta(seconds=s) for s in (5, 10, 20, 40)]
+    assert max(waits) <= outbox.BACKOFF_CAP
+    async with sessions() as session:
+        [row] = (await session.scalars(select(OutboxMessage))).all()
+    assert (row.status, row.attempts, row.body) == ("failed", outbox.MAX_ATTEMPTS, None)
+    assert row.error.startswith(f"gave up after {outbox.MAX_ATTEMPTS} attempts")
 
 
 async def test_a_sent_message_keeps_no_body(sessions, clock):
     await _enqueue(sessions, clock, "receipt")
     async with sessions() as session, session.begin():
-        [claimed] = await outbox.claim_due(
-            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock()
-        )
+        [claimed] = (await _claim(session, clock)).messages
         sent_at = clock()
-        await outbox.mark_sent(session, message_id=claimed.id, now=sent_at)
+        await outbox.finish_many(
+            session,
+            finished=[outbox.Finished(claimed, outbox.Status.SENT, sent_at)],
+            spacing=timedelta(seconds=1),
+        )
     async with sessions() as session:
         row = await session.get(OutboxMessage, claimed.id)
     assert (row.status, row.body, row.sent_at) == ("sent", None, sent_at)
@@ -327,32 +379,70 @@ async def test_an_unreachable_recipient_takes_their_waiting_messages_with_them(s
         await _enqueue(sessions, clock, key, recipient="9")
     await _enqueue(sessions, clock, "c", recipient="10")
     async with sessions() as session, session.begin():
-        claimed = await outbox.claim_due(
-            session, channel="telegram", rate=1000, spacing=timedelta(0), now=clock(), limit=1
+        [claimed] = (await _claim(session, clock, limit=1)).messages
+        await outbox.finish_many(
+            session,
+            finished=[outbox.Finished(claimed, outbox.Status.UNREACHABLE, clock(), "blocked")],
+            spacing=timedelta(seconds=1),
         )
         await outbox.mark_recipient_unreachable(
-            session, channel="telegram", recipient="9", message_id=claimed[0].id, reason="blocked"
+            session, channel="telegram", recipient="9", reason="blocked"
         )
         statuses = await outbox.counts(session)
     assert statuses == {"unreachable": 2, "pending": 1}
 
 
+async def test_enqueue_many_counts_only_the_rows_it_really_inserted(sessions, clock):
+    await _enqueue(sessions, clock, "bulk:3")
+    messages = [
+        outbox.Outgoing(key=f"bulk:{n}", channel="telegram", recipient=str(n), body={"text": ""})
+        for n in range(6)
+    ]
+    async with sessions() as session, session.begin():
+        assert await outbox.enqueue_many(session, messages=messages, now=clock()) == 5
+        assert await outbox.enqueue_many(session, messages=messages, now=clock()) == 0
+
+
+async def test_old_replies_and_update_keys_are_pruned_in_batches_and_invitations_kept(
+    sessions, clock
+):
+    for n in range(5):
+        await _enqueue(sessions, clock, f"reply:telegram:{n}:0", recipient=str(n))
+        async with sessions() as session, session.begin():
+            await record_processed(session, channel="telegram", key=str(n), at=clock())
+    await _enqueue(sessions, clock, "invite:1:1", recipient="99")
+    async with sessions() as session, session.begin():
+        claim = await _claim(session, clock)
+        await outbox.finish_many(
+            session,
+            finished=[outbox.Finished(m, outbox.Status.SENT, clock()) for m in claim.messages],
+            spacing=timedelta(0),
+        )
+    clock.advance(days=31)
+    before = clock() - timedelta(days=30)
+    pruned = []
+    while True:
+        async with sessions() as session, session.begin():
+            done = await outbox.prune(session, before=before, batch=2)
+        pruned.append(done)
+        if done < 2:
+            break
+    assert pruned == [2, 2, 1]
+    async with sessions() as session:
+        keys = list(await session.scalars(select(OutboxMessage.key)))
+        assert keys == ["invite:1:1"]
+        assert not await already_processed(session, channel="telegram", key="0")
+
+
 async def test_two_workers_claim_disjoint_messages(sessions, clock):
     for n in range(30):
-        await _enqueue(sessions, clock, f"m{n}")
+        await _enqueue(sessions, clock, f"m{n}", recipient=f"r{n}")
 
     async def worker() -> list[int]:
         got = []
         while True:
             async with sessions() as session, session.begin():
-                batch = await outbox.claim_due(
-                    session,
-                    channel="telegram",
-                    rate=1000,
-                    spacing=timedelta(0),
-                    now=clock(),
-                    limit=4,
-                )
+                batch = (await _claim(session, clock, limit=4)).messages
             if not batch:
                 return got
             got.extend(c.id for c in batch)

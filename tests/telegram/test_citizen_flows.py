@@ -172,8 +172,9 @@ async def test_a_stale_button_is_answered_and_shows_where_the_person_is(telegram
     [notice] = await lan.expect(1)
     assert notice.text.startswith("Nút đó thuộc một tin nhắn cũ")
     assert "từ 10 đến 1000 ký tự" in notice.text
-    answers = telegram.fake.answered_callbacks()
-    assert any(a.get("text") == "Nút này đã cũ." for a in answers.values())
+    # The press itself was answered at once, before the database was read: the message above
+    # says what the stale button meant.
+    assert telegram.fake.unanswered_callbacks() == []
 
 
 async def test_a_draft_survives_other_commands_and_can_be_resumed(telegram):

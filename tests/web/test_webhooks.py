@@ -374,3 +374,34 @@ async def test_doithoai_run_webhook_serves_telegram_and_zalo_until_stopped(datab
             process.communicate()
         fake.stop()
         zalo.stop()
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    """A sample's value in Prometheus' text format (0 when absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{wanted}}} ") or (not labels and line.startswith(f"{name} ")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_show_what_the_service_did_and_name_no_one(hook):
+    before = (await hook.http.get("/metrics")).text
+    lan = hook.chat(251)
+    await lan.say("/start")
+    await lan.press("Tôi đồng ý")
+    response = await hook.http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    after = response.text
+    processed = {"channel": "telegram", "outcome": "processed"}
+    assert _metric(after, "doithoai_updates_total", **processed) == (
+        _metric(before, "doithoai_updates_total", **processed) + 2
+    )
+    sent = {"channel": "telegram", "result": "sent"}
+    assert _metric(after, "doithoai_sends_total", **sent) >= (
+        _metric(before, "doithoai_sends_total", **sent) + 2
+    )
+    assert _metric(after, "doithoai_update_seconds_count", channel="telegram") >= 2
+    assert _metric(after, "doithoai_intake_lag_seconds_count", channel="telegram") >= 2
+    assert "251" not in after and "Lan" not in after
