@@ -134,6 +134,7 @@ class _Lane:
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.on_wire: set[int] = set()  # rows whose request has started
         self.changed = asyncio.Event()
+        self.granted = asyncio.Event()  # set whenever the lane gets slots
         self.exhausted = False  # the last claim found nothing more due
         self.retry_at: datetime | None = None  # when a held-back row may be claimed
         self.sent = 0
@@ -238,6 +239,8 @@ class _Lane:
                 await self._claim(session, now)
             due = [self.claimed.popleft() for _ in range(self._markable(now))]
             marked = await rows.mark_sending(session, messages=due, now=now) if due else set()
+        if self.slots:
+            self.granted.set()
         for result in results:
             self._forget(result.message.id)
         for message in due:  # one not marked lost its claim (a lease ran out): not ours
@@ -327,8 +330,11 @@ class _Lane:
     async def _send(self, message: rows.Claimed) -> None:
         try:
             while not await self._take_slot():
-                self.changed.set()  # ask the lane for slots
-                await asyncio.sleep(self.interval.total_seconds())
+                # Ask the lane for slots and wait until it has some: a fixed sleep here could
+                # wake after each new slot's grace, again and again, and never send.
+                self.granted.clear()
+                self.changed.set()
+                await self.granted.wait()
             self.on_wire.add(message.id)
             started = time.perf_counter()
             delivery = await self._call(message)

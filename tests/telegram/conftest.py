@@ -44,9 +44,10 @@ class Chat:
         raise AssertionError(f"no button with {label!r} was shown")
 
     async def expect(self, count: int) -> list[SentMessage]:
-        """Wait for `count` new messages, and make sure no more arrive right after."""
-        messages = await self.fake.await_messages(self.user_id, self.seen + count, timeout=30)
-        await asyncio.sleep(0.05)
+        """Wait for `count` new messages. One more than expected shows up here or in the next
+        expectation (which then sees a message it did not expect); no sleep stands in for
+        "nothing else came"."""
+        await self.fake.await_messages(self.user_id, self.seen + count, timeout=30)
         messages = self.fake.messages_to(self.user_id)
         new = messages[self.seen :]
         self.seen = len(messages)
