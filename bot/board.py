@@ -2,7 +2,7 @@
 dialogues, the questions published from them, the answers and the commitments, and feeds a
 ward's portal or a newsroom can follow.
 
-Pages are Vietnamese first (?lang=en for English), need no JavaScript, and are small enough
+Pages are Vietnamese first (?lang=en for English, ?lang=km for Khmer), need no JavaScript, and are small enough
 for a cheap phone on a slow line. Every response names its language, carries an ETag (a
 conditional GET gets 304) and a short public cache lifetime: the board changes when an
 official answers, and a minute's delay is fine. Nothing here reads an asker; the queries in
@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.i18n import SUPPORTED, Translator, choose
+from bot.i18n import NATIVE_NAMES, SUPPORTED, Translator, choose
 from storage import board as store
 from storage.board import (
     ANSWERED,
@@ -232,6 +232,7 @@ def _context(page: Page, **values: Any) -> dict[str, Any]:
         "_": page.t._,
         "ngettext": page.t.ngettext,
         "lang": page.lang,
+        "languages": NATIVE_NAMES,  # the switch names each language in itself
         # One address for every language: the sheet is the same.
         "css_url": f"{page.prefix}/static/board.css?v={version}",
         "icons": STATE_ICONS,

@@ -24,6 +24,8 @@ import locales as _locales_package
 
 LOCALES_DIR = Path(_locales_package.__file__).parent
 SUPPORTED = ("vi", "en", "km")
+# Each language named in itself, so that a person who reads only that one finds it.
+NATIVE_NAMES = {"vi": "Tiếng Việt", "en": "English", "km": "ភាសាខ្មែរ"}
 DOMAIN = "messages"
 
 # Dates as Vietnamese people write them ("Thứ Tư, 26/04/2023"); English in its own order;

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from handlers import language_hint
 from handlers.context import Context
 from handlers.menu import role_menu_buttons, staff_command_lines, staff_place
 from storage.households import find_by_link_code, find_by_phone, normalise_phone
@@ -41,8 +42,9 @@ async def known_code(ctx: Context, code: str) -> bool:
     return False
 
 
-async def by_code(ctx: Context, code: str) -> None:
-    """/start <code>: link this chat to the household whose code it is."""
+async def by_code(ctx: Context, code: str) -> bool:
+    """/start <code>: link this chat to the household whose code it is. True if the link asked
+    a Khmer household whether to write in Khmer (the question's buttons end the message)."""
     _ = ctx.t._
     address = ctx.address
     code = code.strip().upper()[:32]
@@ -56,7 +58,7 @@ async def by_code(ctx: Context, code: str) -> None:
                 minutes=minutes
             )
         )
-        return
+        return False
     household = await find_by_link_code(ctx.session, link_code=code) if code.isalnum() else None
     if household is None:
         after = await record_failure(
@@ -76,7 +78,7 @@ async def by_code(ctx: Context, code: str) -> None:
                 else ""
             )
         )
-        return
+        return False
     outcome = await link(
         ctx.session,
         household=household,
@@ -91,8 +93,9 @@ async def by_code(ctx: Context, code: str) -> None:
                 "tell the ward office."
             )
         )
-        return
+        return False
     _linked(ctx, household.head_name, household.hamlet, household.ward)
+    return language_hint.suggest(ctx, household.ethnicity)
 
 
 def _linked(ctx: Context, name: str, hamlet: str, ward: str) -> None:
@@ -168,6 +171,7 @@ async def by_phone(ctx: Context) -> None:
         )
         return
     _linked(ctx, household.head_name, household.hamlet, household.ward)
+    language_hint.suggest(ctx, household.ethnicity)
 
 
 # Staff codes

@@ -5,6 +5,7 @@ Before consent the flow keeps no state: the chosen language travels in the butto
 
 from __future__ import annotations
 
+from bot.i18n import NATIVE_NAMES
 from bot.messages import Button
 from handlers import link
 from handlers.context import Context
@@ -21,7 +22,8 @@ def _consent_buttons(ctx: Context, code: str) -> list[list[Button]]:
     return [
         [Button(_("✅ I agree"), f"c:ok:{loc}{tail}")],
         [Button(_("Not now"), f"c:no:{loc}")],
-        [Button("Tiếng Việt", f"c:lang:vi{tail}"), Button("English", f"c:lang:en{tail}")],
+        # The languages, each in its own words, whatever the language of the statement.
+        [Button(name, f"c:lang:{lang}{tail}") for lang, name in NATIVE_NAMES.items()],
     ]
 
 
@@ -92,8 +94,8 @@ async def accept(ctx: Context, locale: str, code: str = "") -> None:
     if is_staff_code(code):
         if await link.by_staff_code(ctx, code):
             return  # the role's message carries its menu
-    elif code:
-        await link.by_code(ctx, code)
+    elif code and await link.by_code(ctx, code):
+        return  # a Khmer household is asked its language first; either answer brings the menu
     await show_role_menu(
         ctx,
         _('Thank you. You can now send a question. Press "Send a question" below, or type /hoi.'),
