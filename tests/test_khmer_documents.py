@@ -5,6 +5,7 @@ digest's chart in Khmer is drawn with a Khmer font and no missing glyph."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
+from sqlalchemy import update
 
 from bot.documents import admin
 from bot.documents.chart import KHMER_FONTS, Bars, DigestChart, families, khmer_font, render
@@ -25,7 +27,10 @@ from bot.documents.letters import Letter, LetterDialogue, write_invitation_lette
 from bot.documents.qr import deep_link
 from bot.i18n import Translator
 from handlers.language_hint import is_khmer
+from storage.db import create_engine, session_factory
+from storage.models import Question
 from storage.topics import AGENCIES, TOPICS
+from tests.test_exports import build, export
 
 VI, KM = Translator("vi"), Translator("km")
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -231,3 +236,35 @@ def test_the_digest_chart_in_khmer_has_every_glyph_in_a_khmer_font():
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert png == render(chart)  # the same data, the same bytes
     assert len(io.BytesIO(png).getvalue()) > 20_000
+
+
+# --- the minutes ------------------------------------------------------------------------------
+
+KHMER_QUESTION = "តើគ្រួសារជិតក្រីក្រអាចខ្ចីប្រាក់បានច្រើនបំផុតប៉ុន្មាន?"
+
+
+async def _one_question_in_khmer(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            await session.execute(
+                update(Question)
+                .where(Question.text == "Hộ cận nghèo được vay vốn tối đa bao nhiêu?")
+                .values(text=KHMER_QUESTION)
+            )
+    finally:
+        await engine.dispose()
+
+
+def test_a_question_written_in_khmer_keeps_its_khmer_font_in_the_minutes(tmp_path, database_url):
+    built = build(database_url)
+    asyncio.run(_one_question_in_khmer(database_url))
+    path = tmp_path / "bien-ban.docx"
+    result = export("minutes", str(built.dialogue), "--out", str(path), url=database_url)
+    assert result.exit_code == 0, result.output
+    [line] = [p for p in Document(str(path)).paragraphs if KHMER_QUESTION in p.text]
+    for run in line.runs:
+        fonts = run._r.rPr.find(qn("w:rFonts"))
+        assert fonts.get(qn("w:ascii")) == "Times New Roman"
+        expected = admin.KHMER_FONT if KHMER.search(run.text) else "Times New Roman"
+        assert fonts.get(qn("w:cs")) == expected, run.text
