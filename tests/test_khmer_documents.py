@@ -30,6 +30,7 @@ from handlers.language_hint import is_khmer
 from storage.db import create_engine, session_factory
 from storage.models import Question
 from storage.topics import AGENCIES, TOPICS
+from tests.test_dialogue_commands import _doithoai, _ok
 from tests.test_exports import build, export
 
 VI, KM = Translator("vi"), Translator("km")
@@ -268,3 +269,44 @@ def test_a_question_written_in_khmer_keeps_its_khmer_font_in_the_minutes(tmp_pat
         assert fonts.get(qn("w:ascii")) == "Times New Roman"
         expected = admin.KHMER_FONT if KHMER.search(run.text) else "Times New Roman"
         assert fonts.get(qn("w:cs")) == expected, run.text
+
+
+def test_the_invite_command_adds_a_khmer_page_to_the_letters_of_khmer_households(tmp_path):
+    registry = tmp_path / "ho.csv"
+    registry.write_text(
+        "Mã hộ,Họ tên chủ hộ,Giới tính,Dân tộc,Phân loại,Phường/xã,Khóm/ấp\n"
+        "P7-101,Thạch Thị Sa Ly,Nữ,Khơ-me,Hộ nghèo,Phường 7,Khóm 3\n"
+        "P7-102,Nguyễn Văn Hai,Nam,Kinh,Khác,Phường 7,Khóm 4\n",
+        encoding="utf-8",
+    )
+    _ok(_doithoai(tmp_path, "db", "upgrade"))
+    _ok(_doithoai(tmp_path, "households", "import", str(registry)))
+    _ok(
+        _doithoai(
+            tmp_path,
+            "dialogue",
+            "create",
+            "--title",
+            "Đối thoại chính sách giảm nghèo 2027",
+            "--start",
+            "2027-04-26 08:00",
+            "--venue",
+            "Hội trường UBND Phường 7",
+            "--wards",
+            "Phường 7",
+            "--topics",
+            "giamngheo,tindung",
+            "--total",
+            "2",
+            "--priority",
+            "1",
+        )
+    )
+    _ok(_doithoai(tmp_path, "dialogue", "select", "2", "--seed", "7"))
+    letters = tmp_path / "giay-moi.docx"
+    _ok(_doithoai(tmp_path, "dialogue", "invite", "2", "--letters", str(letters)))
+    text = [p.text for p in Document(str(letters)).paragraphs]
+    assert text.count("GIẤY MỜI") == 2 and text.count("លិខិតអញ្ជើញ") == 1
+    khmer_page = " ".join(text[text.index("លិខិតអញ្ជើញ") :])
+    assert "Thạch Thị Sa Ly" in khmer_page and "08:00, ថ្ងៃច័ន្ទ 26/04/2027" in khmer_page
+    assert "ការកាត់បន្ថយភាពក្រីក្រ" in khmer_page  # the topics in Khmer
