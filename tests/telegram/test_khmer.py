@@ -160,3 +160,13 @@ async def test_the_menu_of_commands_is_described_in_khmer_for_khmer_clients(tele
     # Vietnamese stays everybody's default.
     default = telegram.fake.commands[("all_private_chats", "")]
     assert default[0]["description"] == "Gửi câu hỏi"
+
+
+async def test_a_facilitator_who_reads_khmer_gets_the_digest_and_its_chart_in_khmer(telegram):
+    facilitator = await telegram.staff(7120, role="facilitator", ward=WARD, name="Bà Mai")
+    await facilitator.say("/ngonngu")
+    await facilitator.press("ភាសាខ្មែរ")
+    photo, text = await facilitator.say("/baocao", expect=2)
+    assert photo.photo[:8] == b"\x89PNG\r\n\x1a\n"
+    assert photo.text == "📊 របាយការណ៍ថ្ងៃ 20/11/2026"  # the caption: "Report of {date}"
+    assert "កំពុងរង់ចាំការពិនិត្យ" in text.text  # waiting for moderation
