@@ -48,7 +48,7 @@ async def test_start_offers_three_languages_each_in_its_own_words_and_khmer_give
     assert "ដោយមិនបញ្ចេញឈ្មោះក៏បាន" in khmer.text and "/xoa" in khmer.text
     assert khmer.button_texts == [
         "✅ ខ្ញុំយល់ព្រម",
-        "មិនមែនពេលនេះទេ",
+        "ពេលក្រោយ",
         "Tiếng Việt",
         "English",
         "ភាសាខ្មែរ",
