@@ -90,6 +90,28 @@ class LazyConsole:
         return getattr(self.real, name)
 
 
+class Lazy:
+    """A module, or a name in one, imported when first used: the commands' modules name what
+    they use at the top as usual, and `doithoai --help` imports none of it."""
+
+    def __init__(self, module: str, name: str | None = None) -> None:
+        self._module, self._name, self._target = module, name, None
+
+    def _load(self) -> Any:
+        if self._target is None:
+            import importlib
+
+            module = importlib.import_module(self._module)
+            self._target = getattr(module, self._name) if self._name else module
+        return self._target
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._load(), attr)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._load()(*args, **kwargs)
+
+
 def _translator() -> Translator:
     locale = _state["locale"] or os.environ.get("DOITHOAI_DEFAULT_LOCALE", "vi").strip()
     return Translator(locale if locale in ("vi", "en") else "vi")

@@ -9,27 +9,38 @@ import csv
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
+from bot.cli import Lazy, LazyConsole
 from bot.i18n import N_, Translator
-from storage import digest as digest_store
-from storage import invitations as inv
-from storage import outbox as outbox_store
-from storage.db import reading
-from storage.dialogues import create_dialogue, get_dialogue, list_dialogues
-from storage.households import is_minority
-from storage.models import Dialogue, Household
 from storage.topics import TOPICS
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
+    from storage.models import Dialogue
+
+# Imported when first used: `doithoai --help` starts without them.
+BarColumn = Lazy("rich.progress", "BarColumn")
+Progress = Lazy("rich.progress", "Progress")
+TextColumn = Lazy("rich.progress", "TextColumn")
+Table = Lazy("rich.table", "Table")
+select = Lazy("sqlalchemy", "select")
+digest_store = Lazy("storage.digest")
+inv = Lazy("storage.invitations")
+outbox_store = Lazy("storage.outbox")
+reading = Lazy("storage.db", "reading")
+create_dialogue = Lazy("storage.dialogues", "create_dialogue")
+get_dialogue = Lazy("storage.dialogues", "get_dialogue")
+list_dialogues = Lazy("storage.dialogues", "list_dialogues")
+is_minority = Lazy("storage.households", "is_minority")
+Household = Lazy("storage.models", "Household")
+
 dialogue_app = typer.Typer(no_args_is_help=True, help="Dialogues: plan, select, invite, follow.")
-console = Console()
+console = LazyConsole()
 
 GROUP_NAMES = {
     "priority": N_("Poor, near-poor, newly out of poverty"),
@@ -105,8 +116,14 @@ def create(
     deadline: str = typer.Option("", help="Last moment for questions (default: the day before)."),
     total: int = typer.Option(80, help="Households to invite."),
     priority: int = typer.Option(60, help="Of which at least this many poor/near-poor/new."),
+    allow_past: bool = typer.Option(
+        False, "--allow-past", help="Accept a start in the past (recording a dialogue held)."
+    ),
 ) -> None:
     """Plan a dialogue."""
+    from bot.cli_names import check_names, refuse, refuse_past
+    from bot.dispatcher import utcnow
+
     settings, t = _context()
     starts_at = _parse_local(start, settings, t, "--start")
     question_deadline = (
@@ -114,22 +131,27 @@ def create(
         if deadline
         else starts_at - timedelta(days=1)
     )
-    topic_codes = _split(topics)
-    unknown = [c for c in topic_codes if c not in TOPICS]
-    if unknown:
-        raise typer.BadParameter(
-            t._("Unknown topics: {codes}. Known: {known}.").format(
-                codes=", ".join(unknown), known=", ".join(TOPICS)
-            ),
-            param_hint="--topics",
-        )
+    if not allow_past:
+        refuse_past(t, starts_at, utcnow(), "--start")
+        if deadline:
+            refuse_past(t, question_deadline, utcnow(), "--deadline")
+    if question_deadline > starts_at:
+        refuse("--deadline: " + t._("the last moment for questions is after the start."))
+    topic_codes = list(dict.fromkeys(_split(topics)))
+    check_names(topic_codes, list(TOPICS), t, what=t._("topic"), option="--topics")
+    ward_names = list(dict.fromkeys(_split(wards)))
+    if not ward_names:
+        refuse("--wards: " + t._("name at least one ward or commune."))
     if not 0 <= priority <= total:
         raise typer.BadParameter(t._("must be between 0 and --total."), param_hint="--priority")
 
     async def work(session: AsyncSession) -> None:
-        from bot.dispatcher import utcnow
+        from storage.households import registry_wards
         from storage.reminders import schedule
 
+        known = await registry_wards(session)
+        if known:  # before any import there is nothing to check against
+            check_names(ward_names, known, t, what=t._("ward"), option="--wards")
         dialogue = await create_dialogue(
             session,
             title=title,
@@ -138,7 +160,7 @@ def create(
             duration=timedelta(minutes=duration),
             question_deadline=question_deadline,
             topics=topic_codes,
-            wards=_split(wards),
+            wards=ward_names,
             quota_total=total,
             quota_priority=priority,
         )
@@ -518,7 +540,7 @@ async def _progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[detail]}"),
-        console=console,
+        console=console.real,
     ) as progress:
         task = progress.add_task(t._("Sending"), total=None, detail="")
 
