@@ -11,7 +11,6 @@ Only typer and the catalogs are imported at start: each command imports what it 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import sys
@@ -66,6 +65,9 @@ def _register_subcommands() -> None:
     app.add_typer(outbox_app, name="outbox")
     app.command()(web)
     app.command()(doctor)
+    # Plain help: rich's formatting would double the start-up time of `doithoai --help`.
+    for typer_app in (app, *(group.typer_instance for group in app.registered_groups)):
+        typer_app.rich_markup_mode = None
 
 
 class LazyConsole:
@@ -110,6 +112,9 @@ class Lazy:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._load()(*args, **kwargs)
+
+
+asyncio = Lazy("asyncio")  # imported by the commands that run something
 
 
 def _translator() -> Translator:
@@ -601,12 +606,28 @@ def db_check() -> None:
 
 def main() -> None:
     _register_subcommands()
+    usage_error = typer.BadParameter.__base__  # click's UsageError
     try:
-        app()
+        code = app(standalone_mode=False)
+    except usage_error as exc:  # one line, and where to read more
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # the command's help
+            raise SystemExit(2) from None
+        where = exc.ctx.command_path if exc.ctx is not None else "doithoai"
+        line = " ".join(exc.format_message().split())
+        typer.echo(redact(f"{line} (`{where} --help`)"), err=True)
+        raise SystemExit(exc.exit_code) from None
+    except typer.BadParameter.__mro__[2] as exc:  # click's ClickException
+        typer.echo(redact(" ".join(exc.format_message().split())), err=True)
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        typer.echo(_translator()._("Stopped."), err=True)
+        raise SystemExit(1) from None
     except SystemExit:
         raise
     except Exception as exc:
         _report(exc)
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # python -m bot.cli: the one module bot.cli, not a copy as __main__

@@ -3,7 +3,6 @@ answers, record attendance, move or cancel it. The organiser's side, in the term
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import csv
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from storage.models import Dialogue
 
 # Imported when first used: `doithoai --help` starts without them.
+asyncio = Lazy("asyncio")
 BarColumn = Lazy("rich.progress", "BarColumn")
 Progress = Lazy("rich.progress", "Progress")
 TextColumn = Lazy("rich.progress", "TextColumn")

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from bot.config import Settings
 from bot.i18n import Translator
-from storage.reports import DialogueReport
+
+if TYPE_CHECKING:  # imported where used: `doithoai --help` starts without them
+    from bot.config import Settings
+    from storage.reports import DialogueReport
 
 export_app = typer.Typer(no_args_is_help=True, help="Minutes and exports of a dialogue.")
 
