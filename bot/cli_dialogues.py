@@ -192,9 +192,18 @@ def list_() -> None:
 
 
 def _status_name(t: Translator, dialogue: Dialogue) -> str:
-    return {"planned": t._("planned"), "cancelled": t._("cancelled")}.get(
-        dialogue.status, dialogue.status
-    )
+    """planned (still to come), under way, past, or cancelled: the same words in every command."""
+    from bot.dispatcher import utcnow
+
+    if dialogue.status == "cancelled":
+        return t._("cancelled")
+    if dialogue.status == "planned" and dialogue.starts_at is not None:
+        now = utcnow()
+        if dialogue.starts_at <= now:
+            ends = dialogue.starts_at + timedelta(minutes=dialogue.duration_minutes or 0)
+            return t._("under way") if now < ends else t._("past")
+        return t._("planned")
+    return dialogue.status
 
 
 @dialogue_app.command("show")
@@ -247,6 +256,16 @@ def select_(
             Candidate(hid, ward, category, gender == "female", is_minority(ethnicity))
             for hid, ward, category, gender, ethnicity in await session.execute(query)
         ]
+        if not candidates:  # nothing to choose from: say why, select nothing
+            console.print(
+                t._(
+                    "No household of the registry is in {wards}: nothing was selected. Import "
+                    "the registry (`doithoai households import FILE`) or check the dialogue's "
+                    "wards (`doithoai dialogue show {id}`)."
+                ).format(wards=", ".join(d.wards) or t._("any ward"), id=d.id),
+                style="red",
+            )
+            raise typer.Exit(1)
         wards = d.wards or sorted({c.ward for c in candidates})
         selection = select_invitees(
             candidates,
@@ -404,7 +423,12 @@ def invite(
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
         if d.status != "planned" or (d.starts_at and d.starts_at <= utcnow()):
-            console.print(t._("This dialogue is no longer planned."), style="red")
+            console.print(
+                t._("This dialogue is {status}: invitations go only to a dialogue to come.").format(
+                    status=_status_name(t, d)
+                ),
+                style="red",
+            )
             raise typer.Exit(1)
         result = await invite_selected(
             session,
