@@ -20,7 +20,7 @@ from bot.config import Policy
 from handlers.closing import close_ended
 from handlers.digest import send_due
 from handlers.invitations import send_reminder
-from storage import outbox, reminders
+from storage import heartbeats, outbox, reminders
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class Ticker:
             written += await send_due(session, **common)
             await outbox.expire_leases(session, now=now)
             await outbox.prune_paces(session, now=now)
+            await heartbeats.beat(session, name="clock", now=now)  # for `doithoai doctor`
         await self.prune()
         if written:
             log.info("clock: %d messages queued", written)

@@ -466,3 +466,13 @@ class ShownChoices(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     shown_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Heartbeat(Base):
+    """When a recurring piece of the service last did its work (the clock's tick), so that
+    `doithoai doctor` can tell an operator whether it runs."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,4 +1,4 @@
-"""the first dialogue is number 1
+"""the first dialogue is number 1; heartbeats
 
 Revision ID: 0009
 Revises: 0005
@@ -8,6 +8,8 @@ The standing intake for general questions took id 1 when the schema was created,
 dialogue an organiser planned was number 2. On a database where no dialogue has been planned
 yet, the intake moves to id 0 (what refers to it follows) and the next dialogue is number 1.
 A database that already has dialogues keeps its numbers: people know them.
+
+`heartbeats`: when the clock last ticked, for `doithoai doctor`.
 """
 
 from collections.abc import Sequence
@@ -22,6 +24,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "heartbeats",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_heartbeats")),
+    )
     bind = op.get_bind()
     planned = bind.execute(sa.text("SELECT count(*) FROM dialogues WHERE kind <> 'general'"))
     general = bind.execute(sa.text("SELECT id FROM dialogues WHERE kind = 'general'"))
@@ -50,4 +58,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    pass  # the numbers stay as they are
+    op.drop_table("heartbeats")  # the dialogues' numbers stay as they are
