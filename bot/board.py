@@ -15,10 +15,12 @@ serves them alone (`doithoai web`). Unknown paths get the board's 404 page throu
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable, Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +55,7 @@ from storage.topics import AGENCIES, TOPICS
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
+log = logging.getLogger("doithoai.board")
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 CSS = HERE / "static" / "board.css"
@@ -116,6 +119,52 @@ def _qr_svg(link: str) -> str:
     return code.svg_inline(scale=4, border=4, dark="#000", light="#fff", svgclass="qr")
 
 
+class HowToAsk:
+    """Where people send their questions: the Telegram bot's link (its username from the
+    settings, or asked of Telegram once with getMe and kept) and the Zalo OA's page when Zalo
+    is configured. A failed getMe is tried again after a while, never on every request."""
+
+    RETRY = timedelta(minutes=10)
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self._username: str | None = settings.telegram_bot_username
+        self._failed_at: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    async def telegram(self) -> str | None:
+        if self._username is not None or self.settings.telegram_token is None:
+            return _bot_link(self._username)
+        async with self._lock:
+            now = datetime.now(UTC)
+            if self._username is None and (
+                self._failed_at is None or now - self._failed_at > self.RETRY
+            ):
+                self._username = await self._ask_telegram()
+                self._failed_at = None if self._username else now
+        return _bot_link(self._username)
+
+    async def _ask_telegram(self) -> str | None:
+        import httpx
+
+        token = self.settings.telegram_token.get_secret_value()
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                answer = await client.post(f"{self.settings.telegram_api_url}/bot{token}/getMe")
+                answer.raise_for_status()
+                return answer.json()["result"]["username"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            log.warning(
+                "the board could not ask Telegram for the bot's name (%s)", type(exc).__name__
+            )
+            return None
+
+    def zalo(self) -> str | None:
+        if not self.settings.zalo_enabled or not self.settings.zalo_oa_id:
+            return None
+        return f"https://zalo.me/{self.settings.zalo_oa_id}"
+
+
 def _bot_link(username: str | None) -> str | None:
     if not username:
         return None
@@ -152,6 +201,7 @@ class Page:
             self.base = str(request.base_url).rstrip("/")
         self.host = urlsplit(self.base).hostname or "localhost"
         self.bot_link = _bot_link(settings.telegram_bot_username)
+        self.zalo_link: str | None = None
         self._names = names
 
     # links
@@ -237,6 +287,7 @@ def _context(page: Page, **values: Any) -> dict[str, Any]:
         "icons": STATE_ICONS,
         "states": STATES,
         "qr": Markup(_qr_svg(page.bot_link)) if page.bot_link else None,
+        "zalo_qr": Markup(_qr_svg(page.zalo_link)) if page.zalo_link else None,
         **values,
     }
 
@@ -297,8 +348,15 @@ def _choice(request: Request, name: str, allowed: Collection[str]) -> str | None
 def board_routes(runtime: Runtime) -> list[BaseRoute]:
     """The board's pages, feeds, sitemap, robots.txt and stylesheet (GET, and HEAD)."""
 
+    how = HowToAsk(runtime.settings)
+
     async def page_for(request: Request, session: Any) -> Page:
-        return Page(request, runtime, await store.agency_names(session))
+        # Before the first query: the transaction has not begun, so an answer from Telegram
+        # awaited here (once) holds no lock.
+        bot_link = await how.telegram()
+        page = Page(request, runtime, await store.agency_names(session))
+        page.bot_link, page.zalo_link = bot_link, how.zalo()
+        return page
 
     async def home(request: Request) -> Response:
         async with runtime.sessions() as session, session.begin():

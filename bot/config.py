@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     zalo_oa_secret_key: SecretStr | None = None  # the OA's secret key, signs the webhook
     zalo_access_token: SecretStr | None = None  # first tokens; kept in the database after
     zalo_refresh_token: SecretStr | None = None
+    zalo_oa_id: str | None = None  # the OA's id (its page zalo.me/<id>): the board's link and QR
     zalo_api_url: str = "https://openapi.zalo.me"
     zalo_oauth_url: str = "https://oauth.zaloapp.com"
     zalo_rate: float = Field(default=8.0, gt=0, le=1000)
@@ -139,6 +140,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @field_validator("zalo_oa_id")
+    @classmethod
+    def _oa_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().isdigit() or len(value.strip()) > 30:
+            raise ValueError("must be the Official Account's id, digits only (zalo.me/<id>)")
+        return value.strip()
 
     @field_validator("telegram_token")
     @classmethod

@@ -254,3 +254,49 @@ def test_the_command_line_starts_without_the_heavy_libraries():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+async def test_the_board_asks_telegram_for_the_bot_once_shows_zalo_and_sets_cancelled_apart(
+    database_url, clock, fake_telegram
+):
+    import httpx
+    import lxml.html
+
+    from bot.board import create_board_app
+    from bot.runtime import Runtime
+    from tests.conftest import make_settings
+    from tests.web.board_support import build_story
+
+    settings = make_settings(
+        database_url,
+        telegram_token=TOKEN,
+        telegram_api_url=fake_telegram.url,  # no DOITHOAI_TELEGRAM_BOT_USERNAME
+        zalo_app_id="1234567890",
+        zalo_app_secret="app-secret-for-tests",
+        zalo_oa_secret_key="oa-secret-key-for-tests",
+        zalo_oa_id="3662729599332560487",
+    )
+    runtime = Runtime(settings, clock=clock)
+    try:
+        story = await build_story(runtime)
+        transport = httpx.ASGITransport(app=create_board_app(runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://board") as client:
+            home = await client.get("/")
+            again = await client.get("/")
+            dialogue = await client.get(f"/doi-thoai/{story.upcoming}")
+    finally:
+        await runtime.close()
+
+    assert home.status_code == again.status_code == dialogue.status_code == 200
+    page = lxml.html.fromstring(home.text)
+    [ask] = page.xpath('//section[@id="gui-cau-hoi"]')
+    links = ask.xpath(".//a/@href")
+    assert links == ["https://t.me/phuong7_bot", "https://zalo.me/3662729599332560487"]
+    assert len(ask.xpath('.//figure[@class="qr"]/svg')) == 2
+    assert [c.method for c in fake_telegram.calls].count("getMe") == 1  # asked once, kept
+    assert "https://zalo.me/3662729599332560487" in dialogue.text
+    # A cancelled dialogue is not among the upcoming ones: it has its own list.
+    upcoming = page.xpath('//section[@id="sap-toi"]')[0].text_content()
+    cancelled = page.xpath('//section[@id="da-huy"]')[0].text_content()
+    assert "Đối thoại về đất ở (hoãn)" not in upcoming and "Đối thoại về bảo hiểm y tế" in upcoming
+    assert "Đối thoại về đất ở (hoãn)" in cancelled and "Đã huỷ" in cancelled
