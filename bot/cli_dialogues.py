@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -252,8 +253,9 @@ def select_(
         )
         if d.wards:
             query = query.where(Household.ward.in_(d.wards))
+        minority = functools.cache(is_minority._load())  # a registry has a few ethnicities
         candidates = [
-            Candidate(hid, ward, category, gender == "female", is_minority(ethnicity))
+            Candidate(hid, ward, category, gender == "female", minority(ethnicity))
             for hid, ward, category, gender, ethnicity in await session.execute(query)
         ]
         if not candidates:  # nothing to choose from: say why, select nothing
