@@ -39,6 +39,11 @@ def doithoai(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
     )
 
 
+def migrate(folder: Path) -> None:
+    """The database of `doithoai` run in `folder` (its default URL), migrated in this process."""
+    upgrade(f"sqlite+aiosqlite:///{folder / 'doithoai.db'}")
+
+
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -100,7 +105,7 @@ def test_a_database_out_of_reach_is_one_line_naming_it_without_its_password(tmp_
 
 
 def test_a_token_telegram_refuses_is_one_line_that_never_shows_it(tmp_path, fake_telegram):
-    assert doithoai(tmp_path, "db", "upgrade").returncode == 0
+    migrate(tmp_path)  # what is tested comes after
     wrong = "654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDxxx"
     env = {"DOITHOAI_TELEGRAM_TOKEN": wrong, "DOITHOAI_TELEGRAM_API_URL": fake_telegram.url}
 
@@ -115,7 +120,7 @@ def test_a_token_telegram_refuses_is_one_line_that_never_shows_it(tmp_path, fake
 
 
 def test_no_network_is_one_line_saying_to_check_it(tmp_path):
-    assert doithoai(tmp_path, "db", "upgrade").returncode == 0
+    migrate(tmp_path)  # what is tested comes after
     result = doithoai(
         tmp_path,
         "run",
@@ -149,7 +154,7 @@ def _plan(tmp_path: Path, *extra: str, wards: str = "Phường 7", start: str = 
 
 
 def test_a_misspelt_ward_or_topic_or_a_past_date_is_refused_with_what_was_meant(tmp_path):
-    assert doithoai(tmp_path, "db", "upgrade").returncode == 0
+    migrate(tmp_path)  # what is tested comes after
     assert doithoai(tmp_path, "households", "import", str(REGISTRY)).returncode == 0
 
     typo = _plan(tmp_path, wards="Phuong 7")
@@ -191,7 +196,7 @@ def test_a_misspelt_ward_or_topic_or_a_past_date_is_refused_with_what_was_meant(
 
 
 def test_selecting_from_wards_with_no_household_says_why_and_fails(tmp_path):
-    assert doithoai(tmp_path, "db", "upgrade").returncode == 0
+    migrate(tmp_path)  # what is tested comes after
     assert _plan(tmp_path, wards="Phường 7").returncode == 0  # no registry yet: not checked
 
     result = doithoai(tmp_path, "dialogue", "select", "1")
