@@ -16,6 +16,7 @@ import pytest
 
 from storage.db import upgrade
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.support.cli import in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = ROOT / "tests" / "fixtures" / "households" / "phuong7.csv"
@@ -132,8 +133,14 @@ def test_no_network_is_one_line_saying_to_check_it(tmp_path):
     assert line.startswith("Không kết nối được Telegram") and TOKEN not in line
 
 
-def _plan(tmp_path: Path, *extra: str, wards: str = "Phường 7", start: str = "2099-04-26 08:00"):
-    return doithoai(
+def _plan(
+    tmp_path: Path,
+    *extra: str,
+    wards: str = "Phường 7",
+    start: str = "2099-04-26 08:00",
+    run=doithoai,
+):
+    return run(
         tmp_path,
         "dialogue",
         "create",
@@ -155,18 +162,18 @@ def _plan(tmp_path: Path, *extra: str, wards: str = "Phường 7", start: str = 
 
 def test_a_misspelt_ward_or_topic_or_a_past_date_is_refused_with_what_was_meant(tmp_path):
     migrate(tmp_path)  # what is tested comes after
-    assert doithoai(tmp_path, "households", "import", str(REGISTRY)).returncode == 0
+    assert in_process(tmp_path, "households", "import", str(REGISTRY)).exit_code == 0
 
-    typo = _plan(tmp_path, wards="Phuong 7")
-    assert typo.returncode == 2
-    assert one_line(typo) == "--wards: Không có phường, xã “Phuong 7”. Có phải: Phường 7, Phường 8?"
-    unknown = _plan(tmp_path, wards="Phường 99")
-    assert unknown.returncode == 2 and "Phường 7" in one_line(unknown)
-    topic = _plan(tmp_path, "--topics", "giamnghoe")
-    assert topic.returncode == 2 and "giamngheo" in one_line(topic)
-    past = _plan(tmp_path, start="2020-04-26 08:00")
-    assert past.returncode == 2 and "--allow-past" in one_line(past)
-    staff = doithoai(
+    typo = _plan(tmp_path, wards="Phuong 7", run=in_process)
+    assert typo.exit_code == 2
+    assert typo.stderr == "--wards: Không có phường, xã “Phuong 7”. Có phải: Phường 7, Phường 8?\n"
+    unknown = _plan(tmp_path, wards="Phường 99", run=in_process)
+    assert unknown.exit_code == 2 and "Phường 7" in unknown.stderr
+    topic = _plan(tmp_path, "--topics", "giamnghoe", run=in_process)
+    assert topic.exit_code == 2 and "giamngheo" in topic.stderr
+    past = _plan(tmp_path, start="2020-04-26 08:00", run=in_process)
+    assert past.exit_code == 2 and "--allow-past" in past.stderr
+    staff = in_process(
         tmp_path,
         "staff",
         "invite",
@@ -178,12 +185,13 @@ def test_a_misspelt_ward_or_topic_or_a_past_date_is_refused_with_what_was_meant(
         "Mai",
         DOITHOAI_TELEGRAM_BOT_USERNAME="phuong7_bot",
     )
-    assert staff.returncode == 2 and "Phường 8" in one_line(staff)
+    assert staff.exit_code == 2 and "Phường 8" in staff.stderr
 
-    created = _plan(tmp_path)  # nothing was stored by the refused ones: this is number 1
-    assert created.returncode == 0, created.stderr
+    # Nothing was stored by the refused ones: this is number 1.
+    created = _plan(tmp_path, run=in_process)
+    assert created.exit_code == 0, created.output
     assert "Đã tạo buổi đối thoại số 1:" in created.stdout
-    held = _plan(tmp_path, "--allow-past", start="2020-04-26 08:00")
+    held = _plan(tmp_path, "--allow-past", start="2020-04-26 08:00", run=in_process)
     assert "Đã tạo buổi đối thoại số 2:" in held.stdout
     # The past one is "past" in the list, and invite says the same.
     listing = doithoai(tmp_path, "dialogue", "list")
@@ -197,7 +205,7 @@ def test_a_misspelt_ward_or_topic_or_a_past_date_is_refused_with_what_was_meant(
 
 def test_selecting_from_wards_with_no_household_says_why_and_fails(tmp_path):
     migrate(tmp_path)  # what is tested comes after
-    assert _plan(tmp_path, wards="Phường 7").returncode == 0  # no registry yet: not checked
+    assert _plan(tmp_path, run=in_process).exit_code == 0  # no registry yet: not checked
 
     result = doithoai(tmp_path, "dialogue", "select", "1")
     assert result.returncode == 1
