@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from bot import buttons
 from bot.buttons import About, Choice, Format, Int, Invalid, Pressed, Token
+from bot.messages import clean_name, clean_text
 
 CORPUS = json.loads(
     (Path(__file__).parent / "fixtures" / "hostile" / "chat.json").read_text(encoding="utf-8")
@@ -129,3 +130,11 @@ def test_the_data_format_is_the_one_already_in_peoples_chats():
     assert buttons.ROOM_ATTENDANCE.build(invitation=5, page=0) == "g:at:5:0"
     for data in ("m:ask", "x:yes", "l:en", "u:b", "s:q", "g:r", "d:n", "o:k", "f:x"):
         assert buttons.parse(data) is not None, data
+
+
+def test_text_is_cleaned_of_nul_controls_bidi_overrides_and_lone_surrogates():
+    # Telegram's and Zalo's JSON cannot carry a lone surrogate, but a Python str can.
+    assert clean_text("Câu hỏi \ud83d về\x00 trợ cấp\u202e") == "Câu hỏi  về trợ cấp"
+    assert clean_text("a\r\nb\rc\td\x0be") == "a\nb\nc\tde"
+    assert clean_text("x" * 5000) == "x" * 4096
+    assert clean_name(" Lan \n\t Thị\x00 Hoa ") == "Lan Thị Hoa"
