@@ -938,7 +938,7 @@ async def _progress_typed(ctx: Context, staff: Staff, text: str) -> None:
 
 
 async def _publish_progress(ctx: Context, staff: Staff) -> None:
-    commitment = await _own_commitment(ctx, staff, str(ctx.state.data["commitment"]), "progress")
+    commitment = await _own_commitment(ctx, staff, int(ctx.state.data["commitment"]), "progress")
     if commitment is None or not _still_open(ctx, commitment):
         ctx.clear_state()
         return
