@@ -25,7 +25,7 @@ from bot import metrics
 from bot.anonymity import Sealer
 from bot.config import Policy
 from bot.i18n import Translator, choose
-from bot.messages import Incoming, Outcome, Reply, merge
+from bot.messages import Incoming, Outcome, Reply, cleaned, merge
 from handlers.context import Context
 from handlers.router import route
 from storage.conversations import State, load_person, save_state
@@ -65,6 +65,7 @@ class Dispatcher:
         self.on_replies = on_replies  # wakes the outbox once replies are committed
 
     async def dispatch(self, incoming: Incoming, *, also: Also | None = None) -> Outcome:
+        incoming = cleaned(incoming)  # the one place a person's text is normalised
         channel = incoming.address.channel
         started = time.perf_counter()
         try:

@@ -7,6 +7,7 @@ handle) can bring them back to the person any more.
 
 from __future__ import annotations
 
+from bot import buttons as btn
 from bot.messages import Button
 from handlers.context import Context
 from handlers.menu import show_menu
@@ -33,8 +34,8 @@ async def ask_to_confirm(ctx: Context) -> None:
         ),
         title=_("Delete your data?"),
         buttons=[
-            [Button(_("🗑 Delete my data"), "x:yes")],
-            [Button(_("No, keep it"), "x:no")],
+            [Button(_("🗑 Delete my data"), btn.DELETE.build(answer="yes"))],
+            [Button(_("No, keep it"), btn.DELETE.build(answer="no"))],
         ],
     )
 

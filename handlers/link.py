@@ -25,18 +25,22 @@ async def known_code(ctx: Context, code: str) -> bool:
     check = await throttle(
         ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
     )
-    if not check.blocked and code.isalnum():
+    if check.blocked:
+        # Said as it is, not "invalid": the code may well be right, it was not even looked at.
+        ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
+        return False
+    if code.isascii() and code.isalnum():
         if await find_by_link_code(ctx.session, link_code=code) is not None:
             return True
-    if not check.blocked:
-        await record_failure(
-            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-        )
+    after = await record_failure(
+        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
+    )
     ctx.say(
         _(
             "The code {code} is not valid or has expired. Please check the link or the "
             "invitation letter, or ask the ward office."
         ).format(code=code)
+        + ("\n" + _too_many(ctx, 60) if after.blocked else "")
     )
     return False
 
@@ -57,7 +61,8 @@ async def by_code(ctx: Context, code: str) -> None:
             )
         )
         return
-    household = await find_by_link_code(ctx.session, link_code=code) if code.isalnum() else None
+    valid = code.isascii() and code.isalnum()
+    household = await find_by_link_code(ctx.session, link_code=code) if valid else None
     if household is None:
         after = await record_failure(
             ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now

@@ -5,6 +5,7 @@ Before consent the flow keeps no state: the chosen language travels in the butto
 
 from __future__ import annotations
 
+from bot import buttons as btn
 from bot.messages import Button
 from handlers import link
 from handlers.context import Context
@@ -17,11 +18,15 @@ def _consent_buttons(ctx: Context, code: str) -> list[list[Button]]:
     _ = ctx.t._
     loc = ctx.t.locale
     # A household's or a staff code given with /start waits in the buttons until consent.
-    tail = f":{code}" if code else ""
+    code = code if btn.START_CODE.decode(code) else ""
+    consent = btn.CONSENT.build
     return [
-        [Button(_("✅ I agree"), f"c:ok:{loc}{tail}")],
-        [Button(_("Not now"), f"c:no:{loc}")],
-        [Button("Tiếng Việt", f"c:lang:vi{tail}"), Button("English", f"c:lang:en{tail}")],
+        [Button(_("✅ I agree"), consent(choice="ok", locale=loc, code=code or None))],
+        [Button(_("Not now"), consent(choice="no", locale=loc))],
+        [
+            Button("Tiếng Việt", consent(choice="lang", locale="vi", code=code or None)),
+            Button("English", consent(choice="lang", locale="en", code=code or None)),
+        ],
     ]
 
 
