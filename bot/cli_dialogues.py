@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.documents.cells import csv_cell, csv_row
 from bot.i18n import N_, Translator
 from storage import digest as digest_store
 from storage import invitations as inv
@@ -703,7 +704,7 @@ def _phone(phone: str | None) -> str:
 
 def _as_text(value: str) -> str:
     """A code of digits only kept as text in a spreadsheet, leading zeros and all."""
-    return f'="{value}"' if value.isdigit() else value
+    return f'="{value}"' if value.isdigit() else csv_cell(value)
 
 
 @dialogue_app.command("undelivered")
@@ -756,12 +757,35 @@ def undelivered(
                 ).format(count=len(found))
             )
         if out is not None:
-            # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
-            with out.open("w", encoding="utf-8-sig", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(headers)
-                for line in lines:
-                    writer.writerow([_as_text(line[0]), *line[1:]])
+            _write_csv(out, headers, lines, t)
             console.print(t._("Written: {path}").format(path=out))
 
     _go(settings, work)
+
+
+def _write_csv(out: Path, headers: list[str], lines: list[list[str]], t: Translator) -> None:
+    """The list as CSV at `out`, whole or not at all, only over a new name or a regular file;
+    a file that cannot be written is one line."""
+    from bot.cli import _fail
+    from bot.documents.files import NotARegularFile, write_atomically
+
+    def write(temporary: str) -> None:
+        # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
+        with open(temporary, "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(headers)
+            for line in lines:
+                # Names and hamlets as typed: never a formula when the file is opened.
+                writer.writerow([_as_text(line[0]), *csv_row(line[1:])])
+
+    try:
+        write_atomically(out, write)
+    except NotARegularFile:
+        _fail(
+            t._(
+                "Cannot write {path}: it is not a regular file. Give a new file name or "
+                "an existing file."
+            ).format(path=out)
+        )
+    except OSError as exc:
+        _fail(t._("Cannot write {path}: {reason}").format(path=out, reason=exc.strerror or exc))
