@@ -389,12 +389,7 @@ def board_routes(runtime: Runtime) -> list[BaseRoute]:
 
     async def robots(request: Request) -> Response:
         page = Page(request, runtime, {})
-        body = (
-            "User-agent: *\n"
-            "Allow: /\n"
-            "Disallow: /telegram\n"
-            "Disallow: /zalo\n"
-        )
+        body = "User-agent: *\nAllow: /\nDisallow: /telegram\nDisallow: /zalo\n"
         if page.base:  # the protocol wants an absolute address: none without a known origin
             body += f"Sitemap: {page.base}{page.prefix}/sitemap.xml\n"
         return _respond(request, body.encode("utf-8"), kind="text", lang=page.lang)
