@@ -20,7 +20,7 @@ from bot.config import Policy
 from handlers.closing import close_ended
 from handlers.digest import send_due
 from handlers.invitations import send_reminder
-from storage import outbox, reminders
+from storage import links, outbox, personal_data, reminders
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,13 @@ class Ticker:
             written += await send_due(session, **common)
             await outbox.expire_leases(session, now=now)
             await outbox.prune_paces(session, now=now)
+            # Chats without consent, and wrong-code counts past their window, are forgotten.
+            forgotten = await personal_data.forget_unconsented(
+                session, now=now, after=self.policy.unconsented
+            )
+            await links.expire_attempts(session, now=now)
+        if forgotten:
+            log.info("clock: %d chats without consent forgotten", forgotten)
         await self.prune()
         if written:
             log.info("clock: %d messages queued", written)
