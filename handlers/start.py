@@ -11,6 +11,7 @@ from handlers import link
 from handlers.context import Context
 from handlers.menu import show_role_menu
 from storage.accounts import create_account
+from storage.personal_data import forget_chat
 from storage.staff import is_staff_code
 
 
@@ -106,8 +107,13 @@ async def accept(ctx: Context, locale: str, code: str = "") -> None:
 
 
 async def decline(ctx: Context, locale: str, code: str = "") -> None:
-    """c:no:xx - nothing is stored; the way back is /start."""
+    """c:no:xx - nothing is stored; the way back is /start. What the chat was sent so far
+    keeps no address from now, and this answer none once the clock has swept."""
     ctx.use_locale(locale)
+    if ctx.account is None:
+        await forget_chat(
+            ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id, now=ctx.now
+        )
     ctx.say(
         ctx.t._(
             "All right: nothing has been stored. When you are ready, type /start. "
