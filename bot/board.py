@@ -195,10 +195,9 @@ class Page:
         self.now = runtime.clock()
         self.today = self.now.astimezone(settings.zone).date()
         self.prefix = request.scope.get("root_path", "").rstrip("/")
-        if settings.webhook_url:
-            self.base = settings.webhook_url
-        else:
-            self.base = str(request.base_url).rstrip("/")
+        # The board's configured origin, else the webhooks' one, else relative links: never
+        # the request's Host header, which anyone can set (and the pages are cached publicly).
+        self.base = settings.public_url or settings.webhook_url or ""
         self.host = urlsplit(self.base).hostname or "localhost"
         self.bot_link = _bot_link(settings.telegram_bot_username)
         self.zalo_link: str | None = None
@@ -448,13 +447,9 @@ def board_routes(runtime: Runtime) -> list[BaseRoute]:
 
     async def robots(request: Request) -> Response:
         page = Page(request, runtime, {})
-        body = (
-            "User-agent: *\n"
-            "Allow: /\n"
-            "Disallow: /telegram\n"
-            "Disallow: /zalo\n"
-            f"Sitemap: {page.base}{page.prefix}/sitemap.xml\n"
-        )
+        body = "User-agent: *\nAllow: /\nDisallow: /telegram\nDisallow: /zalo\n"
+        if page.base:  # the protocol wants an absolute address: none without a known origin
+            body += f"Sitemap: {page.base}{page.prefix}/sitemap.xml\n"
         return _respond(request, body.encode("utf-8"), kind="text", lang=page.lang)
 
     async def stylesheet(request: Request) -> Response:

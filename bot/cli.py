@@ -407,7 +407,7 @@ async def _serve(settings: Settings, *, webhook: bool = False) -> None:
         await stop.wait()
         if server is not None:
             await server.stop()  # requests under way finish: what they stored is kept
-        ticker.stop()
+        await ticker.stopped()  # a tick under way ends (rolled back) before the database closes
         progress.cancel()
         if intake is not None:
             intake.cancel()  # an event it held goes to another process when its lease ends

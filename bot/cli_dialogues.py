@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli import Lazy, LazyConsole
+from bot.documents.cells import csv_cell, csv_row
 from bot.i18n import N_, Translator
 from storage.topics import TOPICS
 
@@ -594,31 +595,46 @@ async def _progress(
         yield refresh
 
 
+def _attendance_code(line: int, row: list[str], codes: list[tuple[int, str]]) -> None:
+    """The household code of one line of an attendance list (its first cell), if any."""
+    value = " ".join((row[0] if row else "").split())
+    if line == 1 and value.lower().replace(" ", "") in (
+        "mãhộ",
+        "code",
+        "mãhộgiađình",
+        "householdcode",
+    ):
+        return  # the header
+    if value:
+        codes.append((line, value))
+
+
 @dialogue_app.command("attendance")
 def attendance(
     dialogue_id: int = typer.Argument(..., metavar="ID"),
     file: Path = typer.Argument(..., help="CSV with a column of household codes (Mã hộ)."),
 ) -> None:
     """Record who came, from a CSV of household codes; nothing is recorded if a line is wrong."""
+    from bot.cli import _fail
+    from bot.households_import import MAX_REPORTED, UnreadableFile, csv_rows
+
     settings, t = _context()
     if not file.exists():
-        from bot.cli import _fail
-
         _fail(t._("Cannot read {path}: no such file.").format(path=file))
-    with file.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
     codes: list[tuple[int, str]] = []
-    for line, row in enumerate(rows, start=1):
-        value = (row[0] if row else "").strip()
-        if line == 1 and value.lower().replace(" ", "") in (
-            "mãhộ",
-            "code",
-            "mãhộgiađình",
-            "householdcode",
-        ):
-            continue
-        if value:
-            codes.append((line, value))
+    try:
+        # Streamed, and bounded like the household list: no more codes than the registry's.
+        for line, row in enumerate(csv_rows(file, t), start=1):
+            if line > settings.import_max_rows:
+                _fail(
+                    t._(
+                        "Cannot import {path}: it has more than {limit} rows. Split it, or "
+                        "raise DOITHOAI_IMPORT_MAX_ROWS."
+                    ).format(path=file, limit=t.number(settings.import_max_rows))
+                )
+            _attendance_code(line, row, codes)
+    except UnreadableFile as exc:
+        _fail(str(exc))
 
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
@@ -626,17 +642,20 @@ def attendance(
             i.household.code: i.household.id
             for i in await inv.with_status(session, dialogue_id=d.id, statuses=inv.INVITED)
         }
-        errors = [
-            t._("Line {line}: the household {code} was not invited to this dialogue.").format(
-                line=line, code=code
-            )
-            for line, code in codes
-            if code not in invited
-        ]
-        if errors:
-            for error in errors:
-                console.print(error, style="red")
-            console.print(t._("{count} errors: nothing was recorded.").format(count=len(errors)))
+        wrong = [(line, code) for line, code in codes if code not in invited]
+        if wrong:
+            for line, code in wrong[:MAX_REPORTED]:
+                console.print(
+                    t._(
+                        "Line {line}: the household {code} was not invited to this dialogue."
+                    ).format(line=line, code=code),
+                    style="red",
+                )
+            if len(wrong) > MAX_REPORTED:
+                console.print(
+                    t._("… and {count} more.").format(count=t.number(len(wrong) - MAX_REPORTED))
+                )
+            console.print(t._("{count} errors: nothing was recorded.").format(count=len(wrong)))
             raise typer.Exit(1)
         present = await inv.record_attendance(
             session, dialogue_id=d.id, household_ids=[invited[code] for _, code in codes]
@@ -751,7 +770,7 @@ def _phone(phone: str | None) -> str:
 
 def _as_text(value: str) -> str:
     """A code of digits only kept as text in a spreadsheet, leading zeros and all."""
-    return f'="{value}"' if value.isdigit() else value
+    return f'="{value}"' if value.isdigit() else csv_cell(value)
 
 
 @dialogue_app.command("undelivered")
@@ -804,12 +823,35 @@ def undelivered(
                 ).format(count=len(found))
             )
         if out is not None:
-            # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
-            with out.open("w", encoding="utf-8-sig", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(headers)
-                for line in lines:
-                    writer.writerow([_as_text(line[0]), *line[1:]])
+            _write_csv(out, headers, lines, t)
             console.print(t._("Written: {path}").format(path=out))
 
     _go(settings, work)
+
+
+def _write_csv(out: Path, headers: list[str], lines: list[list[str]], t: Translator) -> None:
+    """The list as CSV at `out`, whole or not at all, only over a new name or a regular file;
+    a file that cannot be written is one line."""
+    from bot.cli import _fail
+    from bot.documents.files import NotARegularFile, write_atomically
+
+    def write(temporary: str) -> None:
+        # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
+        with open(temporary, "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(headers)
+            for line in lines:
+                # Names and hamlets as typed: never a formula when the file is opened.
+                writer.writerow([_as_text(line[0]), *csv_row(line[1:])])
+
+    try:
+        write_atomically(out, write)
+    except NotARegularFile:
+        _fail(
+            t._(
+                "Cannot write {path}: it is not a regular file. Give a new file name or "
+                "an existing file."
+            ).format(path=out)
+        )
+    except OSError as exc:
+        _fail(t._("Cannot write {path}: {reason}").format(path=out, reason=exc.strerror or exc))

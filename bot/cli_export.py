@@ -58,9 +58,21 @@ def _report(settings: Settings, t: Translator, dialogue_id: int) -> DialogueRepo
 
 
 def _write(t: Translator, path: Path, write: Callable[[Path], Summary]) -> Summary:
-    """Run `write(path)`; a file that cannot be written is one line and exit 2."""
+    """Run `write(path)`; a file that cannot be written is one line and exit 2. Only a new
+    name or a regular file is written over (never a device such as /dev/full, nor a link)."""
+    from bot.documents.files import NotARegularFile
+
     try:
         return write(path)
+    except NotARegularFile:
+        _fail(
+            t._(
+                "Cannot write {path}: it is not a regular file. Give a new file name or "
+                "an existing file."
+            ).format(path=path),
+            code=2,
+        )
+        raise  # unreachable
     except OSError as exc:
         _fail(
             t._("Cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),

@@ -74,14 +74,21 @@ def import_households(
     with _progress() as progress:
         task = progress.add_task(t._("Reading {name}").format(name=file.name), total=None)
         try:
-            parsed = read_households(file, t, progress=lambda n: progress.update(task, completed=n))
+            parsed = read_households(
+                file,
+                t,
+                progress=lambda n: progress.update(task, completed=n),
+                max_rows=settings.import_max_rows,
+            )
         except UnreadableFile as exc:
             _fail(str(exc))
             raise  # unreachable
     if parsed.errors:
         for error in sorted(parsed.errors, key=lambda e: e.line):
             typer.echo(error.reason)
-        count = len(parsed.errors)
+        if parsed.more_errors:
+            typer.echo(t._("… and {count} more.").format(count=t.number(parsed.more_errors)))
+        count = parsed.error_count
         typer.echo(
             t.ngettext(
                 "{count} error: nothing was imported.",

@@ -90,6 +90,7 @@ async def _serve(settings: Settings, listener: socket.socket) -> None:
 
     from bot.board import create_board_app
     from bot.runtime import Runtime
+    from bot.web import server_limits
 
     runtime = Runtime(settings)
     try:
@@ -100,6 +101,7 @@ async def _serve(settings: Settings, listener: socket.socket) -> None:
             access_log=False,  # addresses of readers are nobody's business
             lifespan="off",
             server_header=False,
+            **server_limits(),  # slow and greedy clients (bot/web.py)
         )
         t = Translator(settings.default_locale, settings.zone)
         host, port = listener.getsockname()[:2]

@@ -18,25 +18,29 @@ from storage.staff import claim, find_by_code, status_of
 log = logging.getLogger(__name__)
 
 
+def attempts_key(ctx: Context) -> str:
+    """The address as the throttle keeps it: a keyed hash, since it is kept before consent."""
+    return ctx.sealer.message_key("link attempts", ctx.address)
+
+
 async def known_code(ctx: Context, code: str) -> bool:
     """Before consent: is this a household's code? A wrong one is said so (and throttled)."""
     _ = ctx.t._
-    address = ctx.address
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
-    if not check.blocked and code.isalnum():
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
+    if check.blocked:
+        # Said as it is, not "invalid": the code may well be right, it was not even looked at.
+        ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
+        return False
+    if code.isascii() and code.isalnum():
         if await find_by_link_code(ctx.session, link_code=code) is not None:
             return True
-    if not check.blocked:
-        await record_failure(
-            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-        )
+    after = await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
     ctx.say(
         _(
             "The code {code} is not valid or has expired. Please check the link or the "
             "invitation letter, or ask the ward office."
         ).format(code=code)
+        + ("\n" + _too_many(ctx, 60) if after.blocked else "")
     )
     return False
 
@@ -46,9 +50,7 @@ async def by_code(ctx: Context, code: str) -> None:
     _ = ctx.t._
     address = ctx.address
     code = code.strip().upper()[:32]
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
     if check.blocked:
         minutes = max(1, int(check.retry_after.total_seconds() // 60))
         ctx.say(
@@ -57,11 +59,10 @@ async def by_code(ctx: Context, code: str) -> None:
             )
         )
         return
-    household = await find_by_link_code(ctx.session, link_code=code) if code.isalnum() else None
+    valid = code.isascii() and code.isalnum()
+    household = await find_by_link_code(ctx.session, link_code=code) if valid else None
     if household is None:
-        after = await record_failure(
-            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-        )
+        after = await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
         ctx.say(
             _(
                 "The code {code} is not valid or has expired. Please check the link or the "
@@ -207,17 +208,14 @@ def _too_many(ctx: Context, minutes: int) -> str:
 
 async def known_staff_code(ctx: Context, code: str) -> bool:
     """Before consent: can this staff code still be claimed? If not, said so (and throttled)."""
-    address = ctx.address
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
     if check.blocked:
         ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
         return False
     status = await _staff_code_status(ctx, code)
     if status in ("ok", "mine"):
         return True
-    await record_failure(ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now)
+    await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
     ctx.say(_staff_code_refused(ctx, status))
     return False
 
@@ -226,9 +224,7 @@ async def by_staff_code(ctx: Context, code: str) -> bool:
     """/start <staff code>, after consent: this chat takes the role, once. True if it holds it."""
     _ = ctx.t._
     address = ctx.address
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
     if check.blocked:
         ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
         return False
@@ -241,9 +237,7 @@ async def by_staff_code(ctx: Context, code: str) -> bool:
     elif status == "mine":
         staff = await find_by_code(ctx.session, code=code)
     if staff is None:
-        after = await record_failure(
-            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-        )
+        after = await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
         refused = _staff_code_refused(ctx, status if status != "ok" else "unknown")
         ctx.say(refused + ("\n" + _too_many(ctx, 60) if after.blocked else ""))
         return False

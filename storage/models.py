@@ -220,14 +220,27 @@ class HouseholdLink(Base):
 
 
 class LinkAttempt(Base):
-    """Wrong household codes tried from one address, to throttle guessing."""
+    """Wrong household codes tried from one address, to throttle guessing. The address is kept
+    only as a keyed hash (HMAC with SECRET_KEY), and the row goes when its window ends."""
 
     __tablename__ = "link_attempts"
 
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class UnconsentedChat(Base):
+    """A chat that wrote without having consented (never, or no longer: after /xoa or a
+    refusal). Replies reach it through the outbox, which must hold its address for that;
+    UNCONSENTED_MINUTES after it was last seen, the clock forgets the address everywhere
+    (storage.personal_data) and this row goes with it."""
+
+    __tablename__ = "unconsented_chats"
+
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Invitation(Base):

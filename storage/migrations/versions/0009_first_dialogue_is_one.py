@@ -1,7 +1,7 @@
 """the first dialogue is number 1; heartbeats
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-07
 
 The standing intake for general questions took id 1 when the schema was created, so the first
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -51,9 +51,7 @@ def upgrade() -> None:
                 bind.execute(sa.text(f'UPDATE "{table}" SET "{column}" = 0 WHERE "{column}" = 1'))
     bind.execute(sa.text("DELETE FROM dialogues WHERE id = 1"))
     if bind.dialect.name == "postgresql":
-        bind.execute(
-            sa.text("SELECT setval(pg_get_serial_sequence('dialogues', 'id'), 1, false)")
-        )
+        bind.execute(sa.text("SELECT setval(pg_get_serial_sequence('dialogues', 'id'), 1, false)"))
     # SQLite (INTEGER PRIMARY KEY): the next id is the largest plus one, 1.
 
 
