@@ -512,11 +512,27 @@ def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
             rate=settings.telegram_rate,
             spacing=timedelta(seconds=settings.telegram_chat_interval),
         )
-        outbox = Outbox(sessions, {"telegram": telegram}, clock=utcnow)
+        channels: dict = {"telegram": telegram}
+        zalo = None
+        if settings.zalo_enabled and settings.secret_key is not None:
+            # The households on Zalo are invited now too: what Zalo refuses (its window)
+            # shows among the failed, and goes on to the household's Telegram chat if any.
+            from bot.channels.zalo import ZaloChannel
+
+            zalo = ZaloChannel(settings=settings, sessions=sessions, clock=utcnow)
+            channels["zalo"] = zalo
+        outbox = Outbox(sessions, channels, clock=utcnow)
+
+        async def drain_all() -> None:
+            # Zalo first: a message its window stops is copied to Telegram, drained after.
+            if zalo is not None:
+                await outbox.drain("zalo")
+            await outbox.drain("telegram")
+
         try:
             await telegram.application.initialize()
             async with _progress(sessions, t, prefix) as refresh:
-                drain = asyncio.create_task(outbox.drain("telegram"))
+                drain = asyncio.create_task(drain_all())
                 while not drain.done():
                     await refresh()
                     await asyncio.sleep(0.5)
@@ -524,6 +540,8 @@ def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
                 await refresh()
         finally:
             await telegram.application.shutdown()
+            if zalo is not None:
+                await zalo.close()
             await engine.dispose()
 
     _run(main(), settings)

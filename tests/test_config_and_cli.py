@@ -159,7 +159,13 @@ def test_an_operator_replaces_spent_zalo_tokens_without_them_showing_on_screen(t
     import sqlite3
 
     url = f"sqlite:///{tmp_path / 'z.db'}"
-    env = {"DOITHOAI_DATABASE_URL": url, "DOITHOAI_SECRET_KEY": "k" * 40}
+    env = {
+        "DOITHOAI_DATABASE_URL": url,
+        "DOITHOAI_SECRET_KEY": "k" * 40,
+        "DOITHOAI_ZALO_APP_ID": "2553928453557884079",
+        "DOITHOAI_ZALO_APP_SECRET": "app-secret",
+        "DOITHOAI_ZALO_OA_SECRET_KEY": "oa-secret",
+    }
     assert _doithoai("db", "upgrade", env=env).returncode == 0
     result = _doithoai("zalo", "tokens", env=env, stdin="access-AAA\nrefresh-RRR\n")
     assert result.returncode == 0, result.stderr
