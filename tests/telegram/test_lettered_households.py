@@ -3,6 +3,8 @@ bot, and the command menu: end to end through the Bot API fake."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from bot.clock import Ticker
@@ -102,6 +104,13 @@ async def test_a_household_invited_by_letter_that_links_its_chat_gets_its_remind
     runtime.outbox.wake()
     [cancelled] = await chat.expect(1)
     assert cancelled.text.startswith("Buổi đối thoại đã bị huỷ")
+
+    # One register throughout: the head is addressed by name or as ông/bà, never "bạn".
+    for message in (linked, invitation, reminder, accepted, moved, cancelled):
+        assert not re.search(r"\bbạn\b", message.text, re.IGNORECASE), message.text
+    assert "kính chờ ông/bà" in accepted.text
+    assert "ông/bà sẽ được báo khi có lịch mới" in cancelled.text
+    assert "Ông/bà chưa cho biết có tham dự hay không." in reminder.text
 
 
 async def test_linking_by_phone_also_brings_the_letters_invitation_to_the_chat(telegram, clock):
