@@ -162,7 +162,9 @@ async def test_invitations_answers_and_the_waitlist_end_to_end(telegram, clock):
     assert invitation.button_texts[:2] == ["✅ Tham dự", "❌ Không tham dự"]
     answer_yes = invitation.data_for("Tham dự")
     [accepted] = await first.press("Tham dự")
-    assert accepted.text.startswith("Xin cảm ơn: chúng tôi kính chờ ông/bà lúc 09:00, Thứ Tư, 25/11/2026")
+    assert accepted.text.startswith(
+        "Xin cảm ơn: chúng tôi kính chờ ông/bà lúc 09:00, Thứ Tư, 25/11/2026"
+    )
 
     other = chats[households[4].id]
     await other.expect(1)
