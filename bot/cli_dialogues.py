@@ -355,12 +355,16 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
         )
         return
     outbox = await outbox_store.status_counts(session, prefix=f"invite:{d.id}:")
+    # Invited by chat, but the invitation reached none of the household's chats (Zalo's
+    # window, blocked, refused): not "no answer" - they were never asked.
+    missed = await inv.undelivered_invitations(session, dialogue_id=d.id)
     table = Table(
         t._("Group"),
         t._("Quota"),
         t._("Accepted"),
         t._("Declined"),
         t._("No answer"),
+        t._("Not delivered"),
         t._("Letters"),
         t._("Not invited yet"),
         t._("Waitlist"),
@@ -379,7 +383,8 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
             str(quota),
             str(n["accepted"]),
             str(n["declined"]),
-            str(n["invited"]),
+            str(n["invited"] - missed.get(group, 0)),
+            str(missed.get(group, 0)),
             str(n["letter"]),
             str(n["selected"]),
             str(n["waitlist"]),
@@ -392,7 +397,8 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
         ).format(
             sent=outbox.get("sent", 0),
             pending=sum(outbox.get(s, 0) for s in ("pending", "claimed", "sending")),
-            failed=outbox.get("failed", 0),
+            # Refused outside Zalo's window counts as failed (a copy may have gone elsewhere).
+            failed=outbox.get("failed", 0) + outbox.get("window", 0),
             unreachable=outbox.get("unreachable", 0),
             unknown=outbox.get("unknown", 0),
         )
@@ -414,9 +420,17 @@ def status(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
 def invite(
     dialogue_id: int = typer.Argument(..., metavar="ID"),
     letters: Path = typer.Option(None, help="Where to write the printed letters (DOCX)."),
+    changed: bool = typer.Option(
+        False,
+        "--changed",
+        help="Print new letters only for the households holding one with an old time "
+        "(after `move`).",
+    ),
     send: bool = typer.Option(True, help="Send now with progress (else `doithoai run` sends)."),
 ) -> None:
-    """Invite the selected households: by chat when linked, by printed letter otherwise."""
+    """Invite the selected households: by chat when linked, by printed letter otherwise.
+
+    Letters are printed once: a second run prints only the households not lettered before."""
     from bot.dispatcher import utcnow
     from handlers.invitations import invite_selected
 
@@ -441,10 +455,15 @@ def invite(
             zone=settings.zone,
         )
         written["queued"] = result.queued
-        letter_invitees = await inv.with_status(session, dialogue_id=d.id, statuses=["letter"])
+        letter_invitees = await inv.letters_to_print(session, dialogue_id=d.id, changed=changed)
         path = letters or Path(f"giay-moi-doi-thoai-{d.id}.docx")
         if letter_invitees:
             written["letters"] = await _write_letters(settings, t, d, letter_invitees, path)
+            await inv.mark_printed(
+                session,
+                invitation_ids=[i.invitation.id for i in letter_invitees],
+                now=utcnow(),
+            )
         console.print(
             t._(
                 "{queued} invitations queued for chats; {letters} printed letters in {path}."
@@ -542,11 +561,27 @@ def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
             rate=settings.telegram_rate,
             spacing=timedelta(seconds=settings.telegram_chat_interval),
         )
-        outbox = Outbox(sessions, {"telegram": telegram}, clock=utcnow)
+        channels: dict = {"telegram": telegram}
+        zalo = None
+        if settings.zalo_enabled and settings.secret_key is not None:
+            # The households on Zalo are invited now too: what Zalo refuses (its window)
+            # shows among the failed, and goes on to the household's Telegram chat if any.
+            from bot.channels.zalo import ZaloChannel
+
+            zalo = ZaloChannel(settings=settings, sessions=sessions, clock=utcnow)
+            channels["zalo"] = zalo
+        outbox = Outbox(sessions, channels, clock=utcnow)
+
+        async def drain_all() -> None:
+            # Zalo first: a message its window stops is copied to Telegram, drained after.
+            if zalo is not None:
+                await outbox.drain("zalo")
+            await outbox.drain("telegram")
+
         try:
             await telegram.application.initialize()
             async with _progress(sessions, t, prefix) as refresh:
-                drain = asyncio.create_task(outbox.drain("telegram"))
+                drain = asyncio.create_task(drain_all())
                 while not drain.done():
                     await refresh()
                     await asyncio.sleep(0.5)
@@ -554,6 +589,8 @@ def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
                 await refresh()
         finally:
             await telegram.application.shutdown()
+            if zalo is not None:
+                await zalo.close()
             await engine.dispose()
 
     _run(main(), settings)
@@ -587,7 +624,7 @@ async def _progress(
                     unknown=rows.get("unknown", 0),
                     sent=rows.get("sent", 0),
                     pending=total - done,
-                    failed=rows.get("failed", 0),
+                    failed=rows.get("failed", 0) + rows.get("window", 0),
                     unreachable=rows.get("unreachable", 0),
                 ),
             )
@@ -657,12 +694,18 @@ def attendance(
                 )
             console.print(t._("{count} errors: nothing was recorded.").format(count=len(wrong)))
             raise typer.Exit(1)
-        present = await inv.record_attendance(
-            session, dialogue_id=d.id, household_ids=[invited[code] for _, code in codes]
-        )
+        came = {invited[code] for _, code in codes}
+        present = await inv.record_attendance(session, dialogue_id=d.id, household_ids=came)
+        # The invitations that stand: a household that declined and the one that took its
+        # seat are one seat (a decliner who came all the same is counted among those asked).
+        declined = {
+            i.household.id
+            for i in await inv.with_status(session, dialogue_id=d.id, statuses=["declined"])
+        }
+        asked = await inv.standing(session, dialogue_id=d.id) + len(came & declined)
         console.print(
             t._("Attendance recorded: {present} of {invited} invited households came.").format(
-                present=present, invited=len(invited)
+                present=present, invited=asked
             )
         )
 
@@ -698,11 +741,20 @@ def move(
         told = await announce_move(
             session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
         )
+        lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
         console.print(
             t._("Dialogue moved to {when}; {told} households will be told.").format(
                 when=t.datetime(starts_at), told=told
             )
         )
+        if lettered:
+            _print_lettered(t, d, lettered)
+            console.print(
+                t._(
+                    "Print their new letters with `doithoai dialogue invite {id} --letters "
+                    "FILE.docx --changed`."
+                ).format(id=d.id)
+            )
 
     _go(settings, work)
 
@@ -722,12 +774,38 @@ def cancel(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
         told = await announce_cancellation(
             session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
         )
+        lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
         d.status = "cancelled"
         await cancel_pending(session, dialogue_id=d.id)
         await inv.cancel_all(session, dialogue_id=d.id, now=now)
         console.print(t._("Dialogue cancelled; {told} households will be told.").format(told=told))
+        if lettered:
+            _print_lettered(t, d, lettered)
 
     _go(settings, work)
+
+
+def _print_lettered(t: Translator, d: Dialogue, lettered: list[inv.Invitee]) -> None:
+    """The households invited by a printed letter that now carries an old time: no chat will
+    tell them, the ward must (a new letter, the loudspeaker, a visit)."""
+    table = Table(
+        t._("Household code"),
+        t._("Head of household"),
+        t._("Hamlet"),
+        t._("Phone"),
+        title=t._("Households holding a letter with the old time: {title}").format(title=d.title),
+    )
+    for i in lettered:
+        table.add_row(
+            i.household.code, i.household.head_name, i.household.hamlet, _phone(i.household.phone)
+        )
+    console.print(table)
+    console.print(
+        t._(
+            "{count} households were invited by printed letter and have no chat: tell them "
+            "another way."
+        ).format(count=len(lettered))
+    )
 
 
 def _channel_name(channel: str) -> str:
@@ -785,6 +863,7 @@ def undelivered(
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
         found = await digest_store.undelivered(session, dialogue_id=d.id)
+        lettered = await inv.outdated_letters(session, dialogue_id=d.id)
         headers = [
             t._("Household code"),
             t._("Head of household"),
@@ -804,7 +883,19 @@ def undelivered(
             ]
             for item in found
         ]
-        if not found:
+        old_letter = t._("Dialogue cancelled") if d.status == "cancelled" else t._("Change of time")
+        lines += [
+            [
+                i.household.code,
+                i.household.head_name,
+                i.household.hamlet,
+                _phone(i.household.phone),
+                old_letter,
+                t._("printed letter with the old time, no chat"),
+            ]
+            for i in lettered
+        ]
+        if not lines:
             console.print(
                 t._(
                     "Every invitation, reminder and notice of this dialogue reached its household "
@@ -820,7 +911,7 @@ def undelivered(
                 t._(
                     "{count} households to reach another way: read on the loudspeaker or "
                     "delivered by hand."
-                ).format(count=len(found))
+                ).format(count=len({line[0] for line in lines}))
             )
         if out is not None:
             _write_csv(out, headers, lines, t)

@@ -263,6 +263,10 @@ class Invitation(Base):
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attended: Mapped[bool | None] = mapped_column(Boolean)
+    # The household's printed letter (giấy mời): when it was written, and when the time on it
+    # went out of date (the dialogue moved or was cancelled) if it has not been printed again.
+    letter_printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    letter_outdated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Reminder(Base):

@@ -46,14 +46,16 @@ ACKNOWLEDGED_KEPT = 10_000  # presses remembered as answered, against redeliveri
 # Commands shown in Telegram's menu: the Vietnamese ones for everybody, English aliases for
 # English clients. Descriptions come from the catalogs.
 MENU = {
-    "vi": ["hoi", "cauhoi", "ngonngu", "xoa", "huy", "trogiup", "start"],
-    "en": ["ask", "myquestions", "language", "delete", "cancel", "help", "start"],
+    "vi": ["hoi", "cauhoi", "xemcauhoi", "ngonngu", "xoa", "huy", "trogiup", "start"],
+    "en": ["ask", "myquestions", "browse", "language", "delete", "cancel", "help", "start"],
 }
 DESCRIPTIONS = {
     "hoi": N_("Send a question"),
     "ask": N_("Send a question"),
     "cauhoi": N_("My questions"),
     "myquestions": N_("My questions"),
+    "xemcauhoi": N_("Other people's questions"),
+    "browse": N_("Other people's questions"),
     "ngonngu": N_("Language"),
     "language": N_("Language"),
     "xoa": N_("Delete my data"),
