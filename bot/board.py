@@ -643,10 +643,10 @@ def not_found_handler(runtime: Runtime) -> Callable[[Request, Exception], Awaita
     return handle
 
 
-def create_board_app(runtime: Runtime) -> Starlette:
+def create_board_app(runtime: Runtime, cache: PageCache | None = None) -> Starlette:
     """The board on its own (`doithoai web`)."""
     return Starlette(
-        routes=board_routes(runtime), exception_handlers={404: not_found_handler(runtime)}
+        routes=board_routes(runtime, cache), exception_handlers={404: not_found_handler(runtime)}
     )
 
 

@@ -276,6 +276,12 @@ def kept(connection: Connection) -> Counter[Key]:
     )
 
 
+def touch(session: Any, question_id: str) -> None:
+    """Note a question changed by a bulk UPDATE (which no flush sees), so that the board
+    counts it again and its cached pages are rendered again at the commit."""
+    session.info.setdefault(_TOUCHED, set()).add(question_subject(question_id))
+
+
 # The session that keeps them
 
 
