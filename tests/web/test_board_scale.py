@@ -172,6 +172,8 @@ async def _random_history(runtime: Runtime, rng: random.Random, steps: int) -> l
             [
                 "ask",
                 "ask",
+                "ask",
+                "approve",
                 "approve",
                 "approve",
                 "reject",
@@ -335,7 +337,7 @@ async def _random_history(runtime: Runtime, rng: random.Random, steps: int) -> l
 async def test_the_kept_counts_equal_a_recount_from_scratch_after_a_random_history(
     service: Runtime, seed: int
 ):
-    dialogues = await _random_history(service, random.Random(seed), steps=70)
+    dialogues = await _random_history(service, random.Random(seed), steps=120)
 
     for today in (TODAY, TODAY + timedelta(days=30), TODAY - timedelta(days=30)):
         expected = await recount(service, today=today)
