@@ -40,6 +40,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.i18n import SUPPORTED, Translator, choose
 from storage import board as store
+from storage import board_counts
 from storage.board import (
     ANSWERED,
     COMMITTED,
@@ -67,6 +68,10 @@ MAX_AGE = 60  # seconds a page may be reused by a browser or a proxy
 STALE_WHILE_REVALIDATE = 600
 # Rendered pages kept in memory (the largest is bounded: a page of questions).
 CACHE_ENTRIES = 256
+# How often the data version is read from the database when this process has changed nothing
+# (its own changes are seen at once): other processes' changes show within this, a reader
+# whose page has not changed costs no query at all.
+VERSION_EVERY = 1.0
 CSS_MAX_AGE = 7 * 24 * 3600  # the stylesheet's address changes with its content
 # The year in the feeds' tag: ids (tag:host,YEAR:doithoai/...) never change once given.
 TAG_YEAR = 2026
@@ -388,6 +393,29 @@ class PageCache:
         self._entries.clear()
 
 
+class DataVersion:
+    """The board's data version (storage.board.version), read at most every VERSION_EVERY
+    seconds, and again at once after this process committed a change the board shows."""
+
+    def __init__(self, runtime: Runtime, every: float = VERSION_EVERY):
+        self.runtime, self.every = runtime, every
+        self._value: int | None = None
+        self._read_at = 0.0
+        self._local = -1
+
+    async def get(self) -> int:
+        local = board_counts.changes_committed()
+        if (
+            self._value is None
+            or local != self._local
+            or time.monotonic() - self._read_at >= self.every
+        ):
+            async with reading(self.runtime.sessions) as session:
+                value = await store.version(session)
+            self._value, self._read_at, self._local = value, time.monotonic(), local
+        return self._value
+
+
 def _midnight_after(page: Page) -> datetime:
     tomorrow = page.today + timedelta(days=1)
     return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=page.t.zone)
@@ -405,6 +433,7 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
     Every page reads in short read-only transactions (on SQLite they take no lock, so a reader
     never makes the bot wait) and is rendered once per version of the data (`PageCache`)."""
     pages = cache if cache is not None else PageCache()
+    data_version = DataVersion(runtime)
     names_cache: dict[str, Any] = {"version": None, "names": {}}
 
     async def serve(
@@ -416,8 +445,7 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
         """The page for this request: from the cache if its data has not changed, else
         loaded in one short read and rendered (outside the transaction)."""
         now = runtime.clock()
-        async with reading(runtime.sessions) as session:
-            version = await store.version(session)
+        version = await data_version.get()
         lang = choose(request.query_params.get("lang"), runtime.settings.default_locale)
         today = now.astimezone(runtime.settings.zone).date()
         params = tuple(

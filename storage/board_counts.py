@@ -55,6 +55,14 @@ CHUNK = 500  # ids in one IN (...): far below every driver's limit on parameters
 
 _TOUCHED = "board_touched"
 _CHANGED = "board_changed"
+_SETTLED = "board_settled"
+_committed = [0]  # board changes committed by this process's sessions
+
+
+def changes_committed() -> int:
+    """How many transactions of this process have changed what the board shows: a page cache
+    in this process sees its own process's changes at once, without asking the database."""
+    return _committed[0]
 
 
 def day(value: date | None) -> int:
@@ -317,9 +325,17 @@ def _settle(session: Session) -> None:
     touched = session.info.pop(_TOUCHED, set())
     changed = session.info.pop(_CHANGED, False)
     refresh(session.connection(), touched, changed=bool(touched) or changed)
+    session.info[_SETTLED] = True
+
+
+@event.listens_for(BoardSession, "after_commit")
+def _count(session: Session) -> None:
+    if session.info.pop(_SETTLED, False):
+        _committed[0] += 1
 
 
 @event.listens_for(BoardSession, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_TOUCHED, None)
     session.info.pop(_CHANGED, None)
+    session.info.pop(_SETTLED, None)
