@@ -3,10 +3,14 @@ dialogues, the questions published from them, the answers and the commitments, a
 ward's portal or a newsroom can follow.
 
 Pages are Vietnamese first (?lang=en for English), need no JavaScript, and are small enough
-for a cheap phone on a slow line. Every response names its language, carries an ETag (a
-conditional GET gets 304) and a short public cache lifetime: the board changes when an
-official answers, and a minute's delay is fine. Nothing here reads an asker; the queries in
-storage/board.py return no field that could hold one.
+for a cheap phone on a slow line: a dialogue shows 30 questions a page (`?trang=`), an agency
+30 commitments of each kind, a feed its last 100 entries, with links to the rest. Every
+response names its language, carries an ETag (a conditional GET gets 304) and a short public
+cache lifetime with stale-while-revalidate: the board changes when an official answers, and a
+minute's delay is fine. Pages are read in read-only transactions (which never make the bot
+wait), from kept counts and one page of rows, and rendered once per version of the data
+(`PageCache`). Nothing here reads an asker; the queries in storage/board.py return no field
+that could hold one.
 
 `board_routes(runtime)` are mounted into the webhook app (bot/web.py); `create_board_app`
 serves them alone (`doithoai web`). Unknown paths get the board's 404 page through

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.board_counts import ANSWERED_STATUSES, PUBLISHED, VERSION, day
@@ -269,17 +269,36 @@ async def version(session: AsyncSession) -> int:
     return found or 0
 
 
+class _Count(NamedTuple):
+    dialogue_id: int
+    agency: str
+    name: str
+    day: int
+    n: int
+
+
 async def _counts(
     session: AsyncSession, *, dialogue_ids: list[int] | None = None, agency: str | None = None
 ) -> list[Any]:
+    """The kept counts of these dialogues (or of this agency across dialogues), added up by
+    dialogue (0 for an agency's), name and day; by agency too for `shown`."""
+    by_dialogue = BoardCount.dialogue_id if dialogue_ids is not None else literal(0)
+    by_agency = case((BoardCount.name == "shown", BoardCount.agency), else_=literal(""))
     query = select(
-        BoardCount.dialogue_id, BoardCount.agency, BoardCount.name, BoardCount.day, BoardCount.n
+        by_dialogue.label("dialogue_id"),
+        by_agency.label("agency"),
+        BoardCount.name,
+        BoardCount.day,
+        func.sum(BoardCount.n).label("n"),
     ).where(BoardCount.n != 0, BoardCount.dialogue_id != VERSION[0])
     if dialogue_ids is not None:
         query = query.where(BoardCount.dialogue_id.in_(dialogue_ids))
     if agency is not None:
         query = query.where(BoardCount.agency == agency)
-    return list((await session.execute(query)).all())
+    query = query.group_by(by_dialogue, by_agency, BoardCount.name, BoardCount.day)
+    return [
+        _Count(d, a, name, dy, int(n)) for d, a, name, dy, n in await session.execute(query) if n
+    ]
 
 
 def _sum(rows: list[Any], name: str, *, before: int | None = None, since: int | None = None) -> int:

@@ -489,6 +489,7 @@ class BoardCount(Base):
     Maintained in the transaction of the change (storage/board_counts.py)."""
 
     __tablename__ = "board_counts"
+    __table_args__ = (Index("ix_board_counts_agency", "agency", "name"),)  # an agency's page
 
     dialogue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agency: Mapped[str] = mapped_column(String(32), primary_key=True)

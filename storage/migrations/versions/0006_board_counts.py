@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("n", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("dialogue_id", "agency", "name", "day", name="pk_board_counts"),
     )
+    op.create_index("ix_board_counts_agency", "board_counts", ["agency", "name"])
     op.create_table(
         "board_contributions",
         sa.Column("subject", sa.String(length=40), nullable=False),
@@ -55,4 +56,5 @@ def downgrade() -> None:
     op.drop_index("ix_answers_published_at", table_name="answers")
     op.drop_index("ix_questions_board", table_name="questions")
     op.drop_table("board_contributions")
+    op.drop_index("ix_board_counts_agency", table_name="board_counts")
     op.drop_table("board_counts")
