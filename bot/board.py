@@ -373,24 +373,25 @@ class PageCache:
         entry = self._fresh(key, now)
         if entry is not None:
             return entry
-        pending = self._pending.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Rendered] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
+        task = self._pending.get(key)
+        if task is None:
+            # A task of its own: a reader who goes away does not cancel the others' page.
+            task = asyncio.ensure_future(self._build(key, build))
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._pending[key] = task
+        return await asyncio.shield(task)
+
+    async def _build(
+        self, key: tuple[Any, ...], build: Callable[[], Awaitable[Rendered]]
+    ) -> Rendered:
         try:
             entry = await build()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters get it, nobody else is told
-            raise
         finally:
             del self._pending[key]
         self.renders += 1
         self._entries[key] = entry
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
-        future.set_result(entry)
         return entry
 
     def clear(self) -> None:
