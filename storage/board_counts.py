@@ -319,9 +319,10 @@ def _note(session: Session, _context: Any) -> None:
 
 @event.listens_for(BoardSession, "before_commit")
 def _settle(session: Session) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # what is still pending is flushed now, and noted (_note)
     if not session.info.get(_TOUCHED) and not session.info.get(_CHANGED):
         return
-    session.flush()
     touched = session.info.pop(_TOUCHED, set())
     changed = session.info.pop(_CHANGED, False)
     refresh(session.connection(), touched, changed=bool(touched) or changed)

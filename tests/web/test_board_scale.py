@@ -189,6 +189,7 @@ async def _random_history(runtime: Runtime, rng: random.Random, steps: int) -> l
                 "general",
                 "support",
                 "deadlines",
+                "due",
             ]
         )
         now = runtime.clock()
@@ -309,6 +310,8 @@ async def _random_history(runtime: Runtime, rng: random.Random, steps: int) -> l
                 reply_handle=b"handle",
                 today=TODAY,
             )
+        elif action == "due" and (q := await pick(session, "approved")):
+            q.due_on = day()  # set on the object, flushed only by the commit
         elif action == "deadlines":
             await followup.send_unanswered(
                 session, dialogue_id=rng.choice(dialogues), due_on=day(), today=TODAY
@@ -556,3 +559,46 @@ async def test_a_board_reader_holding_its_transaction_does_not_make_the_bot_wait
     async with reading(service.sessions) as session:
         board = await store.dialogue_board(session, dialogue_id=ident, today=TODAY)
     assert board is not None and board.tally.asked == 6
+
+
+async def test_the_cached_home_page_follows_a_cancelled_dialogue_and_the_clock(
+    service: Runtime, client, clock
+):
+    http, _cache = client
+    async with service.sessions() as session, session.begin():
+        soon = await create_dialogue(
+            session,
+            title="Đối thoại về nước sạch",
+            starts_at=local(2026, 11, 20, 14, 0),
+            duration=timedelta(minutes=120),
+            venue="Nhà văn hóa khóm 2",
+            wards=["Phường 7"],
+        )
+        later = await create_dialogue(
+            session,
+            title="Đối thoại về đất ở",
+            starts_at=local(2026, 12, 3, 14, 0),
+            venue="Hội trường Phường 8",
+            wards=["Phường 8"],
+        )
+
+    def section(response: httpx.Response, ident: str) -> str:
+        found = lxml.html.fromstring(response.text).get_element_by_id(ident)
+        return " ".join(found.text_content().split())
+
+    first = await http.get("/")
+    assert "Đối thoại về nước sạch" in section(first, "sap-toi")
+    assert "Đã huỷ" not in section(first, "sap-toi")
+
+    # The organiser cancels one (as `doithoai dialogue cancel` does): shown at once.
+    async with service.sessions() as session, session.begin():
+        (await session.get(type(later), later.id)).status = "cancelled"
+    cancelled = await http.get("/")
+    assert "Đã huỷ" in section(cancelled, "sap-toi")
+
+    # Nothing changes in the data, but the first dialogue ends: it moves to the results.
+    clock.at(local(2026, 11, 20, 16, 30))
+    ended = await http.get("/")
+    assert "Đối thoại về nước sạch" not in section(ended, "sap-toi")
+    assert "Đối thoại về nước sạch" in section(ended, "ket-qua")
+    assert soon.id
