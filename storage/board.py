@@ -281,9 +281,20 @@ async def _counts(
     session: AsyncSession, *, dialogue_ids: list[int] | None = None, agency: str | None = None
 ) -> list[Any]:
     """The kept counts of these dialogues (or of this agency across dialogues), added up by
-    dialogue (0 for an agency's), name and day; by agency too for `shown`."""
+    dialogue (0 for an agency's), name and day; by agency too for what the filters count
+    (shown, state:…, topic:…)."""
     by_dialogue = BoardCount.dialogue_id if dialogue_ids is not None else literal(0)
-    by_agency = case((BoardCount.name == "shown", BoardCount.agency), else_=literal(""))
+    by_agency = case(
+        (
+            or_(
+                BoardCount.name == "shown",
+                BoardCount.name.startswith("state:"),
+                BoardCount.name.startswith("topic:"),
+            ),
+            BoardCount.agency,
+        ),
+        else_=literal(""),
+    )
     query = select(
         by_dialogue.label("dialogue_id"),
         by_agency.label("agency"),
@@ -586,17 +597,17 @@ async def dialogue_board(
     agency = agency if agency in board.agencies else None
     state = state if state in STATES else None
     page = min(max(page, 1), MAX_PAGE)
-    # How many pass the filters: kept when there is at most one, counted otherwise.
-    if not (topic or agency or state):
-        matching: int | None = board.shown_total
-    elif topic and not (agency or state):
-        matching = _sum([r for r in rows if r.name == f"topic:{topic}"], f"topic:{topic}")
-    elif agency and not (topic or state):
-        matching = shown[agency]
-    elif state and not (topic or agency):
-        matching = state_counts[state]
-    else:
+    # How many pass the filters: kept, but for a topic and a state together (then counted).
+    mine = [r for r in rows if agency is None or r.agency == agency]
+    matching: int | None
+    if topic and state:
         matching = None
+    elif topic:
+        matching = _sum(mine, f"topic:{topic}")
+    elif state:
+        matching = _state_counts(mine, today)[state]
+    else:
+        matching = shown[agency] if agency else board.shown_total
     where = [Question.dialogue_id == dialogue_id, _published, _public]
     if topic:
         where += [Question.topic == topic, Question.sensitive.is_(False)]

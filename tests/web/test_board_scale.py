@@ -349,6 +349,24 @@ async def test_the_kept_counts_equal_a_recount_from_scratch_after_a_random_histo
             assert kept.get(scope, {}) == expected.get(scope, {}), (scope, today)
     assert any(figures.get("commitments") for figures in expected.values())
 
+    # Each filter's kept number is the number of questions it lists.
+    async with reading(service.sessions) as session:
+        for today in (TODAY, TODAY + timedelta(days=30)):
+            for ident in dialogues:
+                for state in (None, *store.STATES):
+                    for agency in (None, *AGENCIES):
+                        board = await store.dialogue_board(
+                            session,
+                            dialogue_id=ident,
+                            today=today,
+                            state=state,
+                            agency=agency,
+                            size=1000,
+                        )
+                        assert board is not None
+                        assert board.matching == len(board.questions), (ident, state, agency)
+                        assert all(q.state(today) == state for q in board.questions if state)
+
     # What each subject adds, counted again from scratch, is what is kept.
     async with service.engine.connect() as connection:
         before = await connection.run_sync(board_counts.kept)
