@@ -2,8 +2,8 @@
 dialogues, the questions published from them, the answers and the commitments, and feeds a
 ward's portal or a newsroom can follow.
 
-Pages are Vietnamese first (?lang=en for English), need no JavaScript, and are small enough
-for a cheap phone on a slow line: a dialogue shows 30 questions a page (`?trang=`), an agency
+Pages are Vietnamese first (?lang=en for English, ?lang=km for Khmer), need no JavaScript, and are
+small enough for a cheap phone on a slow line: a dialogue shows 30 questions a page (`?trang=`), an agency
 30 commitments of each kind, a feed its last 100 entries, with links to the rest. Every
 response names its language, carries an ETag (a conditional GET gets 304) and a short public
 cache lifetime with stale-while-revalidate: the board changes when an official answers, and a
@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.i18n import SUPPORTED, Translator, choose
+from bot.i18n import NATIVE_NAMES, SUPPORTED, Translator, choose
 from storage import board as store
 from storage import board_counts
 from storage.board import (
@@ -300,6 +300,7 @@ def _context(page: Page, **values: Any) -> dict[str, Any]:
         "_": page.t._,
         "ngettext": page.t.ngettext,
         "lang": page.lang,
+        "languages": NATIVE_NAMES,  # the switch names each language in itself
         # One address for every language: the sheet is the same.
         "css_url": f"{page.prefix}/static/board.css?v={version}",
         "icons": STATE_ICONS,

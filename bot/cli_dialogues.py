@@ -7,6 +7,7 @@ import contextlib
 import csv
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -502,25 +503,31 @@ async def _write_letters(
     from bot.dispatcher import utcnow
     from bot.documents.letters import Letter, LetterDialogue, write_invitation_letters
     from bot.documents.qr import deep_link
+    from handlers.language_hint import is_khmer
 
     username = await _bot_username(settings)
     assert d.starts_at is not None
-    letter_dialogue = LetterDialogue(
-        title=d.title,
-        when=t.datetime(d.starts_at),
-        venue=d.venue,
-        topics=[t._(TOPICS[c].name) for c in d.topics if c in TOPICS],
-        question_deadline=t.datetime(d.question_deadline) if d.question_deadline else None,
-        issuer=t._("PEOPLE'S COMMITTEE OF {ward}").format(ward=", ".join(d.wards).upper())
-        if d.wards
-        else t._("WARD PEOPLE'S COMMITTEE"),
-        superior="",
-        place=d.wards[0] if d.wards else "",
-        issued_on=utcnow().astimezone(settings.zone).date(),
-        number="",
-        signer_title=t._("CHAIRPERSON"),
-        signer_name="",
-    )
+    issued_on = utcnow().astimezone(settings.zone).date()
+
+    def words(t: Translator) -> LetterDialogue:
+        assert d.starts_at is not None
+        return LetterDialogue(
+            title=d.title,
+            when=t.datetime(d.starts_at),
+            venue=d.venue,
+            topics=[t._(TOPICS[c].name) for c in d.topics if c in TOPICS],
+            question_deadline=t.datetime(d.question_deadline) if d.question_deadline else None,
+            issuer=t._("PEOPLE'S COMMITTEE OF {ward}").format(ward=", ".join(d.wards).upper())
+            if d.wards
+            else t._("WARD PEOPLE'S COMMITTEE"),
+            superior="",
+            place=d.wards[0] if d.wards else "",
+            issued_on=issued_on,
+            number="",
+            signer_title=t._("CHAIRPERSON"),
+            signer_name="",
+        )
+
     letters = [
         Letter(
             household_code=i.household.code,
@@ -529,9 +536,14 @@ async def _write_letters(
             hamlet=i.household.hamlet,
             ward=i.household.ward,
             link=deep_link(username, i.household.link_code),
+            khmer=is_khmer(i.household.ethnicity),
         )
         for i in invitees
     ]
+    letter_dialogue = words(t)
+    if any(letter.khmer for letter in letters):
+        # Khmer households' letters carry a Khmer page: the same words in Khmer.
+        letter_dialogue = replace(letter_dialogue, khmer=words(Translator("km", settings.zone)))
     return await asyncio.to_thread(write_invitation_letters, path, letter_dialogue, letters, t)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from handlers import language_hint
 from handlers.context import Context
 from handlers.invitations import invitation_reply
 from handlers.menu import role_menu_buttons, staff_command_lines, staff_place
@@ -49,8 +50,9 @@ async def known_code(ctx: Context, code: str) -> bool:
     return False
 
 
-async def by_code(ctx: Context, code: str) -> None:
-    """/start <code>: link this chat to the household whose code it is."""
+async def by_code(ctx: Context, code: str) -> bool:
+    """/start <code>: link this chat to the household whose code it is. True if the link asked
+    a Khmer household whether to write in Khmer (the question's buttons end the message)."""
     _ = ctx.t._
     address = ctx.address
     code = code.strip().upper()[:32]
@@ -62,7 +64,7 @@ async def by_code(ctx: Context, code: str) -> None:
                 minutes=minutes
             )
         )
-        return
+        return False
     valid = code.isascii() and code.isalnum()
     household = await find_by_link_code(ctx.session, link_code=code) if valid else None
     if household is None:
@@ -81,7 +83,7 @@ async def by_code(ctx: Context, code: str) -> None:
                 else ""
             )
         )
-        return
+        return False
     outcome = await link(
         ctx.session,
         household=household,
@@ -96,8 +98,9 @@ async def by_code(ctx: Context, code: str) -> None:
                 "tell the ward office."
             )
         )
-        return
+        return False
     await _linked(ctx, household)
+    return language_hint.suggest(ctx, household.ethnicity)
 
 
 async def _linked(ctx: Context, household: Household) -> None:
@@ -185,6 +188,7 @@ async def by_phone(ctx: Context) -> None:
         )
         return
     await _linked(ctx, household)
+    language_hint.suggest(ctx, household.ethnicity)
 
 
 # Staff codes
