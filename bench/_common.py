@@ -350,3 +350,33 @@ def sync_query(url: str, sql: str, *params: Any) -> Any:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+class DbProbe:
+    """Scalars from the database on one kept connection, from synchronous code (the benchmark's
+    main thread polls it while the service works)."""
+
+    def __init__(self, url: str):
+        from storage.db import create_engine
+
+        self.loop = asyncio.new_event_loop()
+        self.engine = create_engine(url)
+        self.connection = self.loop.run_until_complete(self.engine.connect())
+
+    def scalar(self, sql: str) -> Any:
+        from sqlalchemy import text
+
+        async def run() -> Any:
+            result = (await self.connection.execute(text(sql))).scalar()
+            await self.connection.commit()  # a fresh snapshot next time
+            return result
+
+        return self.loop.run_until_complete(run())
+
+    def close(self) -> None:
+        async def run() -> None:
+            await self.connection.close()
+            await self.engine.dispose()
+
+        self.loop.run_until_complete(run())
+        self.loop.close()
