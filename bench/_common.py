@@ -380,3 +380,72 @@ class DbProbe:
 
         self.loop.run_until_complete(run())
         self.loop.close()
+
+
+# ------------------------------------------------------------------ broadcasts
+
+
+def fill_broadcast(url: str, count: int, *, first_recipient: int, prefix: str = "bulk") -> None:
+    """`count` messages to distinct people in the outbox, as a fan-out writes them (each text
+    carries its key, so the fake can tell them apart)."""
+    from storage.db import create_engine, session_factory
+    from tests.support import bulk_enqueue
+
+    async def run() -> None:
+        engine = create_engine(url)
+        try:
+            await bulk_enqueue(
+                session_factory(engine),
+                count,
+                prefix=prefix,
+                first_recipient=first_recipient,
+                batch=5000,
+            )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def received(fake: FakeBotAPI) -> list[tuple[str, float]]:
+    """(key, arrival) of every broadcast message the fake accepted, in order of arrival."""
+    from tests.support import key_in
+
+    out = []
+    for message in fake.all_messages():
+        with contextlib.suppress(ValueError):
+            out.append((key_in(message.text), message.at))
+    return out
+
+
+def steady_rate(times: Sequence[float]) -> float:
+    """Messages a second over the steady part: the first and last tenth left out."""
+    if len(times) < 20:
+        return len(times) / max(1e-9, times[-1] - times[0]) if len(times) > 1 else 0.0
+    cut = len(times) // 10
+    part = times[cut : len(times) - cut]
+    return (len(part) - 1) / max(1e-9, part[-1] - part[0])
+
+
+def per_second(times: Sequence[float]) -> tuple[int, list[int]]:
+    """(the most in any sliding second, the counts in each whole second from the first)."""
+    most, left = 0, 0
+    for right, at in enumerate(times):
+        while at - times[left] >= 1.0:
+            left += 1
+        most = max(most, right - left + 1)
+    buckets: list[int] = []
+    if times:
+        start = times[0]
+        for at in times:
+            index = int(at - start)
+            while len(buckets) <= index:
+                buckets.append(0)
+            buckets[index] += 1
+    return most, buckets
+
+
+def in_flight(probe: DbProbe) -> int:
+    return probe.scalar(
+        "SELECT count(*) FROM outbox WHERE status IN ('pending', 'claimed', 'sending')"
+    )
