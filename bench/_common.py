@@ -63,9 +63,10 @@ def spread(values: Sequence[float], fmt: str = "{:.2f}") -> str:
         return "–"
     if len(values) == 1:
         return fmt.format(values[0])
-    return " / ".join(
-        fmt.format(v) for v in (min(values), statistics.median(values), max(values))
-    ) + f" (min/median/max of {len(values)})"
+    return (
+        " / ".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
+        + f" (min/median/max of {len(values)})"
+    )
 
 
 def percentile(values: Sequence[float], p: float) -> float:

@@ -178,7 +178,9 @@ class Driver:
         with self.fake._cond:
             answers = dict(self.fake.answer_times)
         late = sum(
-            1 for q, at in self.result.press_pushed.items() if q in answers and answers[q] - at > limit
+            1
+            for q, at in self.result.press_pushed.items()
+            if q in answers and answers[q] - at > limit
         )
         never = sum(1 for q in self.result.press_pushed if q not in answers)
         return late, never

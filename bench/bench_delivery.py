@@ -160,7 +160,9 @@ def main() -> None:
                         flush=True,
                     )
                     for at, (now, peak) in f["rss_at"].items():
-                        print(f"    RSS after {at:,} sent: {now:.0f} MB (peak so far {peak:.0f} MB)")
+                        print(
+                            f"    RSS after {at:,} sent: {now:.0f} MB (peak so far {peak:.0f} MB)"
+                        )
                 target = "≥ 0.97" if rate <= 25 else "≥ 0.95"
                 print(
                     f"{label} RATE={rate:g} ({count:,} messages, fake limit "

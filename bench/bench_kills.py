@@ -87,12 +87,19 @@ def run_one(url: str, args, workdir: Path, seed: int) -> None:
     fake = BenchBotAPI()
     first = 4_000_000
     fake.add_private_chats(range(first, first + args.count))
-    fake.set_rate_limit(per_second=args.rate * 1.2 if args.rate <= 25 else args.rate, per_chat_per_second=1)
+    fake.set_rate_limit(
+        per_second=args.rate * 1.2 if args.rate <= 25 else args.rate, per_chat_per_second=1
+    )
     fake.start()
     fill_broadcast(url, args.count, first_recipient=first, prefix="invite-bench")
     probe = DbProbe(url)
     service = doithoai(
-        "run", database_url=url, api_url=fake.url, workdir=workdir, name=f"kills-{label}", rate=args.rate
+        "run",
+        database_url=url,
+        api_url=fake.url,
+        workdir=workdir,
+        name=f"kills-{label}",
+        rate=args.rate,
     )
     started = time.monotonic()
     kills = 0
@@ -134,7 +141,9 @@ def run_one(url: str, args, workdir: Path, seed: int) -> None:
         elapsed = time.monotonic() - started
         statuses = Counter(
             dict(
-                probe.loop.run_until_complete(_rows(probe, "SELECT status, count(*) FROM outbox GROUP BY status"))
+                probe.loop.run_until_complete(
+                    _rows(probe, "SELECT status, count(*) FROM outbox GROUP BY status")
+                )
             )
         )
         unknown_ids = {

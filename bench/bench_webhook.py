@@ -106,7 +106,10 @@ def post_all(port: int, payloads: list[bytes], concurrency: int) -> tuple[float,
         work.put(None)
     statuses: dict[int, int] = {}
     lock = threading.Lock()
-    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET,
+    }
 
     def poster() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
