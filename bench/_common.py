@@ -35,6 +35,9 @@ BENCH = Path(__file__).resolve().parent
 PG_ADMIN_URL = os.environ.get("DOITHOAI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 TOKEN = "123456:TEST-TOKEN"
 WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
+# DOITHOAI_TELEGRAM_RATE where replies are measured (flow, webhook): high enough that the
+# broadcast budget is not what limits them (the fake sets no overall limit there).
+SERVICE_RATE = [200.0]
 
 
 # ------------------------------------------------------------------ the machine and figures
@@ -298,6 +301,19 @@ def doithoai(
     )
     env.update(extra or {})
     argv = [sys.executable, "-c", "from bot.cli import main; main()", *args]
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile:
+        # BENCH_PROFILE=DIR: each start under cProfile counting CPU time (not wall time: on a
+        # busy machine a send that wakes another process is charged for the wait), written to
+        # DIR/NAME-PID.prof when the process stops with SIGTERM.
+        code = (
+            "import cProfile, os, sys, time; from bot.cli import main; "
+            "sys.argv = ['doithoai', *sys.argv[1:]]; "
+            "profile = cProfile.Profile(time.process_time)\n"
+            "try:\n    profile.runcall(main)\nexcept SystemExit:\n    pass\n"
+            f"profile.dump_stats(os.path.join({profile!r}, {name!r} + f'-{{os.getpid()}}.prof'))"
+        )
+        argv = [sys.executable, "-c", code, *args]
     return Child(argv, env=env, cwd=workdir, name=name)
 
 

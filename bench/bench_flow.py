@@ -18,7 +18,7 @@ update was offered), and the button presses answered more than 15 s after they w
 
 The fake (tests/fakes/telegram_api.py) runs in this process, limited to 1 message a second
 per chat (no overall limit: these are replies, and doithoai runs with
-DOITHOAI_TELEGRAM_RATE=1000 so that its broadcast budget does not stand in the way); each bot
+DOITHOAI_TELEGRAM_RATE=200 (--service-rate) so that its budget does not stand in the way); each bot
 is its own process. PostgreSQL: a database of its own, created and dropped.
 """
 
@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from _common import (
+    SERVICE_RATE,
     BenchBotAPI,
     db_label,
     doithoai,
@@ -81,7 +82,7 @@ class Bot:
                 api_url=self.fake.url,
                 workdir=workdir,
                 name=f"doithoai-{db_label(url)}",
-                rate=1000,
+                rate=SERVICE_RATE[0],
                 chat_interval=1.0,
             )
         self.child.start()
@@ -187,7 +188,14 @@ def main() -> None:
     parser.add_argument("--no-steady", action="store_true")
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--quick", action="store_true", help="20 people, 1 repeat, 10/s for 5 s")
+    parser.add_argument(
+        "--service-rate",
+        type=float,
+        default=SERVICE_RATE[0],
+        help="DOITHOAI_TELEGRAM_RATE of the service (the fake sets no overall limit)",
+    )
     args = parser.parse_args()
+    SERVICE_RATE[0] = args.service_rate
     if args.quick:
         args.people, args.repeats, args.rate, args.seconds, args.db = 20, 1, 10.0, 5.0, "sqlite"
     header(

@@ -12,7 +12,7 @@ question typed, /cauhoi, /start, /trogiup, /hoi, /huy, /cauhoi. They do not wait
 answers, as Telegram does not. "Fully processed" is when the database holds all 2,000 as
 processed (each one's replies committed to the outbox); "all sent" when the outbox has nothing
 left to send. The fake Bot API (in this process) enforces one message a second to a chat and
-no overall limit (doithoai runs with DOITHOAI_TELEGRAM_RATE=1000), so "all sent" cannot come
+no overall limit (doithoai runs with DOITHOAI_TELEGRAM_RATE=200, --service-rate), so "all sent" cannot come
 sooner than 9 s after a person's first answer: it is printed, not divided.
 
 The ratio is fully processed per second ÷ the bare app's answered posts per second (the same
@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from _common import (
+    SERVICE_RATE,
     WEBHOOK_SECRET,
     BenchBotAPI,
     DbProbe,
@@ -145,7 +146,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--db", default="postgresql")
     parser.add_argument("--quick", action="store_true", help="20 people, 1 repeat, SQLite")
+    parser.add_argument(
+        "--service-rate",
+        type=float,
+        default=SERVICE_RATE[0],
+        help="DOITHOAI_TELEGRAM_RATE of the service (the fake sets no overall limit)",
+    )
     args = parser.parse_args()
+    SERVICE_RATE[0] = args.service_rate
     if args.quick:
         args.people, args.repeats, args.db = 20, 1, "sqlite"
     n = args.people * len(STEPS)
@@ -182,7 +190,7 @@ def run_one(url: str, args, workdir: Path, hello_port: int, n: int) -> None:
         api_url=fake.url,
         workdir=workdir,
         name=f"webhook-{label}",
-        rate=1000,
+        rate=SERVICE_RATE[0],
         extra={
             "DOITHOAI_WEBHOOK_URL": "https://bench.example.vn",
             "DOITHOAI_WEBHOOK_SECRET": WEBHOOK_SECRET,
