@@ -466,3 +466,12 @@ def in_flight(probe: DbProbe) -> int:
     return probe.scalar(
         "SELECT count(*) FROM outbox WHERE status IN ('pending', 'claimed', 'sending')"
     )
+
+
+def tightest(fake: FakeBotAPI, limit: int) -> float:
+    """The shortest time in which limit + 1 sendMessage requests reached the fake (accepted or
+    not): under a second, the last of them was past the limit of `limit` a second."""
+    with fake._cond:
+        times = sorted(c.at for c in fake.calls if c.method == "sendMessage")
+    spans = [times[i + limit] - times[i] for i in range(len(times) - limit)]
+    return min(spans, default=float("inf"))

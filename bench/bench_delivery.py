@@ -41,6 +41,7 @@ from _common import (
     scratch_database,
     spread,
     steady_rate,
+    tightest,
 )
 
 FAKE_LIMIT = {25.0: 30.0, 100.0: 100.0}  # the fake's overall limit for each configured rate
@@ -101,6 +102,8 @@ def deliver(url: str, count: int, rate: float, workdir: Path, *, checkpoints=())
     figures["max_second"], _ = per_second(times)
     figures["429"] = fake.rate_limited
     figures["violations"] = len(fake.violations)
+    limit = int(FAKE_LIMIT.get(rate, rate))
+    figures["tightest"] = (limit + 1, tightest(fake, limit))
     return figures
 
 
@@ -156,7 +159,8 @@ def main() -> None:
                         f"steady = {f['rate'] / rate:.3f} of the rate, most in a second "
                         f"{f['max_second']}, {f['429']} × 429, {f['duplicates']} duplicates, "
                         f"CPU {f['cpu_ms']:.2f} ms a message, RSS peak {f['rss'][1]:.0f} MB "
-                        f"(now {f['rss'][0]:.0f}); outbox {f['statuses']}; {load()}",
+                        f"(now {f['rss'][0]:.0f}); the tightest {f['tightest'][0]} requests in a row within "
+                        f"{f['tightest'][1] * 1000:.0f} ms; outbox {f['statuses']}; {load()}",
                         flush=True,
                     )
                     for at, (now, peak) in f["rss_at"].items():

@@ -33,6 +33,7 @@ from _common import (
     received,
     scratch_database,
     steady_rate,
+    tightest,
 )
 
 
@@ -88,6 +89,7 @@ def run_one(procs: int, args, workdir: Path) -> dict:
         "duplicates": sum(n - 1 for n in keys.values() if n > 1),
         "rate": steady_rate(times),
         "codes": codes,
+        "tightest": tightest(fake, int(args.rate)),
     }
 
 
@@ -117,7 +119,8 @@ def main() -> None:
                 f"{f['rate']:.1f}/s = {f['rate'] / args.rate:.3f} of RATE{ratio}; most in a sliding "
                 f"second {f['most']} (whole seconds: max {f['max_bucket']}, {f['above']} above "
                 f"{args.rate:g}) [target never above]; {f['429']} × 429 [target 0]; "
-                f"{f['duplicates']} duplicates [target 0]; exit codes {f['codes']}; {load()}",
+                f"{f['duplicates']} duplicates [target 0]; the tightest {int(args.rate) + 1} requests in a row "
+                f"came within {f['tightest'] * 1000:.0f} ms; exit codes {f['codes']}; {load()}",
                 flush=True,
             )
     print(f"# done; {load()}")
