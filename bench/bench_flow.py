@@ -28,6 +28,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from _common import (
@@ -96,9 +97,15 @@ class Bot:
 
     def drive(self, n: int, *, timeout: float, **kwargs) -> tuple[Driver, float]:
         driver = Driver(self.fake, self.people(n), buttons=self.kind != "echo", **kwargs)
+        with self.fake._cond:
+            calls = len(self.fake.calls)
         cpu = proc_cpu(self.child.pid)
         driver.run(timeout)
         cpu = proc_cpu(self.child.pid) - cpu
+        with self.fake._cond:
+            methods = Counter(c.method for c in self.fake.calls[calls:] if c.method != "getUpdates")
+        self.calls_per_update = sum(methods.values()) / max(1, driver.result.updates)
+        self.methods = dict(methods)
         return driver, cpu
 
     def close(self) -> None:
@@ -120,11 +127,17 @@ def throughput(bots: dict[str, Bot], people: int, repeats: int, timeout: float) 
             cpus[name].append(cpu * 1000 / max(1, result.updates))
             print(
                 f"  repeat {repeat + 1} {name}: {result.updates} updates in {result.seconds:.1f} s "
-                f"= {rate:.1f}/s, {cpus[name][-1]:.1f} ms CPU an update; {load()}",
+                f"= {rate:.1f}/s, {cpus[name][-1]:.1f} ms CPU an update, "
+                f"{bot.calls_per_update:.2f} Bot API calls an update besides getUpdates "
+                f"{bot.methods}; {load()}",
                 flush=True,
             )
     echo = statistics.median(rates["echo"])
-    print(f"throughput, {people} people × {len(ASK_STEPS)} steps (updates/s):")
+    bound = people * len(ASK_STEPS) / ((len(ASK_STEPS) - 1) * 1.0)
+    print(
+        f"throughput, {people} people × {len(ASK_STEPS)} steps (updates/s; a person's 1 s "
+        f"between an answer and the next step alone allows at most {bound:.0f}/s):"
+    )
     for name in bots:
         ratios = [r / e for r, e in zip(rates[name], rates["echo"], strict=True)]
         line = f"  {name:<22} {spread(rates[name], '{:.1f}')}"

@@ -12,7 +12,7 @@ run() {
     "$PY" "$@" 2>&1 | tee -a bench/results/$name.txt
 }
 run webhook bench/bench_webhook.py --people 200 --repeats 1 --db postgresql
-run flow bench/bench_flow.py --people 100 --repeats 2 --seconds 20 --db sqlite,postgresql
+run flow bench/bench_flow.py --people 200 --repeats 2 --seconds 20 --db sqlite,postgresql
 run delivery bench/bench_delivery.py --count 1500 --db sqlite,postgresql
 run kills bench/bench_kills.py --kills 10 --count 2000 --db sqlite,postgresql
 run processes bench/bench_processes.py --count 1200 --procs 1,2,4
