@@ -85,6 +85,26 @@ def press_update(fake: BenchBotAPI, uid: int, data: str) -> dict:
     return update
 
 
+def ignored_bodies(fake: BenchBotAPI, count: int) -> list[bytes]:
+    """Updates the bot does not take (posts in a channel): stored by the webhook, then only
+    claimed and deleted by the intake. What the webhook and the intake cost on their own."""
+    out = []
+    for n in range(count):
+        with fake._cond:
+            update_id = fake._next_update_id
+            fake._next_update_id += 1
+        post = {
+            "message_id": n + 1,
+            "sender_chat": {"id": -1001234567890, "title": "Kênh phường", "type": "channel"},
+            "chat": {"id": -1001234567890, "title": "Kênh phường", "type": "channel"},
+            "date": int(time.time()),
+            "text": f"Bản tin số {n}",
+        }
+        update = {"update_id": update_id, "channel_post": post}
+        out.append(json.dumps(update, ensure_ascii=False).encode("utf-8"))
+    return out
+
+
 def bodies(fake: BenchBotAPI, uids: list[int]) -> list[bytes]:
     out = []
     for step in STEPS:
@@ -147,6 +167,11 @@ def main() -> None:
     parser.add_argument("--db", default="postgresql")
     parser.add_argument("--quick", action="store_true", help="20 people, 1 repeat, SQLite")
     parser.add_argument(
+        "--ignored",
+        action="store_true",
+        help="also as many updates the bot ignores (channel posts): the bookkeeping's cost",
+    )
+    parser.add_argument(
         "--service-rate",
         type=float,
         default=SERVICE_RATE[0],
@@ -200,6 +225,7 @@ def run_one(url: str, args, workdir: Path, hello_port: int, n: int) -> None:
     ).start()
     probe = DbProbe(url)
     bare_rates, rates, sent_rates, cpus, ratios = [], [], [], [], []
+    ignored_rates, ignored_cpus = [], []
     try:
         wait_http(port, service, timeout=120)
         wait_for(lambda: fake.webhook is not None, timeout=60, what="setWebhook")
@@ -248,6 +274,26 @@ def run_one(url: str, args, workdir: Path, hello_port: int, n: int) -> None:
                 f"{last_sent - first:.1f} s; CPU {cpus[-1]:.1f} ms an update; {load()}",
                 flush=True,
             )
+            if args.ignored:
+                ignored = ignored_bodies(fake, len(payloads))
+                cpu = proc_cpu(service.pid)
+                first, posted, statuses = post_all(port, ignored, args.concurrency)
+                while probe.scalar("SELECT count(*) FROM incoming_events"):
+                    if time.monotonic() - first > 600:
+                        raise RuntimeError("not processed after 600 s")
+                    time.sleep(0.05)
+                done = time.monotonic()
+                cpu = proc_cpu(service.pid) - cpu
+                ignored_rates.append(len(ignored) / (done - first))
+                ignored_cpus.append(cpu * 1000 / len(ignored))
+                print(
+                    f"  repeat {repeat + 1}, updates the bot ignores (stored, claimed, deleted): "
+                    f"posted in {posted - first:.1f} s ({statuses}), all gone in "
+                    f"{done - first:.1f} s = {ignored_rates[-1]:.0f}/s = "
+                    f"{ignored_rates[-1] / bare:.2f} × the bare app; CPU {ignored_cpus[-1]:.1f} ms "
+                    f"an update; {load()}",
+                    flush=True,
+                )
     finally:
         probe.close()
         code = service.stop()
@@ -258,6 +304,11 @@ def run_one(url: str, args, workdir: Path, hello_port: int, n: int) -> None:
     print(f"  ratio to the bare app (same repeat): {spread(ratios)}  [target ≥ 0.4 on PostgreSQL]")
     print(f"  all replies sent (1 a second a chat): {spread(sent_rates, '{:.1f}')} updates/s")
     print(f"  CPU an update: {spread(cpus, '{:.1f}')} ms; exit code {code}")
+    if ignored_rates:
+        print(
+            f"  updates it ignores (webhook + intake bookkeeping only): "
+            f"{spread(ignored_rates, '{:.0f}')}/s, CPU {spread(ignored_cpus, '{:.1f}')} ms an update"
+        )
     if fake.violations:
         print(f"  fake's violations: {len(fake.violations)}: {fake.violations[:3]}")
 
