@@ -12,8 +12,8 @@ run() {
     "$PY" "$@" 2>&1 | tee -a bench/results/$name.txt
 }
 run webhook bench/bench_webhook.py --people 200 --repeats 1 --db postgresql --ignored
-run flow bench/bench_flow.py --people 200 --repeats 2 --seconds 20 --db sqlite,postgresql
+run flow bench/bench_flow.py --people 100 --repeats 2 --seconds 15 --db sqlite,postgresql
 run delivery bench/bench_delivery.py --count 1500 --db sqlite,postgresql
-run kills bench/bench_kills.py --kills 10 --count 2000 --db sqlite,postgresql
+run kills bench/bench_kills.py --kills 8 --count 1500 --db sqlite,postgresql
 run processes bench/bench_processes.py --count 1200 --procs 1,2,4
 run invite bench/bench_invite.py --after-select --households 20000 --invite 3000 --repeats 2
