@@ -459,7 +459,11 @@ def invite(
         letter_invitees = await inv.letters_to_print(session, dialogue_id=d.id, changed=changed)
         path = letters or Path(f"giay-moi-doi-thoai-{d.id}.docx")
         if letter_invitees:
-            written["letters"] = await _write_letters(settings, t, d, letter_invitees, path)
+            try:
+                written["letters"] = await _write_letters(settings, t, d, letter_invitees, path)
+            except OSError as exc:
+                # Nothing is invited either: the letters and the invitations go together.
+                _cannot_write(path, exc, t)
             await inv.mark_printed(
                 session,
                 invitation_ids=[i.invitation.id for i in letter_invitees],
@@ -935,8 +939,7 @@ def undelivered(
 def _write_csv(out: Path, headers: list[str], lines: list[list[str]], t: Translator) -> None:
     """The list as CSV at `out`, whole or not at all, only over a new name or a regular file;
     a file that cannot be written is one line."""
-    from bot.cli import _fail
-    from bot.documents.files import NotARegularFile, write_atomically
+    from bot.documents.files import write_atomically
 
     def write(temporary: str) -> None:
         # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
@@ -949,12 +952,20 @@ def _write_csv(out: Path, headers: list[str], lines: list[list[str]], t: Transla
 
     try:
         write_atomically(out, write)
-    except NotARegularFile:
+    except OSError as exc:
+        _cannot_write(out, exc, t)
+
+
+def _cannot_write(path: Path, exc: OSError, t: Translator) -> None:
+    """A file that cannot be written (--out, --letters): one line, exit 2."""
+    from bot.cli import _fail
+    from bot.documents.files import NotARegularFile
+
+    if isinstance(exc, NotARegularFile):
         _fail(
             t._(
                 "Cannot write {path}: it is not a regular file. Give a new file name or "
                 "an existing file."
-            ).format(path=out)
+            ).format(path=path)
         )
-    except OSError as exc:
-        _fail(t._("Cannot write {path}: {reason}").format(path=out, reason=exc.strerror or exc))
+    _fail(t._("Cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc))
