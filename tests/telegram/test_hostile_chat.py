@@ -149,7 +149,7 @@ async def test_a_second_press_of_the_same_button_takes_the_keyboard_away_only_on
     telegram: Harness,
 ):
     lan = await telegram.consenting(7301)
-    edits = len(await telegram.fake.await_call("answerCallbackQuery", 1))
+    answered = len(await telegram.fake.await_call("answerCallbackQuery", 1))
     data = lan.button("Câu hỏi của tôi")
     # A double tap: both presses leave the app before it sees the keyboard go.
     first = telegram.fake.press(lan.user_id, data, push=False)
@@ -158,8 +158,10 @@ async def test_a_second_press_of_the_same_button_takes_the_keyboard_away_only_on
     telegram.fake.push_update(second)
     replies = await lan.expect(2)
     assert all(r.text for r in replies)
-    await telegram.fake.await_call("answerCallbackQuery", edits + 2)
-    await telegram.fake.await_call("editMessageReplyMarkup", 2)  # the consent's, the menu's
+    await telegram.fake.await_call("answerCallbackQuery", answered + 2)
+    edits = await telegram.fake.await_call("editMessageReplyMarkup", 2)  # consent's, menu's
+    menu = first["callback_query"]["message"]["message_id"]
+    assert [int(c.params["message_id"]) for c in edits].count(menu) == 1
     assert telegram.fake.violations == []  # no 400 "message is not modified"
 
 
