@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime
-from functools import cache
+from datetime import date, datetime, time
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -52,6 +52,24 @@ def translations(locale: str) -> Translations:
     return Translations(buffer, domain=DOMAIN)
 
 
+@cache
+def _locale(code: str) -> Locale:
+    """The parsed locale: Babel would otherwise parse "vi" again for every date it formats."""
+    return Locale.parse(code)
+
+
+# A page shows the same few days many times (deadlines, answers of one morning): each is
+# formatted once per pattern and locale.
+@lru_cache(maxsize=4096)
+def _format_date(value: date, pattern: str, locale: str) -> str:
+    return format_date(value, pattern, locale=_locale(locale))
+
+
+@lru_cache(maxsize=4096)
+def _format_time(value: time, pattern: str, locale: str) -> str:
+    return format_time(value, pattern, locale=_locale(locale))
+
+
 def choose(locale: str | None, default: str) -> str:
     """The supported locale for a stored or reported one ("vi-VN" -> "vi"), else the default."""
     if locale:
@@ -78,29 +96,29 @@ class Translator:
     def date(self, value: date | datetime) -> str:
         if isinstance(value, datetime):
             value = self.local(value).date()
-        return format_date(value, _DATE_PATTERNS[self.locale], locale=self.locale)
+        return _format_date(value, _DATE_PATTERNS[self.locale], self.locale)
 
     def short_date(self, value: date | datetime) -> str:
         if isinstance(value, datetime):
             value = self.local(value).date()
-        return format_date(value, _SHORT_DATE_PATTERNS[self.locale], locale=self.locale)
+        return _format_date(value, _SHORT_DATE_PATTERNS[self.locale], self.locale)
 
     def datetime(self, value: datetime) -> str:
         local = self.local(value)
         return self._("{time}, {date}").format(
-            time=format_time(local.time(), _TIME_PATTERNS[self.locale], locale=self.locale),
+            time=_format_time(local.time(), _TIME_PATTERNS[self.locale], self.locale),
             date=self.date(local.date()),
         )
 
     def number(self, value: int | float) -> str:
-        return format_decimal(value, locale=self.locale)
+        return format_decimal(value, locale=_locale(self.locale))
 
     def local(self, value: datetime) -> datetime:
         return value.astimezone(self.zone)
 
     @property
     def language_name(self) -> str:
-        return Locale.parse(self.locale).get_display_name(self.locale).capitalize()
+        return _locale(self.locale).get_display_name(self.locale).capitalize()
 
 
 _TYPED_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")

@@ -3,6 +3,7 @@ household the registry says is Khmer (asked, never imposed)."""
 
 from __future__ import annotations
 
+from bot import buttons as btn
 from bot.i18n import NATIVE_NAMES, SUPPORTED
 from bot.messages import Button
 from handlers.context import Context
@@ -25,7 +26,9 @@ async def offer(ctx: Context) -> None:
         return
     ctx.say(
         ctx.t._("Choose your language:"),
-        buttons=[[Button(LANGUAGE_NAMES[code], f"l:{code}")] for code in SUPPORTED],
+        buttons=[
+            [Button(LANGUAGE_NAMES[code], btn.LANGUAGE.build(locale=code))] for code in SUPPORTED
+        ],
     )
 
 

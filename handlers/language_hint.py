@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from bot import buttons as btn
 from bot.i18n import N_, NATIVE_NAMES, Translator
 from bot.messages import Button
 from handlers.context import Context
@@ -39,8 +40,8 @@ def suggest(ctx: Context, ethnicity: str) -> bool:
         # In the person's language first, then in Khmer: whoever reads either understands.
         f"{ctx.t._(QUESTION)}\n\n{khmer._(QUESTION)}",
         buttons=[
-            [Button(NATIVE_NAMES["km"], "l:km")],
-            [Button(NATIVE_NAMES[ctx.t.locale], f"l:{ctx.t.locale}")],
+            [Button(NATIVE_NAMES["km"], btn.LANGUAGE.build(locale="km"))],
+            [Button(NATIVE_NAMES[ctx.t.locale], btn.LANGUAGE.build(locale=ctx.t.locale))],
         ],
     )
     return True

@@ -7,9 +7,7 @@ out alike in Word and LibreOffice.
 
 from __future__ import annotations
 
-import os
 import string
-import tempfile
 import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,6 +20,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Length, Pt
 from lxml import etree
+
+from bot.documents.files import write_atomically
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
@@ -539,13 +539,5 @@ def nfc(text: str) -> str:
 
 def save(document: DocxDocument, path: Path) -> None:
     """Write to a temporary name beside `path` and rename, so that `path` never holds half a
-    document."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        document.save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    document; only ever over a regular file (bot.documents.files)."""
+    write_atomically(path, document.save)
