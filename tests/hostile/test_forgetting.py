@@ -12,9 +12,12 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from bot.clock import Ticker
+from bot.i18n import Translator
 from storage.models import Base, LinkAttempt, OutboxMessage, UnconsentedChat
 from storage.personal_data import RULES, personal_columns, unregistered
 from tests.telegram.test_invitations import _households
+
+VI = Translator("vi")
 
 # Distinctive, so that a match is the person and not a counter.
 CHAT = 7311904517
@@ -148,7 +151,10 @@ async def test_delete_my_data_erases_the_chat_from_every_table_in_the_same_reque
 
     await lan.say("/xoa")
     [done] = await lan.press("Xoá dữ liệu")
-    assert done.text.startswith("Dữ liệu của bạn đã được xoá")
+    assert done.text == VI._(
+        "Your data has been deleted. Your questions remain for the dialogue without any link "
+        "to you. Type /start if you want to use the bot again."
+    )
     await settled(runtime)
 
     # At once: only the goodbye itself, its pace and the note to forget the chat.
@@ -218,7 +224,7 @@ async def test_a_chat_that_consents_in_time_is_kept(telegram, clock):
     async with telegram.runtime.sessions() as session:
         assert list(await session.scalars(select(UnconsentedChat))) == []
     [menu] = await lan.say("/start")
-    assert menu.text.startswith(f"Chào mừng bạn trở lại, {NAME}!")
+    assert menu.text.startswith(VI._("Welcome back, {name}!").format(name=NAME))
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "sixty"])
