@@ -7,6 +7,7 @@ import contextlib
 import csv
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -355,12 +356,16 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
         )
         return
     outbox = await outbox_store.status_counts(session, prefix=f"invite:{d.id}:")
+    # Invited by chat, but the invitation reached none of the household's chats (Zalo's
+    # window, blocked, refused): not "no answer" - they were never asked.
+    missed = await inv.undelivered_invitations(session, dialogue_id=d.id)
     table = Table(
         t._("Group"),
         t._("Quota"),
         t._("Accepted"),
         t._("Declined"),
         t._("No answer"),
+        t._("Not delivered"),
         t._("Letters"),
         t._("Not invited yet"),
         t._("Waitlist"),
@@ -379,7 +384,8 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
             str(quota),
             str(n["accepted"]),
             str(n["declined"]),
-            str(n["invited"]),
+            str(n["invited"] - missed.get(group, 0)),
+            str(missed.get(group, 0)),
             str(n["letter"]),
             str(n["selected"]),
             str(n["waitlist"]),
@@ -392,7 +398,8 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
         ).format(
             sent=outbox.get("sent", 0),
             pending=sum(outbox.get(s, 0) for s in ("pending", "claimed", "sending")),
-            failed=outbox.get("failed", 0),
+            # Refused outside Zalo's window counts as failed (a copy may have gone elsewhere).
+            failed=outbox.get("failed", 0) + outbox.get("window", 0),
             unreachable=outbox.get("unreachable", 0),
             unknown=outbox.get("unknown", 0),
         )
@@ -414,9 +421,17 @@ def status(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
 def invite(
     dialogue_id: int = typer.Argument(..., metavar="ID"),
     letters: Path = typer.Option(None, help="Where to write the printed letters (DOCX)."),
+    changed: bool = typer.Option(
+        False,
+        "--changed",
+        help="Print new letters only for the households holding one with an old time "
+        "(after `move`).",
+    ),
     send: bool = typer.Option(True, help="Send now with progress (else `doithoai run` sends)."),
 ) -> None:
-    """Invite the selected households: by chat when linked, by printed letter otherwise."""
+    """Invite the selected households: by chat when linked, by printed letter otherwise.
+
+    Letters are printed once: a second run prints only the households not lettered before."""
     from bot.dispatcher import utcnow
     from handlers.invitations import invite_selected
 
@@ -441,10 +456,19 @@ def invite(
             zone=settings.zone,
         )
         written["queued"] = result.queued
-        letter_invitees = await inv.with_status(session, dialogue_id=d.id, statuses=["letter"])
+        letter_invitees = await inv.letters_to_print(session, dialogue_id=d.id, changed=changed)
         path = letters or Path(f"giay-moi-doi-thoai-{d.id}.docx")
         if letter_invitees:
-            written["letters"] = await _write_letters(settings, t, d, letter_invitees, path)
+            try:
+                written["letters"] = await _write_letters(settings, t, d, letter_invitees, path)
+            except OSError as exc:
+                # Nothing is invited either: the letters and the invitations go together.
+                _cannot_write(path, exc, t)
+            await inv.mark_printed(
+                session,
+                invitation_ids=[i.invitation.id for i in letter_invitees],
+                now=utcnow(),
+            )
         console.print(
             t._(
                 "{queued} invitations queued for chats; {letters} printed letters in {path}."
@@ -483,25 +507,31 @@ async def _write_letters(
     from bot.dispatcher import utcnow
     from bot.documents.letters import Letter, LetterDialogue, write_invitation_letters
     from bot.documents.qr import deep_link
+    from handlers.language_hint import is_khmer
 
     username = await _bot_username(settings)
     assert d.starts_at is not None
-    letter_dialogue = LetterDialogue(
-        title=d.title,
-        when=t.datetime(d.starts_at),
-        venue=d.venue,
-        topics=[t._(TOPICS[c].name) for c in d.topics if c in TOPICS],
-        question_deadline=t.datetime(d.question_deadline) if d.question_deadline else None,
-        issuer=t._("PEOPLE'S COMMITTEE OF {ward}").format(ward=", ".join(d.wards).upper())
-        if d.wards
-        else t._("WARD PEOPLE'S COMMITTEE"),
-        superior="",
-        place=d.wards[0] if d.wards else "",
-        issued_on=utcnow().astimezone(settings.zone).date(),
-        number="",
-        signer_title=t._("CHAIRPERSON"),
-        signer_name="",
-    )
+    issued_on = utcnow().astimezone(settings.zone).date()
+
+    def words(t: Translator) -> LetterDialogue:
+        assert d.starts_at is not None
+        return LetterDialogue(
+            title=d.title,
+            when=t.datetime(d.starts_at),
+            venue=d.venue,
+            topics=[t._(TOPICS[c].name) for c in d.topics if c in TOPICS],
+            question_deadline=t.datetime(d.question_deadline) if d.question_deadline else None,
+            issuer=t._("PEOPLE'S COMMITTEE OF {ward}").format(ward=", ".join(d.wards).upper())
+            if d.wards
+            else t._("WARD PEOPLE'S COMMITTEE"),
+            superior="",
+            place=d.wards[0] if d.wards else "",
+            issued_on=issued_on,
+            number="",
+            signer_title=t._("CHAIRPERSON"),
+            signer_name="",
+        )
+
     letters = [
         Letter(
             household_code=i.household.code,
@@ -510,9 +540,14 @@ async def _write_letters(
             hamlet=i.household.hamlet,
             ward=i.household.ward,
             link=deep_link(username, i.household.link_code),
+            khmer=is_khmer(i.household.ethnicity),
         )
         for i in invitees
     ]
+    letter_dialogue = words(t)
+    if any(letter.khmer for letter in letters):
+        # Khmer households' letters carry a Khmer page: the same words in Khmer.
+        letter_dialogue = replace(letter_dialogue, khmer=words(Translator("km", settings.zone)))
     return await asyncio.to_thread(write_invitation_letters, path, letter_dialogue, letters, t)
 
 
@@ -542,11 +577,27 @@ def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
             rate=settings.telegram_rate,
             spacing=timedelta(seconds=settings.telegram_chat_interval),
         )
-        outbox = Outbox(sessions, {"telegram": telegram}, clock=utcnow)
+        channels: dict = {"telegram": telegram}
+        zalo = None
+        if settings.zalo_enabled and settings.secret_key is not None:
+            # The households on Zalo are invited now too: what Zalo refuses (its window)
+            # shows among the failed, and goes on to the household's Telegram chat if any.
+            from bot.channels.zalo import ZaloChannel
+
+            zalo = ZaloChannel(settings=settings, sessions=sessions, clock=utcnow)
+            channels["zalo"] = zalo
+        outbox = Outbox(sessions, channels, clock=utcnow)
+
+        async def drain_all() -> None:
+            # Zalo first: a message its window stops is copied to Telegram, drained after.
+            if zalo is not None:
+                await outbox.drain("zalo")
+            await outbox.drain("telegram")
+
         try:
             await telegram.application.initialize()
             async with _progress(sessions, t, prefix) as refresh:
-                drain = asyncio.create_task(outbox.drain("telegram"))
+                drain = asyncio.create_task(drain_all())
                 while not drain.done():
                     await refresh()
                     await asyncio.sleep(0.5)
@@ -554,6 +605,8 @@ def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
                 await refresh()
         finally:
             await telegram.application.shutdown()
+            if zalo is not None:
+                await zalo.close()
             await engine.dispose()
 
     _run(main(), settings)
@@ -587,7 +640,7 @@ async def _progress(
                     unknown=rows.get("unknown", 0),
                     sent=rows.get("sent", 0),
                     pending=total - done,
-                    failed=rows.get("failed", 0),
+                    failed=rows.get("failed", 0) + rows.get("window", 0),
                     unreachable=rows.get("unreachable", 0),
                 ),
             )
@@ -657,12 +710,18 @@ def attendance(
                 )
             console.print(t._("{count} errors: nothing was recorded.").format(count=len(wrong)))
             raise typer.Exit(1)
-        present = await inv.record_attendance(
-            session, dialogue_id=d.id, household_ids=[invited[code] for _, code in codes]
-        )
+        came = {invited[code] for _, code in codes}
+        present = await inv.record_attendance(session, dialogue_id=d.id, household_ids=came)
+        # The invitations that stand: a household that declined and the one that took its
+        # seat are one seat (a decliner who came all the same is counted among those asked).
+        declined = {
+            i.household.id
+            for i in await inv.with_status(session, dialogue_id=d.id, statuses=["declined"])
+        }
+        asked = await inv.standing(session, dialogue_id=d.id) + len(came & declined)
         console.print(
             t._("Attendance recorded: {present} of {invited} invited households came.").format(
-                present=present, invited=len(invited)
+                present=present, invited=asked
             )
         )
 
@@ -703,11 +762,20 @@ def move(
         told = await announce_move(
             session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
         )
+        lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
         console.print(
             t._("Dialogue moved to {when}; {told} households will be told.").format(
                 when=t.datetime(starts_at), told=told
             )
         )
+        if lettered:
+            _print_lettered(t, d, lettered)
+            console.print(
+                t._(
+                    "Print their new letters with `doithoai dialogue invite {id} --letters "
+                    "FILE.docx --changed`."
+                ).format(id=d.id)
+            )
 
     _go(settings, work)
 
@@ -727,12 +795,38 @@ def cancel(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
         told = await announce_cancellation(
             session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
         )
+        lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
         d.status = "cancelled"
         await cancel_pending(session, dialogue_id=d.id)
         await inv.cancel_all(session, dialogue_id=d.id, now=now)
         console.print(t._("Dialogue cancelled; {told} households will be told.").format(told=told))
+        if lettered:
+            _print_lettered(t, d, lettered)
 
     _go(settings, work)
+
+
+def _print_lettered(t: Translator, d: Dialogue, lettered: list[inv.Invitee]) -> None:
+    """The households invited by a printed letter that now carries an old time: no chat will
+    tell them, the ward must (a new letter, the loudspeaker, a visit)."""
+    table = Table(
+        t._("Household code"),
+        t._("Head of household"),
+        t._("Hamlet"),
+        t._("Phone"),
+        title=t._("Households holding a letter with the old time: {title}").format(title=d.title),
+    )
+    for i in lettered:
+        table.add_row(
+            i.household.code, i.household.head_name, i.household.hamlet, _phone(i.household.phone)
+        )
+    console.print(table)
+    console.print(
+        t._(
+            "{count} households were invited by printed letter and have no chat: tell them "
+            "another way."
+        ).format(count=len(lettered))
+    )
 
 
 def _channel_name(channel: str) -> str:
@@ -790,6 +884,7 @@ def undelivered(
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
         found = await digest_store.undelivered(session, dialogue_id=d.id)
+        lettered = await inv.outdated_letters(session, dialogue_id=d.id)
         headers = [
             t._("Household code"),
             t._("Head of household"),
@@ -809,7 +904,19 @@ def undelivered(
             ]
             for item in found
         ]
-        if not found:
+        old_letter = t._("Dialogue cancelled") if d.status == "cancelled" else t._("Change of time")
+        lines += [
+            [
+                i.household.code,
+                i.household.head_name,
+                i.household.hamlet,
+                _phone(i.household.phone),
+                old_letter,
+                t._("printed letter with the old time, no chat"),
+            ]
+            for i in lettered
+        ]
+        if not lines:
             console.print(
                 t._(
                     "Every invitation, reminder and notice of this dialogue reached its household "
@@ -825,7 +932,7 @@ def undelivered(
                 t._(
                     "{count} households to reach another way: read on the loudspeaker or "
                     "delivered by hand."
-                ).format(count=len(found))
+                ).format(count=len({line[0] for line in lines}))
             )
         if out is not None:
             _write_csv(out, headers, lines, t)
@@ -837,8 +944,7 @@ def undelivered(
 def _write_csv(out: Path, headers: list[str], lines: list[list[str]], t: Translator) -> None:
     """The list as CSV at `out`, whole or not at all, only over a new name or a regular file;
     a file that cannot be written is one line."""
-    from bot.cli import _fail
-    from bot.documents.files import NotARegularFile, write_atomically
+    from bot.documents.files import write_atomically
 
     def write(temporary: str) -> None:
         # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
@@ -851,12 +957,20 @@ def _write_csv(out: Path, headers: list[str], lines: list[list[str]], t: Transla
 
     try:
         write_atomically(out, write)
-    except NotARegularFile:
+    except OSError as exc:
+        _cannot_write(out, exc, t)
+
+
+def _cannot_write(path: Path, exc: OSError, t: Translator) -> None:
+    """A file that cannot be written (--out, --letters): one line, exit 2."""
+    from bot.cli import _fail
+    from bot.documents.files import NotARegularFile
+
+    if isinstance(exc, NotARegularFile):
         _fail(
             t._(
                 "Cannot write {path}: it is not a regular file. Give a new file name or "
                 "an existing file."
-            ).format(path=out)
+            ).format(path=path)
         )
-    except OSError as exc:
-        _fail(t._("Cannot write {path}: {reason}").format(path=out, reason=exc.strerror or exc))
+    _fail(t._("Cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc))

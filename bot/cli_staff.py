@@ -293,8 +293,8 @@ zalo_app = typer.Typer(no_args_is_help=True, help="The Zalo Official Account's t
 
 @zalo_app.command("tokens")
 def zalo_tokens(
-    access_token: str = typer.Option(..., prompt=True, hide_input=True),
-    refresh_token: str = typer.Option(..., prompt=True, hide_input=True),
+    access_token: str = typer.Option(None, help="Asked for (not echoed) when not given."),
+    refresh_token: str = typer.Option(None, help="Asked for (not echoed) when not given."),
     expires_in: int = typer.Option(90_000, help="Seconds the access token is valid (Zalo: 25 h)."),
 ) -> None:
     """Store a new pair of Zalo tokens, after the refresh token was lost or spent (the log says
@@ -305,6 +305,17 @@ def zalo_tokens(
     from storage import tokens
 
     settings, t = _context()
+    if not settings.zalo_enabled:
+        _refuse(
+            t._(
+                "Zalo is not configured: set DOITHOAI_ZALO_APP_ID, DOITHOAI_ZALO_APP_SECRET and "
+                "DOITHOAI_ZALO_OA_SECRET_KEY first."
+            )
+        )
+    if access_token is None:
+        access_token = typer.prompt(t._("Access token"), hide_input=True, default="")
+    if refresh_token is None:
+        refresh_token = typer.prompt(t._("Refresh token"), hide_input=True, default="")
     if not access_token.strip() or not refresh_token.strip():
         _refuse(t._("Both an access token and a refresh token are needed."))
 

@@ -55,18 +55,28 @@ def _key(text: str) -> str:
 
 
 _HEADERS = {
-    "code": ("Mã hộ", "Mã hộ gia đình", "Mã", "code", "household code"),
-    "head_name": (
-        *("Họ tên chủ hộ", "Chủ hộ", "Họ và tên", "Họ tên", "Tên chủ hộ"),
-        *("head", "head's name", "head name"),
+    "code": (
+        *("Mã hộ", "Mã hộ gia đình", "Mã", "Mã số hộ"),
+        *("code", "household code", "household id", "id"),
     ),
-    "gender": ("Giới tính", "gender"),
-    "ethnicity": ("Dân tộc", "ethnicity"),
-    "category": ("Phân loại", "Loại hộ", "Diện hộ", "category"),
-    "ward": ("Phường/xã", "Phường", "Xã", "ward"),
-    "hamlet": ("Khóm/ấp", "Khóm", "Ấp", "Thôn", "Tổ", "hamlet"),
-    "phone": ("Số điện thoại", "SĐT", "Điện thoại", "phone"),
-    "notes": ("Ghi chú", "notes"),
+    "head_name": (
+        *("Họ tên chủ hộ", "Chủ hộ", "Họ và tên", "Họ tên", "Tên chủ hộ", "Tên"),
+        *("name", "full name", "head", "head's name", "head name", "head of household"),
+        "household head",
+    ),
+    "gender": ("Giới tính", "gender", "sex"),
+    "ethnicity": ("Dân tộc", "ethnicity", "ethnic group"),
+    "category": ("Phân loại", "Loại hộ", "Diện hộ", "category", "household category", "type"),
+    "ward": ("Phường/xã", "Phường", "Xã", "ward", "commune", "ward/commune"),
+    "hamlet": (
+        *("Khóm/ấp", "Khóm", "Ấp", "Thôn", "Tổ"),
+        *("hamlet", "village", "neighbourhood", "neighborhood"),
+    ),
+    "phone": (
+        *("Số điện thoại", "SĐT", "Điện thoại"),
+        *("phone", "phone number", "telephone", "mobile"),
+    ),
+    "notes": ("Ghi chú", "notes", "note", "remarks", "comments"),
 }
 HEADER_FIELDS = {_key(name): name_field for name_field, names in _HEADERS.items() for name in names}
 

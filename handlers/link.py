@@ -8,11 +8,16 @@ either kind count toward one throttle, so that neither can be found by guessing.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
+from handlers import language_hint
 from handlers.context import Context
+from handlers.invitations import invitation_reply
 from handlers.menu import role_menu_buttons, staff_command_lines, staff_place
 from storage.households import find_by_link_code, find_by_phone, normalise_phone
+from storage.invitations import adopt_letters
 from storage.links import household_of, link, record_failure, throttle
+from storage.models import Dialogue, Household
 from storage.staff import claim, find_by_code, status_of
 
 log = logging.getLogger(__name__)
@@ -45,8 +50,9 @@ async def known_code(ctx: Context, code: str) -> bool:
     return False
 
 
-async def by_code(ctx: Context, code: str) -> None:
-    """/start <code>: link this chat to the household whose code it is."""
+async def by_code(ctx: Context, code: str) -> bool:
+    """/start <code>: link this chat to the household whose code it is. True if the link asked
+    a Khmer household whether to write in Khmer (the question's buttons end the message)."""
     _ = ctx.t._
     address = ctx.address
     code = code.strip().upper()[:32]
@@ -58,7 +64,7 @@ async def by_code(ctx: Context, code: str) -> None:
                 minutes=minutes
             )
         )
-        return
+        return False
     valid = code.isascii() and code.isalnum()
     household = await find_by_link_code(ctx.session, link_code=code) if valid else None
     if household is None:
@@ -77,7 +83,7 @@ async def by_code(ctx: Context, code: str) -> None:
                 else ""
             )
         )
-        return
+        return False
     outcome = await link(
         ctx.session,
         household=household,
@@ -92,20 +98,33 @@ async def by_code(ctx: Context, code: str) -> None:
                 "tell the ward office."
             )
         )
-        return
-    _linked(ctx, household.head_name, household.hamlet, household.ward)
+        return False
+    await _linked(ctx, household)
+    return language_hint.suggest(ctx, household.ethnicity)
 
 
-def _linked(ctx: Context, name: str, hamlet: str, ward: str) -> None:
+async def _linked(ctx: Context, household: Household) -> None:
+    """Say so; the household's letters to dialogues still ahead now follow it to this chat."""
     _ = ctx.t._
-    place = ", ".join(p for p in (hamlet, ward) if p)
+    place = ", ".join(p for p in (household.hamlet, household.ward) if p)
     ctx.say(
         _(
             "This chat is linked to the household of {name} ({place}). Invitations and "
             "reminders of the dialogues will come here."
-        ).format(name=name, place=place),
+        ).format(name=household.head_name, place=place),
         clear_keyboard=True,
     )
+    adopted = await adopt_letters(
+        ctx.session, household_id=household.id, channel=ctx.address.channel, now=ctx.now
+    )
+    for invitation in adopted:
+        dialogue = await ctx.session.get(Dialogue, invitation.dialogue_id)
+        assert dialogue is not None
+        # The invitation again, as of now (the letter may carry an older time), with its
+        # answer buttons: its reminders and any notice of a change come here from now on.
+        ctx.replies.append(
+            replace(invitation_reply(ctx.t, dialogue, household, invitation.id), standalone=True)
+        )
 
 
 async def offer(ctx: Context) -> None:
@@ -168,7 +187,8 @@ async def by_phone(ctx: Context) -> None:
             clear_keyboard=True,
         )
         return
-    _linked(ctx, household.head_name, household.hamlet, household.ward)
+    await _linked(ctx, household)
+    language_hint.suggest(ctx, household.ethnicity)
 
 
 # Staff codes

@@ -6,6 +6,7 @@ Before consent the flow keeps no state: the chosen language travels in the butto
 from __future__ import annotations
 
 from bot import buttons as btn
+from bot.i18n import NATIVE_NAMES
 from bot.messages import Button
 from handlers import link
 from handlers.context import Context
@@ -24,9 +25,10 @@ def _consent_buttons(ctx: Context, code: str) -> list[list[Button]]:
     return [
         [Button(_("✅ I agree"), consent(choice="ok", locale=loc, code=code or None))],
         [Button(_("Not now"), consent(choice="no", locale=loc))],
+        # The languages, each in its own words, whatever the language of the statement.
         [
-            Button("Tiếng Việt", consent(choice="lang", locale="vi", code=code or None)),
-            Button("English", consent(choice="lang", locale="en", code=code or None)),
+            Button(name, consent(choice="lang", locale=lang, code=code or None))
+            for lang, name in NATIVE_NAMES.items()
         ],
     ]
 
@@ -98,8 +100,8 @@ async def accept(ctx: Context, locale: str, code: str = "") -> None:
     if is_staff_code(code):
         if await link.by_staff_code(ctx, code):
             return  # the role's message carries its menu
-    elif code:
-        await link.by_code(ctx, code)
+    elif code and await link.by_code(ctx, code):
+        return  # a Khmer household is asked its language first; either answer brings the menu
     await show_role_menu(
         ctx,
         _('Thank you. You can now send a question. Press "Send a question" below, or type /hoi.'),

@@ -1,6 +1,6 @@
 """Citizens browse the approved questions of their dialogues and press "Tôi cũng muốn hỏi".
 
-/xemcauhoi (button btn.BROWSE.build()) lists the questions of the dialogues the person takes part in, the
+/xemcauhoi (button "u:b") lists the questions of the dialogues the person takes part in, the
 most supported first, five a page ("u:p:<page>"); "u:s:<ticket>" supports one: it counts once,
 and the supporter receives the answer like the asker. The support keeps no account, only the
 person's keyed hash and a sealed handle (see storage/support.py).

@@ -65,7 +65,11 @@ async def refresh_statistics(session: AsyncSession, *tables: str) -> None:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions that keep the public board's counts in each transaction that changes them
+    (storage/board_counts.py)."""
+    from storage.board_counts import BoardSession
+
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=BoardSession)
 
 
 @asynccontextmanager

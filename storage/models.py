@@ -128,6 +128,10 @@ class Question(Base):
     """
 
     __tablename__ = "questions"
+    __table_args__ = (
+        # The board's pages of a dialogue's questions, the most supported first (read backwards).
+        Index("ix_questions_board", "dialogue_id", "supporters", "ticket"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     ticket: Mapped[str] = mapped_column(String(12), unique=True)
@@ -263,6 +267,10 @@ class Invitation(Base):
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attended: Mapped[bool | None] = mapped_column(Boolean)
+    # The household's printed letter (giấy mời): when it was written, and when the time on it
+    # went out of date (the dialogue moved or was cancelled) if it has not been printed again.
+    letter_printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    letter_outdated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Reminder(Base):
@@ -339,6 +347,7 @@ class Answer(Base):
     """An agency's answer to a question, published to its asker and followers."""
 
     __tablename__ = "answers"
+    __table_args__ = (Index("ix_answers_published_at", "published_at"),)  # the feeds
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     question_id: Mapped[str] = mapped_column(ForeignKey("questions.id"), index=True)
@@ -354,6 +363,11 @@ class Commitment(Base):
     the dialogue. `version` grows with each update, so each update reaches people once."""
 
     __tablename__ = "commitments"
+    __table_args__ = (
+        Index("ix_commitments_agency_due", "agency", "due_on", "id"),  # an agency's record
+        Index("ix_commitments_made_at", "made_at"),  # the feeds
+        Index("ix_commitments_updated_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"), index=True)
@@ -489,3 +503,34 @@ class Heartbeat(Base):
 
     job: Mapped[str] = mapped_column(String(32), primary_key=True)  # "clock"
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BoardCount(Base):
+    """A kept count of the public board: how many of `name` a dialogue has for an agency,
+    by deadline `day` (a date's ordinal; 0 when the count has no deadline).
+
+    Names: asked, shown (published and public), private (sensitive and unanswered),
+    answered, late_q (public, unanswered, approved: by their deadline), state:STATUS (public,
+    by deadline or earliest open commitment), topic:CODE, commitments, on_time, late_done,
+    open (by deadline). The row (0, "", "version", 0) grows with every change the board shows.
+    Maintained in the transaction of the change (storage/board_counts.py)."""
+
+    __tablename__ = "board_counts"
+    __table_args__ = (Index("ix_board_counts_agency", "agency", "name"),)  # an agency's page
+
+    dialogue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(48), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class BoardContribution(Base):
+    """What one question (with its answers and commitments) or one commitment made for a
+    dialogue as a whole ("c<id>") adds to the board's counts, as last counted: a change
+    subtracts it and adds the new one."""
+
+    __tablename__ = "board_contributions"
+
+    subject: Mapped[str] = mapped_column(String(40), primary_key=True)
+    counts: Mapped[list[Any]] = mapped_column(JSON)  # [[dialogue, agency, name, day, n], ...]

@@ -36,7 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import OutboxMessage, ProcessedUpdate, RateBudget, RecipientPace
+from storage.models import Account, OutboxMessage, ProcessedUpdate, RateBudget, RecipientPace
 
 PRIORITY_REPLY = 0
 PRIORITY_REMINDER = 10
@@ -139,12 +139,46 @@ async def enqueue_many(session: AsyncSession, *, messages: list[Outgoing], now: 
     )
     added = 0
     for start in range(0, len(messages), CHUNK):
+        chunk = messages[start : start + CHUNK]
+        blocked = await _blocked(session, chunk)
         rows = [
             _row(m.key, m.channel, m.recipient, m.body, m.priority, now)
-            for m in messages[start : start + CHUNK]
+            if (m.channel, m.recipient) not in blocked
+            else _row_unreachable(m, now)
+            for m in chunk
         ]
+        if blocked:  # every row of one INSERT names the same columns
+            for row in rows:
+                row.setdefault("error", None)
         added += len((await session.execute(statement, rows)).all())
     return added
+
+
+async def _blocked(session: AsyncSession, messages: list[Outgoing]) -> set[tuple[str, str]]:
+    """The recipients among these known to have blocked the bot (their account is marked
+    unreachable until they write again). Replies are not looked up: they answer someone who
+    just wrote, which made them reachable again."""
+    wanted = {(m.channel, m.recipient) for m in messages if not m.key.startswith(PRUNABLE)}
+    if not wanted:
+        return set()
+    rows = await session.execute(
+        select(Account.channel, Account.user_id).where(
+            Account.unreachable_at.is_not(None),
+            Account.user_id.in_(sorted({user_id for _, user_id in wanted})),
+        )
+    )
+    return {(channel, user_id) for channel, user_id in rows} & wanted
+
+
+def _row_unreachable(m: Outgoing, now: datetime) -> dict:
+    """A message to someone who blocked the bot: recorded unreachable, never requested."""
+    row = _row(m.key, m.channel, m.recipient, None, m.priority, now)
+    row.update(
+        status=Status.UNREACHABLE,
+        recipient=forgotten(m.key, m.recipient),
+        error="blocked the bot earlier: not tried until they write again",
+    )
+    return row
 
 
 @dataclass(frozen=True)

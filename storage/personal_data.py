@@ -18,6 +18,8 @@ import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import MetaData, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -112,13 +114,15 @@ async def forget_chat(session: AsyncSession, *, channel: str, user_id: str, now:
 async def note_unconsented(
     session: AsyncSession, *, channel: str, user_id: str, now: datetime
 ) -> None:
-    """This chat was answered without a consent in force: forget it later if it stays so."""
-    found = await session.get(UnconsentedChat, (channel, user_id))
-    if found is None:
-        session.add(UnconsentedChat(channel=channel, user_id=user_id, seen_at=now))
-    else:
-        found.seen_at = now
-    await session.flush()
+    """This chat was answered without a consent in force: forget it later if it stays so.
+    One statement (an upsert), so that two processes noting the same chat never collide."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(UnconsentedChat).values(channel=channel, user_id=user_id, seen_at=now)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["channel", "user_id"], set_={"seen_at": statement.excluded.seen_at}
+        )
+    )
 
 
 async def forget_unconsented(

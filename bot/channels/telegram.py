@@ -44,16 +44,20 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 ACKNOWLEDGED_KEPT = 10_000  # presses remembered as answered, against redeliveries
 
 # Commands shown in Telegram's menu: the Vietnamese ones for everybody, English aliases for
-# English clients. Descriptions come from the catalogs.
+# English clients, and the Vietnamese ones described in Khmer for Khmer clients (the commands
+# are the ones their neighbours and the letters use). Descriptions come from the catalogs.
 MENU = {
-    "vi": ["hoi", "cauhoi", "ngonngu", "xoa", "huy", "trogiup", "start"],
-    "en": ["ask", "myquestions", "language", "delete", "cancel", "help", "start"],
+    "vi": ["hoi", "cauhoi", "xemcauhoi", "ngonngu", "xoa", "huy", "trogiup", "start"],
+    "en": ["ask", "myquestions", "browse", "language", "delete", "cancel", "help", "start"],
+    "km": ["hoi", "cauhoi", "xemcauhoi", "ngonngu", "xoa", "huy", "trogiup", "start"],
 }
 DESCRIPTIONS = {
     "hoi": N_("Send a question"),
     "ask": N_("Send a question"),
     "cauhoi": N_("My questions"),
     "myquestions": N_("My questions"),
+    "xemcauhoi": N_("Other people's questions"),
+    "browse": N_("Other people's questions"),
     "ngonngu": N_("Language"),
     "language": N_("Language"),
     "xoa": N_("Delete my data"),
@@ -403,7 +407,7 @@ class TelegramChannel:
         return Delivery(SendResult.SENT)
 
     async def register_commands(self) -> None:
-        """setMyCommands: Vietnamese by default, English for English-speaking clients."""
+        """setMyCommands: Vietnamese by default; English and Khmer for clients in those languages."""
         for locale, commands in MENU.items():
             t = Translator(locale)
             bot_commands = [BotCommand(c, t._(DESCRIPTIONS[c])) for c in commands]

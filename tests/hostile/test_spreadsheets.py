@@ -47,6 +47,7 @@ def doithoai(database_url: str, cwd: Path, *args: str) -> subprocess.CompletedPr
     env.update(
         {
             "DOITHOAI_SECRET_KEY": "s" * 40,
+            "DOITHOAI_TELEGRAM_BOT_USERNAME": "doithoai_phuong7_bot",
             "DOITHOAI_DATABASE_URL": database_url,
             "DOITHOAI_DEFAULT_LOCALE": "en",
             "COLUMNS": "250",
@@ -231,3 +232,31 @@ def test_out_refuses_a_directory_or_a_link_and_writes_over_a_regular_file(sqlite
     assert result.returncode == 0, result.stderr
     assert zipfile.is_zipfile(target)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_invitation_letters_to_a_device_are_refused_and_nobody_is_invited(tmp_path):
+    registry = Path(__file__).parents[1] / "fixtures" / "households" / "phuong7.csv"
+    url = f"sqlite+aiosqlite:///{tmp_path / 'doithoai.db'}"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        result = doithoai(url, tmp_path, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    run("db", "upgrade")
+    run("households", "import", str(registry))
+    run(
+        "dialogue", "create", "--title", "Đối thoại 2027", "--start", "2027-04-26 08:00",
+        "--venue", "Hội trường", "--wards", "Phường 7", "--topics", "giamngheo",
+        "--total", "4", "--priority", "2",
+    )  # fmt: skip
+    run("dialogue", "select", "2", "--seed", "7")
+
+    refused = doithoai(url, tmp_path, "dialogue", "invite", "2", "--letters", "/dev/full")
+
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    [line] = refused.stderr.strip().splitlines()
+    assert "/dev/full" in line and "not a regular file" in line
+    invited = run("dialogue", "invite", "2", "--letters", str(tmp_path / "letters.docx"))
+    assert "4 printed letters" in invited.stdout  # nobody was invited by the refused try

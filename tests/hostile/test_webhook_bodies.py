@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -205,3 +206,19 @@ async def test_the_server_closes_a_connection_whose_request_head_never_ends(data
                 assert (await client.get("/healthz")).status_code == 200
         finally:
             await server.stop()
+
+
+CORPUS = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "hostile" / "webhook_bodies.json").read_text("utf-8")
+)
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c["label"] for c in CORPUS])
+async def test_every_body_of_the_corpus_gets_a_short_answer_and_no_traceback(hooks, caplog, case):
+    caplog.set_level(logging.INFO)
+    body = case["body"].encode("utf-8", "surrogatepass")
+    for path in ("telegram", "zalo"):
+        response = await getattr(hooks, path)(body)
+        assert response.status_code in (200, 400, 401), (path, response.status_code)
+        assert response.content == b""
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, select
 from bot import logs
 from storage.models import Account, Base, Question
 from tests.telegram.conftest import Harness
+from tests.telegram.test_officials_end_to_end import _delivered
 
 ASKER_CHAT = 987654321
 ASKER_NAME = ("Thạch", "Sô Phia")
@@ -48,6 +49,9 @@ async def test_no_row_holds_both_something_of_the_question_and_something_of_the_
     caplog.set_level(logging.DEBUG)
     logs.cap_libraries()  # as the service runs: its own lines at DEBUG, libraries capped
     await _ask_anonymously(telegram)
+    # The last reply reached the chat a moment before its row was recorded as sent (and its
+    # text dropped): scan once every row is settled.
+    await _delivered(telegram)
     async with telegram.runtime.sessions() as session:
         question = await session.scalar(select(Question))
         account = await session.scalar(select(Account))
