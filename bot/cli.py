@@ -305,9 +305,15 @@ def _report(exc: BaseException) -> NoReturn:
 
 
 def _run(coroutine: Coroutine[Any, Any, None], settings: Settings) -> None:
-    """Run a command's work; what fails is explained by `main`'s handler."""
+    """Run a command's work; what fails is explained in one line (also when a command's group
+    is invoked on its own, as the tests do)."""
     _remember(settings)
-    asyncio.run(coroutine)
+    try:
+        asyncio.run(coroutine)
+    except (typer.Exit, SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        _report(exc)
 
 
 @app.command()

@@ -733,6 +733,7 @@ def move(
     dialogue_id: int = typer.Argument(..., metavar="ID"),
     start: str = typer.Option(..., help="New start, local time."),
     venue: str = typer.Option(None, help="New venue."),
+    allow_past: bool = typer.Option(False, "--allow-past", help="Accept a start in the past."),
 ) -> None:
     """Move a dialogue: its reminders follow, and those invited are told."""
     from bot.dispatcher import utcnow
@@ -741,6 +742,10 @@ def move(
 
     settings, t = _context()
     starts_at = _parse_local(start, settings, t, "--start")
+    if not allow_past:
+        from bot.cli_names import refuse_past
+
+        refuse_past(t, starts_at, utcnow(), "--start")
 
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)

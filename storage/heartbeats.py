@@ -16,11 +16,11 @@ async def beat(session: AsyncSession, *, name: str, now: datetime) -> None:
     """Record that `name` ran at `now` (one row, whichever process ran it)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Heartbeat).values(name=name, at=now)
+    statement = insert(Heartbeat).values(job=name, at=now)
     await session.execute(
-        statement.on_conflict_do_update(index_elements=["name"], set_={"at": statement.excluded.at})
+        statement.on_conflict_do_update(index_elements=["job"], set_={"at": statement.excluded.at})
     )
 
 
 async def last(session: AsyncSession, *, name: str) -> datetime | None:
-    return await session.scalar(select(Heartbeat.at).where(Heartbeat.name == name))
+    return await session.scalar(select(Heartbeat.at).where(Heartbeat.job == name))

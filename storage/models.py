@@ -501,7 +501,7 @@ class Heartbeat(Base):
 
     __tablename__ = "heartbeats"
 
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)  # "clock"
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -78,7 +78,6 @@ RULES: dict[str, str] = {
     "commitments.responsible": "who is responsible, as an official wrote it (work record)",
     "agencies.name": "an agency's name (public)",
     "board_counts.name": "the name of a kept count of the board (asked, answered…): no one's",
-    "heartbeats.name": "the name of a recurring piece of the service (the clock): no one's",
 }
 
 

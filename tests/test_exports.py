@@ -772,11 +772,12 @@ def test_the_general_intake_has_no_minutes(tmp_path, database_url):
     folder = tmp_path / "out"
     folder.mkdir()
 
-    result = export("minutes", "1", "--out", str(folder / "x.docx"), url=database_url)
+    # The intake is number 0 (migration 0009): the first dialogue planned is number 1.
+    result = export("minutes", "0", "--out", str(folder / "x.docx"), url=database_url)
 
     assert result.exit_code == 1
     assert result.stderr == (
-        "Dialogue 1 is the standing intake for general questions: it has no minutes.\n"
+        "Dialogue 0 is the standing intake for general questions: it has no minutes.\n"
     )
     assert list(folder.iterdir()) == []
 
@@ -784,7 +785,7 @@ def test_the_general_intake_has_no_minutes(tmp_path, database_url):
 def test_the_questions_of_the_general_intake_can_be_exported(tmp_path, database_url):
     path = tmp_path / "chung.xlsx"
 
-    result = export("questions", "1", "--out", str(path), url=database_url)
+    result = export("questions", "0", "--out", str(path), url=database_url)
 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "Questions: 0, answers: 0, commitments: 0."

@@ -193,6 +193,8 @@ def test_a_misspelt_ward_or_topic_or_a_past_date_is_refused_with_what_was_meant(
     assert "Đã tạo buổi đối thoại số 1:" in created.stdout
     held = _plan(tmp_path, "--allow-past", start="2020-04-26 08:00", run=in_process)
     assert "Đã tạo buổi đối thoại số 2:" in held.stdout
+    moved = in_process(tmp_path, "dialogue", "move", "1", "--start", "2020-05-02 08:00")
+    assert moved.exit_code == 2 and "--allow-past" in moved.stderr
     # The past one is "past" in the list, and invite says the same.
     listing = doithoai(tmp_path, "dialogue", "list")
     title = "Đối thoại chính sách giảm nghèo phường 7 năm 2099, khóm 1, khóm 2, khóm 3 và khóm 4"

@@ -284,7 +284,7 @@ async def test_an_answer_reaches_the_household_in_the_chat_it_used_last_once(
     # Two messages: the household's and the follower's; sent, they keep no text nor address.
     assert len(news_rows) == 2
     assert all(r.status == "sent" and r.body is None and r.recipient == "" for r in news_rows)
-    assert all(r.key.startswith("sealed:1:") for r in news_rows)  # the general intake's news
+    assert all(r.key.startswith("sealed:0:") for r in news_rows)  # the general intake (0)
 
 
 async def test_an_answer_rerouted_to_the_households_other_chat_can_be_judged_there(

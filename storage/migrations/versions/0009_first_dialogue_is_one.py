@@ -26,9 +26,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "heartbeats",
-        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("job", sa.String(length=32), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_heartbeats")),
+        sa.PrimaryKeyConstraint("job", name=op.f("pk_heartbeats")),
     )
     bind = op.get_bind()
     planned = bind.execute(sa.text("SELECT count(*) FROM dialogues WHERE kind <> 'general'"))
