@@ -2,11 +2,15 @@
 dialogues, the questions published from them, the answers and the commitments, and feeds a
 ward's portal or a newsroom can follow.
 
-Pages are Vietnamese first (?lang=en for English), need no JavaScript, and are small enough
-for a cheap phone on a slow line. Every response names its language, carries an ETag (a
-conditional GET gets 304) and a short public cache lifetime: the board changes when an
-official answers, and a minute's delay is fine. Nothing here reads an asker; the queries in
-storage/board.py return no field that could hold one.
+Pages are Vietnamese first (?lang=en for English, ?lang=km for Khmer), need no JavaScript, and are
+small enough for a cheap phone on a slow line: a dialogue shows 30 questions a page (`?trang=`), an agency
+30 commitments of each kind, a feed its last 100 entries, with links to the rest. Every
+response names its language, carries an ETag (a conditional GET gets 304) and a short public
+cache lifetime with stale-while-revalidate: the board changes when an official answers, and a
+minute's delay is fine. Pages are read in read-only transactions (which never make the bot
+wait), from kept counts and one page of rows, and rendered once per version of the data
+(`PageCache`). Nothing here reads an asker; the queries in storage/board.py return no field
+that could hold one.
 
 `board_routes(runtime)` are mounted into the webhook app (bot/web.py); `create_board_app`
 serves them alone (`doithoai web`). Unknown paths get the board's 404 page through
@@ -15,10 +19,15 @@ serves them alone (`doithoai web`). Unknown paths get the board's 404 page throu
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,8 +43,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.i18n import SUPPORTED, Translator, choose
+from bot.i18n import NATIVE_NAMES, SUPPORTED, Translator, choose
 from storage import board as store
+from storage import board_counts
 from storage.board import (
     ANSWERED,
     COMMITTED,
@@ -47,17 +57,27 @@ from storage.board import (
     BoardCommitment,
     FeedEntry,
 )
+from storage.db import reading
 from storage.models import Dialogue
 from storage.topics import AGENCIES, TOPICS
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
+log = logging.getLogger("doithoai.board")
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 CSS = HERE / "static" / "board.css"
 
 MAX_AGE = 60  # seconds a page may be reused by a browser or a proxy
+# ... and served stale by a proxy while it asks for a fresh one.
+STALE_WHILE_REVALIDATE = 600
+# Rendered pages kept in memory (the largest is bounded: a page of questions).
+CACHE_ENTRIES = 256
+# How often the data version is read from the database when this process has changed nothing
+# (its own changes are seen at once): other processes' changes show within this, a reader
+# whose page has not changed costs no query at all.
+VERSION_EVERY = 1.0
 CSS_MAX_AGE = 7 * 24 * 3600  # the stylesheet's address changes with its content
 # The year in the feeds' tag: ids (tag:host,YEAR:doithoai/...) never change once given.
 TAG_YEAR = 2026
@@ -116,6 +136,52 @@ def _qr_svg(link: str) -> str:
     return code.svg_inline(scale=4, border=4, dark="#000", light="#fff", svgclass="qr")
 
 
+class HowToAsk:
+    """Where people send their questions: the Telegram bot's link (its username from the
+    settings, or asked of Telegram once with getMe and kept) and the Zalo OA's page when Zalo
+    is configured. A failed getMe is tried again after a while, never on every request."""
+
+    RETRY = timedelta(minutes=10)
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self._username: str | None = settings.telegram_bot_username
+        self._failed_at: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    async def telegram(self) -> str | None:
+        if self._username is not None or self.settings.telegram_token is None:
+            return _bot_link(self._username)
+        async with self._lock:
+            now = datetime.now(UTC)
+            if self._username is None and (
+                self._failed_at is None or now - self._failed_at > self.RETRY
+            ):
+                self._username = await self._ask_telegram()
+                self._failed_at = None if self._username else now
+        return _bot_link(self._username)
+
+    async def _ask_telegram(self) -> str | None:
+        import httpx
+
+        token = self.settings.telegram_token.get_secret_value()
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                answer = await client.post(f"{self.settings.telegram_api_url}/bot{token}/getMe")
+                answer.raise_for_status()
+                return answer.json()["result"]["username"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            log.warning(
+                "the board could not ask Telegram for the bot's name (%s)", type(exc).__name__
+            )
+            return None
+
+    def zalo(self) -> str | None:
+        if not self.settings.zalo_enabled or not self.settings.zalo_oa_id:
+            return None
+        return f"https://zalo.me/{self.settings.zalo_oa_id}"
+
+
 def _bot_link(username: str | None) -> str | None:
     if not username:
         return None
@@ -146,12 +212,12 @@ class Page:
         self.now = runtime.clock()
         self.today = self.now.astimezone(settings.zone).date()
         self.prefix = request.scope.get("root_path", "").rstrip("/")
-        if settings.webhook_url:
-            self.base = settings.webhook_url
-        else:
-            self.base = str(request.base_url).rstrip("/")
+        # The board's configured origin, else the webhooks' one, else relative links: never
+        # the request's Host header, which anyone can set (and the pages are cached publicly).
+        self.base = settings.public_url or settings.webhook_url or ""
         self.host = urlsplit(self.base).hostname or "localhost"
         self.bot_link = _bot_link(settings.telegram_bot_username)
+        self.zalo_link: str | None = None
         self._names = names
 
     # links
@@ -171,7 +237,9 @@ class Page:
 
     def switch(self, lang: str) -> str:
         """This page in another language."""
-        query = {k: v for k, v in self.request.query_params.items() if k != "lang"}
+        query = {
+            k: v for k, v in self.request.query_params.items() if k in PARAMETERS and k != "lang"
+        }
         if lang != self.default:
             query["lang"] = lang
         path = self.prefix + self.request.url.path.removeprefix(self.prefix)
@@ -232,11 +300,13 @@ def _context(page: Page, **values: Any) -> dict[str, Any]:
         "_": page.t._,
         "ngettext": page.t.ngettext,
         "lang": page.lang,
+        "languages": NATIVE_NAMES,  # the switch names each language in itself
         # One address for every language: the sheet is the same.
         "css_url": f"{page.prefix}/static/board.css?v={version}",
         "icons": STATE_ICONS,
         "states": STATES,
         "qr": Markup(_qr_svg(page.bot_link)) if page.bot_link else None,
+        "zalo_qr": Markup(_qr_svg(page.zalo_link)) if page.zalo_link else None,
         **values,
     }
 
@@ -263,14 +333,14 @@ def _respond(
     lang: str,
     status: int = 200,
     max_age: int = MAX_AGE,
+    etag: str | None = None,
 ) -> Response:
-    headers = {
-        "Cache-Control": f"public, max-age={max_age}",
-        "Content-Language": lang,
-        **SECURITY_HEADERS,
-    }
+    control = f"public, max-age={max_age}"
+    if max_age == MAX_AGE:
+        control += f", stale-while-revalidate={STALE_WHILE_REVALIDATE}"
+    headers = {"Cache-Control": control, "Content-Language": lang, **SECURITY_HEADERS}
     if status == 200:
-        headers["ETag"] = _etag(body)
+        headers["ETag"] = etag or _etag(body)
         if _matches(request, headers["ETag"]):
             return Response(status_code=304, headers=headers)
     response = Response(body, status_code=status, headers=headers, media_type=MEDIA[kind])
@@ -279,9 +349,13 @@ def _respond(
     return response
 
 
+def _html(page: Page, template: str, **values: Any) -> bytes:
+    return _environment().get_template(template).render(_context(page, **values)).encode("utf-8")
+
+
 def _render(page: Page, template: str, *, status: int = 200, **values: Any) -> Response:
-    html = _environment().get_template(template).render(_context(page, **values))
-    return _respond(page.request, html.encode("utf-8"), kind="html", lang=page.lang, status=status)
+    body = _html(page, template, **values)
+    return _respond(page.request, body, kind="html", lang=page.lang, status=status)
 
 
 def _int(text: str) -> int | None:
@@ -294,109 +368,321 @@ def _choice(request: Request, name: str, allowed: Collection[str]) -> str | None
     return value if value in allowed else None
 
 
-def board_routes(runtime: Runtime) -> list[BaseRoute]:
-    """The board's pages, feeds, sitemap, robots.txt and stylesheet (GET, and HEAD)."""
+def _page_number(request: Request) -> int:
+    """`?trang=` (or `?page=`): a page from 1; anything else is the first."""
+    given = request.query_params.get("trang") or request.query_params.get("page") or ""
+    number = _int(given[:9])
+    return number if number else 1
 
-    async def page_for(request: Request, session: Any) -> Page:
-        return Page(request, runtime, await store.agency_names(session))
+
+# The query parameters a page may depend on (others are ignored, and do not split the cache).
+PARAMETERS = ("lang", "chu-de", "co-quan", "tinh-trang", "trang", "page", "muc")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A response as built once for a version of the data."""
+
+    body: bytes
+    etag: str
+    kind: str
+    lang: str
+    status: int
+    valid_until: datetime | None  # by the service's clock: when time alone changes the page
+    made: float  # time.monotonic()
+
+
+class PageCache:
+    """Rendered pages in memory, keyed by the page, its parameters, its language, the day and
+    the board's data version: readers of an unchanged page cost one render, and readers who
+    arrive while it is being rendered wait for that one. An entry also ends when time alone
+    would change the page (a dialogue starts or ends, a deadline passes: `valid_until`), and
+    after MAX_AGE seconds whatever happens (what the board promises proxies anyway)."""
+
+    def __init__(self, size: int = CACHE_ENTRIES, ttl: float = MAX_AGE):
+        self.size, self.ttl = size, ttl
+        self._entries: OrderedDict[tuple[Any, ...], Rendered] = OrderedDict()
+        self._pending: dict[tuple[Any, ...], asyncio.Future[Rendered]] = {}
+        self.renders = 0  # pages built (for the tests and the benchmark)
+
+    def _fresh(self, key: tuple[Any, ...], now: datetime) -> Rendered | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if time.monotonic() - entry.made > self.ttl or (
+            entry.valid_until is not None and now >= entry.valid_until
+        ):
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    async def get(
+        self, key: tuple[Any, ...], now: datetime, build: Callable[[], Awaitable[Rendered]]
+    ) -> Rendered:
+        entry = self._fresh(key, now)
+        if entry is not None:
+            return entry
+        task = self._pending.get(key)
+        if task is None:
+            # A task of its own: a reader who goes away does not cancel the others' page.
+            task = asyncio.ensure_future(self._build(key, build))
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._pending[key] = task
+        return await asyncio.shield(task)
+
+    async def _build(
+        self, key: tuple[Any, ...], build: Callable[[], Awaitable[Rendered]]
+    ) -> Rendered:
+        try:
+            entry = await build()
+        finally:
+            del self._pending[key]
+        self.renders += 1
+        self._entries[key] = entry
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return entry
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class DataVersion:
+    """The board's data version (storage.board.version), read at most every VERSION_EVERY
+    seconds, and again at once after this process committed a change the board shows."""
+
+    def __init__(self, runtime: Runtime, every: float = VERSION_EVERY):
+        self.runtime, self.every = runtime, every
+        self._value: int | None = None
+        self._read_at = 0.0
+        self._local = -1
+
+    async def get(self) -> int:
+        local = board_counts.changes_committed()
+        if (
+            self._value is None
+            or local != self._local
+            or time.monotonic() - self._read_at >= self.every
+        ):
+            async with reading(self.runtime.sessions) as session:
+                value = await store.version(session)
+            self._value, self._read_at, self._local = value, time.monotonic(), local
+        return self._value
+
+
+def _midnight_after(page: Page) -> datetime:
+    tomorrow = page.today + timedelta(days=1)
+    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=page.t.zone)
+
+
+def _soonest(page: Page, *instants: datetime | None) -> datetime:
+    """The first of these instants still to come, or the next midnight."""
+    later = [i for i in instants if i is not None and i > page.now]
+    return min([*later, _midnight_after(page)])
+
+
+def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseRoute]:
+    """The board's pages, feeds, sitemap, robots.txt and stylesheet (GET, and HEAD).
+
+    Every page reads in short read-only transactions (on SQLite they take no lock, so a reader
+    never makes the bot wait) and is rendered once per version of the data (`PageCache`)."""
+    pages = cache if cache is not None else PageCache()
+    data_version = DataVersion(runtime)
+    how = HowToAsk(runtime.settings)
+    names_cache: dict[str, Any] = {"version": None, "names": {}}
+
+    async def serve(
+        request: Request,
+        load: Callable[[Any, Page], Awaitable[Callable[[], tuple[bytes, datetime | None, int]]]],
+        *,
+        kind: str = "html",
+    ) -> Response:
+        """The page for this request: from the cache if its data has not changed, else
+        loaded in one short read and rendered (outside the transaction)."""
+        now = runtime.clock()
+        version = await data_version.get()
+        lang = choose(request.query_params.get("lang"), runtime.settings.default_locale)
+        today = now.astimezone(runtime.settings.zone).date()
+        params = tuple(
+            (name, request.query_params.get(name, "")[:64])
+            for name in PARAMETERS
+            if name in request.query_params
+        )
+        base = "" if runtime.settings.webhook_url else str(request.base_url)
+        key = (
+            request.scope.get("root_path", ""),
+            base,
+            request.url.path,
+            params,
+            lang,
+            version,
+            today,
+        )
+
+        async def build() -> Rendered:
+            # Before the read begins: an answer from Telegram (asked once) holds no lock.
+            bot_link = await how.telegram()
+            async with reading(runtime.sessions) as session:
+                if names_cache["version"] != version:
+                    names_cache["names"] = await store.agency_names(session)
+                    names_cache["version"] = version
+                page = Page(request, runtime, names_cache["names"])
+                page.bot_link, page.zalo_link = bot_link, how.zalo()
+                make = await load(session, page)
+            body, valid_until, status = make()
+            return Rendered(
+                body, _etag(body), kind, page.lang, status, valid_until, time.monotonic()
+            )
+
+        entry = await pages.get(key, now, build)
+        return _respond(
+            request,
+            entry.body,
+            kind=entry.kind,
+            lang=entry.lang,
+            status=entry.status,
+            etag=entry.etag,
+        )
+
+    def html(
+        page: Page,
+        template: str,
+        valid_until: datetime | None = None,
+        status: int = 200,
+        **values: Any,
+    ) -> Callable[[], tuple[bytes, datetime | None, int]]:
+        return lambda: (
+            _html(page, template, **values),
+            valid_until or _midnight_after(page),
+            status,
+        )
+
+    def missing(page: Page) -> Callable[[], tuple[bytes, datetime | None, int]]:
+        return html(page, "board/not_found.html", status=404)
 
     async def home(request: Request) -> Response:
-        async with runtime.sessions() as session, session.begin():
-            page = await page_for(request, session)
+        async def load(session: Any, page: Page):
             upcoming = await store.upcoming(session, now=page.now)
             results = await store.recent_results(session, now=page.now, today=page.today)
             general = await store.general_intake(session)
-            general_board = (
-                await store.dialogue_board(session, dialogue_id=general.id, today=page.today)
+            general_tally = (
+                (await store.tallies(session, dialogue_ids=[general.id], today=page.today))[
+                    general.id
+                ]
                 if general is not None
                 else None
             )
             agencies = await store.agencies(session)
-        return _render(
-            page,
-            "board/home.html",
-            upcoming=upcoming,
-            results=results,
-            general=general_board,
-            agencies=agencies,
-        )
+            changes = [store.ends_at(d) for d in upcoming]
+            return html(
+                page,
+                "board/home.html",
+                _soonest(page, *changes),
+                upcoming=upcoming,
+                results=results,
+                general=general,
+                general_tally=general_tally,
+                agencies=agencies,
+            )
+
+        return await serve(request, load)
 
     async def dialogue(request: Request) -> Response:
         ident = _int(request.path_params["dialogue_id"])
-        async with runtime.sessions() as session, session.begin():
-            page = await page_for(request, session)
-            board = (
-                await store.dialogue_board(session, dialogue_id=ident, today=page.today)
-                if ident is not None
-                else None
+
+        async def load(session: Any, page: Page):
+            if ident is None:
+                return missing(page)
+            board = await store.dialogue_board(
+                session,
+                dialogue_id=ident,
+                today=page.today,
+                topic=request.query_params.get("chu-de") or None,
+                agency=request.query_params.get("co-quan") or None,
+                state=_choice(request, "tinh-trang", STATES),
+                page=_page_number(request),
             )
-        if board is None:
-            return _not_found(page)
-        topic = _choice(request, "chu-de", board.topics)
-        agency = _choice(request, "co-quan", board.agencies)
-        state = _choice(request, "tinh-trang", STATES)
-        shown = store.select_questions(
-            board.questions, today=page.today, topic=topic, agency=agency, state=state
-        )
-        counts = {
-            s: len(store.select_questions(board.questions, today=page.today, state=s))
-            for s in STATES
-        }
-        return _render(
-            page,
-            "board/dialogue.html",
-            board=board,
-            dialogue=board.dialogue,
-            questions=shown,
-            topic=topic,
-            agency=agency,
-            state=state,
-            filtered=bool(topic or agency or state),
-            state_counts=counts,
-            taking_questions=_taking_questions(board.dialogue, page.now),
-        )
+            if board is None:
+                return missing(page)
+            topic = _choice(request, "chu-de", board.topics)
+            agency = _choice(request, "co-quan", board.agencies)
+            state = _choice(request, "tinh-trang", STATES)
+            d = board.dialogue
+            return html(
+                page,
+                "board/dialogue.html",
+                _soonest(page, d.starts_at, d.question_deadline),
+                board=board,
+                dialogue=d,
+                questions=board.questions,
+                topic=topic,
+                agency=agency,
+                state=state,
+                filtered=bool(topic or agency or state),
+                state_counts=board.state_counts,
+                taking_questions=_taking_questions(d, page.now),
+            )
+
+        return await serve(request, load)
 
     async def agency(request: Request) -> Response:
         code = request.path_params["code"]
-        async with runtime.sessions() as session, session.begin():
-            page = await page_for(request, session)
-            board = await store.agency_board(session, code=code, today=page.today)
-        if board is None:
-            return _not_found(page)
-        return _render(page, "board/agency.html", board=board, code=code)
+
+        async def load(session: Any, page: Page):
+            board = await store.agency_board(
+                session,
+                code=code,
+                today=page.today,
+                section=_choice(request, "muc", store.SECTIONS),
+                page=_page_number(request),
+            )
+            if board is None:
+                return missing(page)
+            return html(page, "board/agency.html", board=board, code=code)
+
+        return await serve(request, load)
+
+    async def feed(request: Request, kind: str) -> Response:
+        number = _page_number(request)
+
+        async def load(session: Any, page: Page):
+            entries, older = await store.feed_entries(session, page=number)
+
+            def make() -> tuple[bytes, datetime | None, int]:
+                if kind == "atom":
+                    return _atom_feed(page, entries, number, older), None, 200
+                body = json.dumps(
+                    _json_feed(page, entries, number, older), ensure_ascii=False, indent=1
+                )
+                return body.encode("utf-8"), None, 200
+
+            return make
+
+        return await serve(request, load, kind="atom" if kind == "atom" else "json_feed")
 
     async def json_feed(request: Request) -> Response:
-        async with runtime.sessions() as session, session.begin():
-            page = await page_for(request, session)
-            entries = await store.feed_entries(session)
-        body = json.dumps(_json_feed(page, entries), ensure_ascii=False, indent=1)
-        return _respond(request, body.encode("utf-8"), kind="json_feed", lang=page.lang)
+        return await feed(request, "json")
 
     async def atom_feed(request: Request) -> Response:
-        async with runtime.sessions() as session, session.begin():
-            page = await page_for(request, session)
-            entries = await store.feed_entries(session)
-        return _respond(request, _atom_feed(page, entries), kind="atom", lang=page.lang)
+        return await feed(request, "atom")
 
     async def sitemap(request: Request) -> Response:
-        async with runtime.sessions() as session, session.begin():
-            page = await page_for(request, session)
+        async def load(session: Any, page: Page):
             dialogues = await store.public_dialogues(session)
             agencies = await store.agencies(session)
-        paths = ["/"]
-        paths += [f"/doi-thoai/{d.id}" for d in dialogues]
-        paths += [f"/co-quan/{a.code}" for a in agencies]
-        return _respond(request, _sitemap(page, paths), kind="xml", lang=page.lang)
+            paths = ["/"]
+            paths += [f"/doi-thoai/{d.id}" for d in dialogues]
+            paths += [f"/co-quan/{a.code}" for a in agencies]
+            return lambda: (_sitemap(page, paths), None, 200)
+
+        return await serve(request, load, kind="xml")
 
     async def robots(request: Request) -> Response:
         page = Page(request, runtime, {})
-        body = (
-            "User-agent: *\n"
-            "Allow: /\n"
-            "Disallow: /telegram\n"
-            "Disallow: /zalo\n"
-            f"Sitemap: {page.base}{page.prefix}/sitemap.xml\n"
-        )
+        body = "User-agent: *\nAllow: /\nDisallow: /telegram\nDisallow: /zalo\n"
+        if page.base:  # the protocol wants an absolute address: none without a known origin
+            body += f"Sitemap: {page.base}{page.prefix}/sitemap.xml\n"
         return _respond(request, body.encode("utf-8"), kind="text", lang=page.lang)
 
     async def stylesheet(request: Request) -> Response:
@@ -440,10 +726,10 @@ def not_found_handler(runtime: Runtime) -> Callable[[Request, Exception], Awaita
     return handle
 
 
-def create_board_app(runtime: Runtime) -> Starlette:
+def create_board_app(runtime: Runtime, cache: PageCache | None = None) -> Starlette:
     """The board on its own (`doithoai web`)."""
     return Starlette(
-        routes=board_routes(runtime), exception_handlers={404: not_found_handler(runtime)}
+        routes=board_routes(runtime, cache), exception_handlers={404: not_found_handler(runtime)}
     )
 
 
@@ -512,9 +798,16 @@ def _feed_title(page: Page) -> str:
     return page.t._("Dialogues with the people: answers and commitments")
 
 
-def _json_feed(page: Page, entries: list[FeedEntry]) -> dict[str, Any]:
-    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
-    return {
+def _feed_page(page: Page, path: str, number: int) -> str:
+    return page.absolute(path, trang=str(number) if number > 1 else None)
+
+
+def _json_feed(
+    page: Page, entries: list[FeedEntry], number: int = 1, older: bool = False
+) -> dict[str, Any]:
+    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/): the newest entries, and
+    `next_url` for the older ones."""
+    feed = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": _feed_title(page),
         "home_page_url": page.absolute("/"),
@@ -539,10 +832,15 @@ def _json_feed(page: Page, entries: list[FeedEntry]) -> dict[str, Any]:
             for entry in entries
         ],
     }
+    if number > 1:
+        feed["feed_url"] = _feed_page(page, "/feed.json", number)
+    if older:
+        feed["next_url"] = _feed_page(page, "/feed.json", number + 1)
+    return feed
 
 
-def _atom_feed(page: Page, entries: list[FeedEntry]) -> bytes:
-    """Atom 1.0 (RFC 4287)."""
+def _atom_feed(page: Page, entries: list[FeedEntry], number: int = 1, older: bool = False) -> bytes:
+    """Atom 1.0 (RFC 4287), paged as RFC 5005 says (first, previous, next)."""
     ET.register_namespace("", ATOM)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -559,7 +857,16 @@ def _atom_feed(page: Page, entries: list[FeedEntry]) -> bytes:
     author = sub(feed, "author")
     sub(author, "name", page.t._("Dialogue board"))
     sub(author, "uri", page.absolute("/"))
-    sub(feed, "link", rel="self", type="application/atom+xml", href=page.absolute("/feed.atom"))
+    atom = "application/atom+xml"
+    sub(feed, "link", rel="self", type=atom, href=_feed_page(page, "/feed.atom", number))
+    if number > 1 or older:
+        sub(feed, "link", rel="first", type=atom, href=_feed_page(page, "/feed.atom", 1))
+    if number > 1:
+        sub(
+            feed, "link", rel="previous", type=atom, href=_feed_page(page, "/feed.atom", number - 1)
+        )
+    if older:
+        sub(feed, "link", rel="next", type=atom, href=_feed_page(page, "/feed.atom", number + 1))
     sub(feed, "link", rel="alternate", type="text/html", href=page.absolute("/"))
     for entry in entries:
         item = sub(feed, "entry")

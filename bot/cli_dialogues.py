@@ -3,33 +3,47 @@ answers, record attendance, move or cancel it. The organiser's side, in the term
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import csv
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
+from bot.cli import Lazy, LazyConsole
+from bot.documents.cells import csv_cell, csv_row
 from bot.i18n import N_, Translator
-from storage import digest as digest_store
-from storage import invitations as inv
-from storage import outbox as outbox_store
-from storage.db import reading
-from storage.dialogues import create_dialogue, get_dialogue, list_dialogues
-from storage.households import is_minority
-from storage.models import Dialogue, Household
 from storage.topics import TOPICS
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
+    from storage.models import Dialogue
+
+# Imported when first used: `doithoai --help` starts without them.
+asyncio = Lazy("asyncio")
+BarColumn = Lazy("rich.progress", "BarColumn")
+Progress = Lazy("rich.progress", "Progress")
+TextColumn = Lazy("rich.progress", "TextColumn")
+Table = Lazy("rich.table", "Table")
+select = Lazy("sqlalchemy", "select")
+digest_store = Lazy("storage.digest")
+inv = Lazy("storage.invitations")
+outbox_store = Lazy("storage.outbox")
+reading = Lazy("storage.db", "reading")
+create_dialogue = Lazy("storage.dialogues", "create_dialogue")
+get_dialogue = Lazy("storage.dialogues", "get_dialogue")
+list_dialogues = Lazy("storage.dialogues", "list_dialogues")
+is_minority = Lazy("storage.households", "is_minority")
+Household = Lazy("storage.models", "Household")
+
 dialogue_app = typer.Typer(no_args_is_help=True, help="Dialogues: plan, select, invite, follow.")
-console = Console()
+console = LazyConsole()
 
 GROUP_NAMES = {
     "priority": N_("Poor, near-poor, newly out of poverty"),
@@ -105,8 +119,14 @@ def create(
     deadline: str = typer.Option("", help="Last moment for questions (default: the day before)."),
     total: int = typer.Option(80, help="Households to invite."),
     priority: int = typer.Option(60, help="Of which at least this many poor/near-poor/new."),
+    allow_past: bool = typer.Option(
+        False, "--allow-past", help="Accept a start in the past (recording a dialogue held)."
+    ),
 ) -> None:
     """Plan a dialogue."""
+    from bot.cli_names import check_names, refuse, refuse_past
+    from bot.dispatcher import utcnow
+
     settings, t = _context()
     starts_at = _parse_local(start, settings, t, "--start")
     question_deadline = (
@@ -114,22 +134,27 @@ def create(
         if deadline
         else starts_at - timedelta(days=1)
     )
-    topic_codes = _split(topics)
-    unknown = [c for c in topic_codes if c not in TOPICS]
-    if unknown:
-        raise typer.BadParameter(
-            t._("Unknown topics: {codes}. Known: {known}.").format(
-                codes=", ".join(unknown), known=", ".join(TOPICS)
-            ),
-            param_hint="--topics",
-        )
+    if not allow_past:
+        refuse_past(t, starts_at, utcnow(), "--start")
+        if deadline:
+            refuse_past(t, question_deadline, utcnow(), "--deadline")
+    if question_deadline > starts_at:
+        refuse("--deadline: " + t._("the last moment for questions is after the start."))
+    topic_codes = list(dict.fromkeys(_split(topics)))
+    check_names(topic_codes, list(TOPICS), t, what=t._("topic"), option="--topics")
+    ward_names = list(dict.fromkeys(_split(wards)))
+    if not ward_names:
+        refuse("--wards: " + t._("name at least one ward or commune."))
     if not 0 <= priority <= total:
         raise typer.BadParameter(t._("must be between 0 and --total."), param_hint="--priority")
 
     async def work(session: AsyncSession) -> None:
-        from bot.dispatcher import utcnow
+        from storage.households import registry_wards
         from storage.reminders import schedule
 
+        known = await registry_wards(session)
+        if known:  # before any import there is nothing to check against
+            check_names(ward_names, known, t, what=t._("ward"), option="--wards")
         dialogue = await create_dialogue(
             session,
             title=title,
@@ -138,7 +163,7 @@ def create(
             duration=timedelta(minutes=duration),
             question_deadline=question_deadline,
             topics=topic_codes,
-            wards=_split(wards),
+            wards=ward_names,
             quota_total=total,
             quota_priority=priority,
         )
@@ -170,9 +195,18 @@ def list_() -> None:
 
 
 def _status_name(t: Translator, dialogue: Dialogue) -> str:
-    return {"planned": t._("planned"), "cancelled": t._("cancelled")}.get(
-        dialogue.status, dialogue.status
-    )
+    """planned (still to come), under way, past, or cancelled: the same words in every command."""
+    from bot.dispatcher import utcnow
+
+    if dialogue.status == "cancelled":
+        return t._("cancelled")
+    if dialogue.status == "planned" and dialogue.starts_at is not None:
+        now = utcnow()
+        if dialogue.starts_at <= now:
+            ends = dialogue.starts_at + timedelta(minutes=dialogue.duration_minutes or 0)
+            return t._("under way") if now < ends else t._("past")
+        return t._("planned")
+    return dialogue.status
 
 
 @dialogue_app.command("show")
@@ -221,10 +255,21 @@ def select_(
         )
         if d.wards:
             query = query.where(Household.ward.in_(d.wards))
+        minority = functools.cache(is_minority._load())  # a registry has a few ethnicities
         candidates = [
-            Candidate(hid, ward, category, gender == "female", is_minority(ethnicity))
+            Candidate(hid, ward, category, gender == "female", minority(ethnicity))
             for hid, ward, category, gender, ethnicity in await session.execute(query)
         ]
+        if not candidates:  # nothing to choose from: say why, select nothing
+            console.print(
+                t._(
+                    "No household of the registry is in {wards}: nothing was selected. Import "
+                    "the registry (`doithoai households import FILE`) or check the dialogue's "
+                    "wards (`doithoai dialogue show {id}`)."
+                ).format(wards=", ".join(d.wards) or t._("any ward"), id=d.id),
+                style="red",
+            )
+            raise typer.Exit(1)
         wards = d.wards or sorted({c.ward for c in candidates})
         selection = select_invitees(
             candidates,
@@ -396,7 +441,12 @@ def invite(
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
         if d.status != "planned" or (d.starts_at and d.starts_at <= utcnow()):
-            console.print(t._("This dialogue is no longer planned."), style="red")
+            console.print(
+                t._("This dialogue is {status}: invitations go only to a dialogue to come.").format(
+                    status=_status_name(t, d)
+                ),
+                style="red",
+            )
             raise typer.Exit(1)
         result = await invite_selected(
             session,
@@ -453,25 +503,31 @@ async def _write_letters(
     from bot.dispatcher import utcnow
     from bot.documents.letters import Letter, LetterDialogue, write_invitation_letters
     from bot.documents.qr import deep_link
+    from handlers.language_hint import is_khmer
 
     username = await _bot_username(settings)
     assert d.starts_at is not None
-    letter_dialogue = LetterDialogue(
-        title=d.title,
-        when=t.datetime(d.starts_at),
-        venue=d.venue,
-        topics=[t._(TOPICS[c].name) for c in d.topics if c in TOPICS],
-        question_deadline=t.datetime(d.question_deadline) if d.question_deadline else None,
-        issuer=t._("PEOPLE'S COMMITTEE OF {ward}").format(ward=", ".join(d.wards).upper())
-        if d.wards
-        else t._("WARD PEOPLE'S COMMITTEE"),
-        superior="",
-        place=d.wards[0] if d.wards else "",
-        issued_on=utcnow().astimezone(settings.zone).date(),
-        number="",
-        signer_title=t._("CHAIRPERSON"),
-        signer_name="",
-    )
+    issued_on = utcnow().astimezone(settings.zone).date()
+
+    def words(t: Translator) -> LetterDialogue:
+        assert d.starts_at is not None
+        return LetterDialogue(
+            title=d.title,
+            when=t.datetime(d.starts_at),
+            venue=d.venue,
+            topics=[t._(TOPICS[c].name) for c in d.topics if c in TOPICS],
+            question_deadline=t.datetime(d.question_deadline) if d.question_deadline else None,
+            issuer=t._("PEOPLE'S COMMITTEE OF {ward}").format(ward=", ".join(d.wards).upper())
+            if d.wards
+            else t._("WARD PEOPLE'S COMMITTEE"),
+            superior="",
+            place=d.wards[0] if d.wards else "",
+            issued_on=issued_on,
+            number="",
+            signer_title=t._("CHAIRPERSON"),
+            signer_name="",
+        )
+
     letters = [
         Letter(
             household_code=i.household.code,
@@ -480,9 +536,14 @@ async def _write_letters(
             hamlet=i.household.hamlet,
             ward=i.household.ward,
             link=deep_link(username, i.household.link_code),
+            khmer=is_khmer(i.household.ethnicity),
         )
         for i in invitees
     ]
+    letter_dialogue = words(t)
+    if any(letter.khmer for letter in letters):
+        # Khmer households' letters carry a Khmer page: the same words in Khmer.
+        letter_dialogue = replace(letter_dialogue, khmer=words(Translator("km", settings.zone)))
     return await asyncio.to_thread(write_invitation_letters, path, letter_dialogue, letters, t)
 
 
@@ -555,7 +616,7 @@ async def _progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[detail]}"),
-        console=console,
+        console=console.real,
     ) as progress:
         task = progress.add_task(t._("Sending"), total=None, detail="")
 
@@ -583,31 +644,46 @@ async def _progress(
         yield refresh
 
 
+def _attendance_code(line: int, row: list[str], codes: list[tuple[int, str]]) -> None:
+    """The household code of one line of an attendance list (its first cell), if any."""
+    value = " ".join((row[0] if row else "").split())
+    if line == 1 and value.lower().replace(" ", "") in (
+        "mãhộ",
+        "code",
+        "mãhộgiađình",
+        "householdcode",
+    ):
+        return  # the header
+    if value:
+        codes.append((line, value))
+
+
 @dialogue_app.command("attendance")
 def attendance(
     dialogue_id: int = typer.Argument(..., metavar="ID"),
     file: Path = typer.Argument(..., help="CSV with a column of household codes (Mã hộ)."),
 ) -> None:
     """Record who came, from a CSV of household codes; nothing is recorded if a line is wrong."""
+    from bot.cli import _fail
+    from bot.households_import import MAX_REPORTED, UnreadableFile, csv_rows
+
     settings, t = _context()
     if not file.exists():
-        from bot.cli import _fail
-
         _fail(t._("Cannot read {path}: no such file.").format(path=file))
-    with file.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
     codes: list[tuple[int, str]] = []
-    for line, row in enumerate(rows, start=1):
-        value = (row[0] if row else "").strip()
-        if line == 1 and value.lower().replace(" ", "") in (
-            "mãhộ",
-            "code",
-            "mãhộgiađình",
-            "householdcode",
-        ):
-            continue
-        if value:
-            codes.append((line, value))
+    try:
+        # Streamed, and bounded like the household list: no more codes than the registry's.
+        for line, row in enumerate(csv_rows(file, t), start=1):
+            if line > settings.import_max_rows:
+                _fail(
+                    t._(
+                        "Cannot import {path}: it has more than {limit} rows. Split it, or "
+                        "raise DOITHOAI_IMPORT_MAX_ROWS."
+                    ).format(path=file, limit=t.number(settings.import_max_rows))
+                )
+            _attendance_code(line, row, codes)
+    except UnreadableFile as exc:
+        _fail(str(exc))
 
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
@@ -615,17 +691,20 @@ def attendance(
             i.household.code: i.household.id
             for i in await inv.with_status(session, dialogue_id=d.id, statuses=inv.INVITED)
         }
-        errors = [
-            t._("Line {line}: the household {code} was not invited to this dialogue.").format(
-                line=line, code=code
-            )
-            for line, code in codes
-            if code not in invited
-        ]
-        if errors:
-            for error in errors:
-                console.print(error, style="red")
-            console.print(t._("{count} errors: nothing was recorded.").format(count=len(errors)))
+        wrong = [(line, code) for line, code in codes if code not in invited]
+        if wrong:
+            for line, code in wrong[:MAX_REPORTED]:
+                console.print(
+                    t._(
+                        "Line {line}: the household {code} was not invited to this dialogue."
+                    ).format(line=line, code=code),
+                    style="red",
+                )
+            if len(wrong) > MAX_REPORTED:
+                console.print(
+                    t._("… and {count} more.").format(count=t.number(len(wrong) - MAX_REPORTED))
+                )
+            console.print(t._("{count} errors: nothing was recorded.").format(count=len(wrong)))
             raise typer.Exit(1)
         came = {invited[code] for _, code in codes}
         present = await inv.record_attendance(session, dialogue_id=d.id, household_ids=came)
@@ -781,7 +860,7 @@ def _phone(phone: str | None) -> str:
 
 def _as_text(value: str) -> str:
     """A code of digits only kept as text in a spreadsheet, leading zeros and all."""
-    return f'="{value}"' if value.isdigit() else value
+    return f'="{value}"' if value.isdigit() else csv_cell(value)
 
 
 @dialogue_app.command("undelivered")
@@ -847,12 +926,35 @@ def undelivered(
                 ).format(count=len({line[0] for line in lines}))
             )
         if out is not None:
-            # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
-            with out.open("w", encoding="utf-8-sig", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(headers)
-                for line in lines:
-                    writer.writerow([_as_text(line[0]), *line[1:]])
+            _write_csv(out, headers, lines, t)
             console.print(t._("Written: {path}").format(path=out))
 
     _go(settings, work)
+
+
+def _write_csv(out: Path, headers: list[str], lines: list[list[str]], t: Translator) -> None:
+    """The list as CSV at `out`, whole or not at all, only over a new name or a regular file;
+    a file that cannot be written is one line."""
+    from bot.cli import _fail
+    from bot.documents.files import NotARegularFile, write_atomically
+
+    def write(temporary: str) -> None:
+        # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
+        with open(temporary, "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(headers)
+            for line in lines:
+                # Names and hamlets as typed: never a formula when the file is opened.
+                writer.writerow([_as_text(line[0]), *csv_row(line[1:])])
+
+    try:
+        write_atomically(out, write)
+    except NotARegularFile:
+        _fail(
+            t._(
+                "Cannot write {path}: it is not a regular file. Give a new file name or "
+                "an existing file."
+            ).format(path=out)
+        )
+    except OSError as exc:
+        _fail(t._("Cannot write {path}: {reason}").format(path=out, reason=exc.strerror or exc))

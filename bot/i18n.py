@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime
-from functools import cache
+from datetime import date, datetime, time
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,13 +23,17 @@ from babel.support import Translations
 import locales as _locales_package
 
 LOCALES_DIR = Path(_locales_package.__file__).parent
-SUPPORTED = ("vi", "en")
+SUPPORTED = ("vi", "en", "km")
+# Each language named in itself, so that a person who reads only that one finds it.
+NATIVE_NAMES = {"vi": "Tiếng Việt", "en": "English", "km": "ភាសាខ្មែរ"}
 DOMAIN = "messages"
 
-# Dates as Vietnamese people write them ("Thứ Tư, 26/04/2023"); English in its own order.
-_DATE_PATTERNS = {"vi": "EEEE, dd/MM/yyyy", "en": "EEEE d MMMM yyyy"}
-_SHORT_DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
-_TIME_PATTERNS = {"vi": "HH:mm", "en": "HH:mm"}
+# Dates as Vietnamese people write them ("Thứ Tư, 26/04/2023"); English in its own order;
+# Khmer with Babel's (CLDR's) names of the days, "ថ្ងៃ" (day) before the name as Khmer writes it,
+# and the day-first numbers that Khmer people in Vietnam read on every paper ("ថ្ងៃពុធ 26/04/2023").
+_DATE_PATTERNS = {"vi": "EEEE, dd/MM/yyyy", "en": "EEEE d MMMM yyyy", "km": "'ថ្ងៃ'EEEE dd/MM/yyyy"}
+_SHORT_DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy", "km": "dd/MM/yyyy"}
+_TIME_PATTERNS = {"vi": "HH:mm", "en": "HH:mm", "km": "HH:mm"}
 
 
 def N_(message: str) -> str:
@@ -46,6 +50,24 @@ def translations(locale: str) -> Translations:
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(buffer, domain=DOMAIN)
+
+
+@cache
+def _locale(code: str) -> Locale:
+    """The parsed locale: Babel would otherwise parse "vi" again for every date it formats."""
+    return Locale.parse(code)
+
+
+# A page shows the same few days many times (deadlines, answers of one morning): each is
+# formatted once per pattern and locale.
+@lru_cache(maxsize=4096)
+def _format_date(value: date, pattern: str, locale: str) -> str:
+    return format_date(value, pattern, locale=_locale(locale))
+
+
+@lru_cache(maxsize=4096)
+def _format_time(value: time, pattern: str, locale: str) -> str:
+    return format_time(value, pattern, locale=_locale(locale))
 
 
 def choose(locale: str | None, default: str) -> str:
@@ -74,29 +96,29 @@ class Translator:
     def date(self, value: date | datetime) -> str:
         if isinstance(value, datetime):
             value = self.local(value).date()
-        return format_date(value, _DATE_PATTERNS[self.locale], locale=self.locale)
+        return _format_date(value, _DATE_PATTERNS[self.locale], self.locale)
 
     def short_date(self, value: date | datetime) -> str:
         if isinstance(value, datetime):
             value = self.local(value).date()
-        return format_date(value, _SHORT_DATE_PATTERNS[self.locale], locale=self.locale)
+        return _format_date(value, _SHORT_DATE_PATTERNS[self.locale], self.locale)
 
     def datetime(self, value: datetime) -> str:
         local = self.local(value)
         return self._("{time}, {date}").format(
-            time=format_time(local.time(), _TIME_PATTERNS[self.locale], locale=self.locale),
+            time=_format_time(local.time(), _TIME_PATTERNS[self.locale], self.locale),
             date=self.date(local.date()),
         )
 
     def number(self, value: int | float) -> str:
-        return format_decimal(value, locale=self.locale)
+        return format_decimal(value, locale=_locale(self.locale))
 
     def local(self, value: datetime) -> datetime:
         return value.astimezone(self.zone)
 
     @property
     def language_name(self) -> str:
-        return Locale.parse(self.locale).get_display_name(self.locale).capitalize()
+        return _locale(self.locale).get_display_name(self.locale).capitalize()
 
 
 _TYPED_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from handlers import language_hint
 from handlers.context import Context
 from handlers.invitations import invitation_reply
 from handlers.menu import role_menu_buttons, staff_command_lines, staff_place
@@ -24,37 +25,40 @@ from storage.staff import claim, find_by_code, status_of
 log = logging.getLogger(__name__)
 
 
+def attempts_key(ctx: Context) -> str:
+    """The address as the throttle keeps it: a keyed hash, since it is kept before consent."""
+    return ctx.sealer.message_key("link attempts", ctx.address)
+
+
 async def known_code(ctx: Context, code: str) -> bool:
     """Before consent: is this a household's code? A wrong one is said so (and throttled)."""
     _ = ctx.t._
-    address = ctx.address
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
-    if not check.blocked and code.isalnum():
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
+    if check.blocked:
+        # Said as it is, not "invalid": the code may well be right, it was not even looked at.
+        ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
+        return False
+    if code.isascii() and code.isalnum():
         if await find_by_link_code(ctx.session, link_code=code) is not None:
             return True
-    if not check.blocked:
-        await record_failure(
-            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-        )
+    after = await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
     ctx.say(
         _(
             "The code {code} is not valid or has expired. Please check the link or the "
             "invitation letter, or ask the ward office."
         ).format(code=code)
+        + ("\n" + _too_many(ctx, 60) if after.blocked else "")
     )
     return False
 
 
-async def by_code(ctx: Context, code: str) -> None:
-    """/start <code>: link this chat to the household whose code it is."""
+async def by_code(ctx: Context, code: str) -> bool:
+    """/start <code>: link this chat to the household whose code it is. True if the link asked
+    a Khmer household whether to write in Khmer (the question's buttons end the message)."""
     _ = ctx.t._
     address = ctx.address
     code = code.strip().upper()[:32]
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
     if check.blocked:
         minutes = max(1, int(check.retry_after.total_seconds() // 60))
         ctx.say(
@@ -62,12 +66,11 @@ async def by_code(ctx: Context, code: str) -> None:
                 minutes=minutes
             )
         )
-        return
-    household = await find_by_link_code(ctx.session, link_code=code) if code.isalnum() else None
+        return False
+    valid = code.isascii() and code.isalnum()
+    household = await find_by_link_code(ctx.session, link_code=code) if valid else None
     if household is None:
-        after = await record_failure(
-            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-        )
+        after = await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
         ctx.say(
             _(
                 "The code {code} is not valid or has expired. Please check the link or the "
@@ -82,7 +85,7 @@ async def by_code(ctx: Context, code: str) -> None:
                 else ""
             )
         )
-        return
+        return False
     outcome = await link(
         ctx.session,
         household=household,
@@ -97,8 +100,9 @@ async def by_code(ctx: Context, code: str) -> None:
                 "tell the ward office."
             )
         )
-        return
+        return False
     await _linked(ctx, household)
+    return language_hint.suggest(ctx, household.ethnicity)
 
 
 async def _linked(ctx: Context, household: Household) -> None:
@@ -186,6 +190,7 @@ async def by_phone(ctx: Context) -> None:
         )
         return
     await _linked(ctx, household)
+    language_hint.suggest(ctx, household.ethnicity)
 
 
 # Staff codes
@@ -225,17 +230,14 @@ def _too_many(ctx: Context, minutes: int) -> str:
 
 async def known_staff_code(ctx: Context, code: str) -> bool:
     """Before consent: can this staff code still be claimed? If not, said so (and throttled)."""
-    address = ctx.address
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
     if check.blocked:
         ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
         return False
     status = await _staff_code_status(ctx, code)
     if status in ("ok", "mine"):
         return True
-    await record_failure(ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now)
+    await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
     ctx.say(_staff_code_refused(ctx, status))
     return False
 
@@ -244,9 +246,7 @@ async def by_staff_code(ctx: Context, code: str) -> bool:
     """/start <staff code>, after consent: this chat takes the role, once. True if it holds it."""
     _ = ctx.t._
     address = ctx.address
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
     if check.blocked:
         ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
         return False
@@ -259,9 +259,7 @@ async def by_staff_code(ctx: Context, code: str) -> bool:
     elif status == "mine":
         staff = await find_by_code(ctx.session, code=code)
     if staff is None:
-        after = await record_failure(
-            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-        )
+        after = await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
         refused = _staff_code_refused(ctx, status if status != "ok" else "unknown")
         ctx.say(refused + ("\n" + _too_many(ctx, 60) if after.blocked else ""))
         return False

@@ -13,15 +13,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Agency, Answer, Commitment, Dialogue, Question
+from storage.board_counts import ANSWERED_STATUSES, PUBLISHED, VERSION, day
+from storage.models import Agency, Answer, BoardCount, Commitment, Dialogue, Question
 
-# Questions the facilitator approved for publication, and what came of them. New ones are not
-# read yet, rejected ones were refused, merged ones live on in the question they joined.
-PUBLISHED = ("approved", "answered", "committed", "fulfilled", "reopened")
+# PUBLISHED: questions the facilitator approved for publication, and what came of them. New
+# ones are not read yet, rejected ones were refused, merged ones live on in the question they
+# joined. Every count the pages show is kept in board_counts (storage/board_counts.py); the
+# pages read those and one page of rows, never all of a dialogue's questions.
 
 # Where a question stands, as the board says it.
 WAITING, ANSWERED, COMMITTED, OVERDUE, FULFILLED, REOPENED = (
@@ -34,9 +37,14 @@ WAITING, ANSWERED, COMMITTED, OVERDUE, FULFILLED, REOPENED = (
 )
 STATES = (WAITING, ANSWERED, COMMITTED, OVERDUE, FULFILLED, REOPENED)
 
-# How many ended dialogues the home page shows, and how many entries the feeds carry.
+# How many ended dialogues the home page shows, how many entries a page of a feed carries (and
+# how far back the feeds' pages go), how many questions or commitments a page lists.
 RECENT_RESULTS = 10
-FEED_SIZE = 50
+FEED_SIZE = 100
+FEED_PAGES = 20
+PAGE_SIZE = 30
+MAX_PAGE = 10_000
+GENERAL_COMMITMENTS = 100  # commitments for a dialogue as a whole shown on its page
 
 
 @dataclass(frozen=True)
@@ -143,21 +151,42 @@ class Tally:
         return self.kept_on_time + self.fulfilled_late
 
 
+@dataclass(frozen=True)
+class Paging:
+    page: int  # from 1
+    size: int
+    total: int | None  # None when not known without counting
+
+    @property
+    def pages(self) -> int | None:
+        if self.total is None:
+            return None
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.size + 1
+
+    def has_next(self, shown: int) -> bool:
+        if self.total is not None:
+            return self.page * self.size < self.total
+        return shown > self.size
+
+
 @dataclass
 class DialogueBoard:
     dialogue: Dialogue
-    questions: list[BoardQuestion]  # the published ones, sensitive ones only with an answer
+    questions: list[BoardQuestion]  # one page of the public ones that pass the filters
     general_commitments: list[BoardCommitment]  # made for the dialogue as a whole
     tally: Tally
     private_unanswered: int = 0  # sensitive questions kept off the page (no answer yet)
-
-    @property
-    def topics(self) -> list[str]:
-        return sorted({q.topic for q in self.questions if q.topic})
-
-    @property
-    def agencies(self) -> list[str]:
-        return sorted({q.agency for q in self.questions})
+    shown_total: int = 0  # public questions, all states
+    state_counts: dict[str, int] = field(default_factory=dict)
+    topics: list[str] = field(default_factory=list)
+    agencies: list[str] = field(default_factory=list)
+    matching: int | None = None  # questions that pass the filters (None: not counted)
+    paging: Paging = field(default_factory=lambda: Paging(1, PAGE_SIZE, 0))
+    more: bool = False  # a next page exists
 
 
 @dataclass(frozen=True)
@@ -176,15 +205,23 @@ class AgencyCommitment:
     question_text: str | None  # None when private or made for the dialogue as a whole
 
 
+SECTIONS = (OVERDUE, "in_progress", FULFILLED)
+
+
 @dataclass
 class AgencyBoard:
     agency: Agency
-    commitments: list[AgencyCommitment]  # deadline first
     questions: int = 0  # published questions it has to answer or has answered
     answered: int = 0
     waiting: int = 0
     overdue_questions: int = 0
+    commitment_count: int = 0
+    section_counts: dict[str, int] = field(default_factory=dict)
+    # A page of each section (deadline first): of the one asked for, or the first of each.
     by_state: dict[str, list[AgencyCommitment]] = field(default_factory=dict)
+    section: str | None = None  # the one section asked for
+    page: int = 1
+    page_size: int = PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -216,41 +253,128 @@ def question_anchor(ticket: str) -> str:
     return f"q-{ticket.lower()}"
 
 
-def tally(
-    questions: list[BoardQuestion],
-    commitments: list[BoardCommitment],
-    *,
-    today: date,
-    private_unanswered: int = 0,
-) -> Tally:
-    answered = sum(1 for q in questions if q.answered)
-    unanswered = [q for q in questions if not q.answered]
-    return Tally(
-        asked=len(questions) + private_unanswered,
-        answered=answered,
-        waiting=len(unanswered) + private_unanswered,
-        overdue_questions=sum(1 for q in unanswered if q.overdue(today)),
-        commitments=len(commitments),
-        kept_on_time=sum(1 for c in commitments if c.kept_on_time),
-        fulfilled_late=sum(
-            1 for c in commitments if c.status == "fulfilled" and not c.kept_on_time
+# Kept counts
+
+
+async def version(session: AsyncSession) -> int:
+    """The board's data version: it grows with every change a page shows."""
+    found = await session.scalar(
+        select(BoardCount.n).where(
+            BoardCount.dialogue_id == VERSION[0],
+            BoardCount.agency == VERSION[1],
+            BoardCount.name == VERSION[2],
+            BoardCount.day == VERSION[3],
+        )
+    )
+    return found or 0
+
+
+class _Count(NamedTuple):
+    dialogue_id: int
+    agency: str
+    name: str
+    day: int
+    n: int
+
+
+async def _counts(
+    session: AsyncSession, *, dialogue_ids: list[int] | None = None, agency: str | None = None
+) -> list[Any]:
+    """The kept counts of these dialogues (or of this agency across dialogues), added up by
+    dialogue (0 for an agency's), name and day; by agency too for what the filters count
+    (shown, state:…, topic:…)."""
+    by_dialogue = BoardCount.dialogue_id if dialogue_ids is not None else literal(0)
+    by_agency = case(
+        (
+            or_(
+                BoardCount.name == "shown",
+                BoardCount.name.startswith("state:"),
+                BoardCount.name.startswith("topic:"),
+            ),
+            BoardCount.agency,
         ),
-        in_progress=sum(1 for c in commitments if c.status == "open" and not c.overdue(today)),
-        overdue_commitments=sum(1 for c in commitments if c.overdue(today)),
+        else_=literal(""),
+    )
+    query = select(
+        by_dialogue.label("dialogue_id"),
+        by_agency.label("agency"),
+        BoardCount.name,
+        BoardCount.day,
+        func.sum(BoardCount.n).label("n"),
+    ).where(BoardCount.n != 0, BoardCount.dialogue_id != VERSION[0])
+    if dialogue_ids is not None:
+        query = query.where(BoardCount.dialogue_id.in_(dialogue_ids))
+    if agency is not None:
+        query = query.where(BoardCount.agency == agency)
+    query = query.group_by(by_dialogue, by_agency, BoardCount.name, BoardCount.day)
+    return [
+        _Count(d, a, name, dy, int(n)) for d, a, name, dy, n in await session.execute(query) if n
+    ]
+
+
+def _sum(rows: list[Any], name: str, *, before: int | None = None, since: int | None = None) -> int:
+    return sum(
+        r.n
+        for r in rows
+        if r.name == name
+        and (before is None or 0 < r.day < before)
+        and (since is None or r.day == 0 or r.day >= since)
     )
 
 
-# Loading
+def _tally(rows: list[Any], today: date) -> Tally:
+    now = day(today)
+    asked, answered = _sum(rows, "asked"), _sum(rows, "answered")
+    return Tally(
+        asked=asked,
+        answered=answered,
+        waiting=asked - answered,
+        overdue_questions=_sum(rows, "late_q", before=now),
+        commitments=_sum(rows, "commitments"),
+        kept_on_time=_sum(rows, "on_time"),
+        fulfilled_late=_sum(rows, "late_done"),
+        in_progress=_sum(rows, "open", since=now),
+        overdue_commitments=_sum(rows, "open", before=now),
+    )
 
 
-@dataclass
-class _Loaded:
-    questions: dict[int, list[BoardQuestion]]  # by dialogue
-    general: dict[int, list[BoardCommitment]]  # commitments for a dialogue as a whole
-    private_unanswered: dict[int, int]
+def _state_counts(rows: list[Any], today: date) -> dict[str, int]:
+    now = day(today)
+    counts = dict.fromkeys(STATES, 0)
+    for r in rows:
+        if not r.name.startswith("state:"):
+            continue
+        status = r.name.removeprefix("state:")
+        late = 0 < r.day < now
+        if status == "reopened":
+            state = REOPENED
+        elif status == "approved":
+            state = OVERDUE if late else WAITING
+        else:
+            state = (
+                OVERDUE
+                if late
+                else {"fulfilled": FULFILLED, "committed": COMMITTED}.get(status, ANSWERED)
+            )
+        counts[state] += r.n
+    return counts
 
 
-def _commitment(c: Commitment, *, private: bool) -> BoardCommitment:
+async def tallies(
+    session: AsyncSession, *, dialogue_ids: list[int], today: date
+) -> dict[int, Tally]:
+    """The figures of these dialogues, from the kept counts."""
+    rows = await _counts(session, dialogue_ids=dialogue_ids) if dialogue_ids else []
+    by_dialogue: dict[int, list[Any]] = defaultdict(list)
+    for r in rows:
+        by_dialogue[r.dialogue_id].append(r)
+    return {d: _tally(by_dialogue[d], today) for d in dialogue_ids}
+
+
+# Rows
+
+
+def _commitment(c: Any, *, private: bool) -> BoardCommitment:
     return BoardCommitment(
         id=c.id,
         dialogue_id=c.dialogue_id,
@@ -284,103 +408,115 @@ _QUESTION_COLUMNS = (
     Question.answered_in_room,
     Question.due_on,
 )
+_COMMITMENT_COLUMNS = (
+    Commitment.id,
+    Commitment.dialogue_id,
+    Commitment.question_id,
+    Commitment.agency,
+    Commitment.content,
+    Commitment.due_on,
+    Commitment.responsible,
+    Commitment.status,
+    Commitment.progress,
+    Commitment.version,
+    Commitment.made_at,
+    Commitment.updated_at,
+    Commitment.fulfilled_on,
+)
+
+_published = and_(Question.status.in_(PUBLISHED), Question.merged_into.is_(None))
+_has_answer = exists().where(Answer.question_id == Question.id)
+_public = or_(Question.sensitive.is_(False), _has_answer)
 
 
-async def _load(session: AsyncSession, *, dialogue_ids: list[int]) -> _Loaded:
-    """The published questions of these dialogues with their answers and commitments, and the
-    commitments made for each dialogue as a whole."""
-    loaded = _Loaded(defaultdict(list), defaultdict(list), defaultdict(int))
-    if not dialogue_ids:
-        return loaded
-    rows = (
-        await session.execute(
-            select(*_QUESTION_COLUMNS)
-            .where(
-                Question.dialogue_id.in_(dialogue_ids),
-                Question.status.in_(PUBLISHED),
-                Question.merged_into.is_(None),
-            )
-            .order_by(Question.supporters.desc(), Question.ticket)
+def _late_commitment(today: date) -> Any:
+    return exists().where(
+        Commitment.question_id == Question.id,
+        Commitment.status == "open",
+        Commitment.due_on < today,
+    )
+
+
+def _in_state(state: str, today: date) -> Any:
+    """Where a question stands as of `today` (BoardQuestion.state), in SQL."""
+    late = _late_commitment(today)
+    if state == REOPENED:
+        return Question.status == "reopened"
+    if state == WAITING:
+        return and_(
+            Question.status == "approved",
+            or_(Question.due_on.is_(None), Question.due_on >= today),
         )
-    ).all()
+    if state == OVERDUE:
+        return or_(
+            and_(Question.status == "approved", Question.due_on < today),
+            and_(Question.status.in_(ANSWERED_STATUSES), late),
+        )
+    status = {FULFILLED: "fulfilled", COMMITTED: "committed", ANSWERED: "answered"}[state]
+    return and_(Question.status == status, ~late)
+
+
+async def _first_answers(session: AsyncSession, question_ids: list[str]) -> dict[str, int]:
+    """The first answer of each of these questions (a sensitive one is found by it)."""
+    if not question_ids:
+        return {}
+    rows = await session.execute(
+        select(Answer.question_id, func.min(Answer.id))
+        .where(Answer.question_id.in_(question_ids))
+        .group_by(Answer.question_id)
+    )
+    return dict(rows.all())
+
+
+async def _questions(session: AsyncSession, rows: list[Any]) -> list[BoardQuestion]:
+    """These question rows (a page's: a few dozen) with their answers and commitments."""
     ids = [row.id for row in rows]
     answers: dict[str, list[BoardAnswer]] = defaultdict(list)
+    commitments: dict[str, list[BoardCommitment]] = defaultdict(list)
     if ids:
-        for a in await session.scalars(
-            select(Answer)
+        for a in await session.execute(
+            select(
+                Answer.id,
+                Answer.question_id,
+                Answer.agency,
+                Answer.text,
+                Answer.in_room,
+                Answer.published_at,
+            )
             .where(Answer.question_id.in_(ids))
             .order_by(Answer.published_at, Answer.id)
         ):
             answers[a.question_id].append(
                 BoardAnswer(a.id, a.agency, a.text, a.in_room, a.published_at)
             )
-    sensitive = {row.id for row in rows if row.sensitive}
-    commitments: dict[str, list[BoardCommitment]] = defaultdict(list)
-    published = set(ids)
-    for c in await session.scalars(
-        select(Commitment)
-        .where(Commitment.dialogue_id.in_(dialogue_ids))
-        .order_by(Commitment.due_on, Commitment.id)
-    ):
-        if c.question_id is None:
-            loaded.general[c.dialogue_id].append(_commitment(c, private=False))
-        elif c.question_id in published:
+        sensitive = {row.id for row in rows if row.sensitive}
+        for c in await session.execute(
+            select(*_COMMITMENT_COLUMNS)
+            .where(Commitment.question_id.in_(ids))
+            .order_by(Commitment.due_on, Commitment.id)
+        ):
             commitments[c.question_id].append(_commitment(c, private=c.question_id in sensitive))
-    for row in rows:
-        if row.sensitive and not answers[row.id]:
-            # Nothing of it may be shown; it is counted, as a number names no one.
-            loaded.private_unanswered[row.dialogue_id] += 1
-            continue
-        loaded.questions[row.dialogue_id].append(
-            BoardQuestion(
-                anchor=(
-                    f"p-{answers[row.id][0].id}" if row.sensitive else question_anchor(row.ticket)
-                ),
-                ticket=None if row.sensitive else row.ticket,
-                topic=None if row.sensitive else row.topic,
-                agency=row.agency,
-                text=None if row.sensitive else row.text,
-                sensitive=row.sensitive,
-                status=row.status,
-                supporters=0 if row.sensitive else row.supporters,
-                answered_in_room=row.answered_in_room,
-                due_on=row.due_on,
-                answers=answers[row.id],
-                commitments=commitments[row.id],
-            )
+    return [
+        BoardQuestion(
+            anchor=(
+                f"p-{answers[row.id][0].id}"
+                if row.sensitive and answers[row.id]
+                else question_anchor(row.ticket)
+            ),
+            ticket=None if row.sensitive else row.ticket,
+            topic=None if row.sensitive else row.topic,
+            agency=row.agency,
+            text=None if row.sensitive else row.text,
+            sensitive=row.sensitive,
+            status=row.status,
+            supporters=0 if row.sensitive else row.supporters,
+            answered_in_room=row.answered_in_room,
+            due_on=row.due_on,
+            answers=answers[row.id],
+            commitments=commitments[row.id],
         )
-    return loaded
-
-
-def _all_commitments(loaded: _Loaded, dialogue_id: int) -> list[BoardCommitment]:
-    on_questions = [c for q in loaded.questions[dialogue_id] for c in q.commitments]
-    return on_questions + loaded.general[dialogue_id]
-
-
-async def _private_commitments(
-    session: AsyncSession, *, dialogue_ids: list[int]
-) -> dict[int, list[BoardCommitment]]:
-    """Commitments on sensitive questions that have no answer: not on the page with a
-    question, but counted and listed on their agency's record without their content."""
-    found: dict[int, list[BoardCommitment]] = defaultdict(list)
-    if not dialogue_ids:
-        return found
-    answered = select(Answer.question_id)
-    rows = await session.scalars(
-        select(Commitment)
-        .join(Question, Question.id == Commitment.question_id)
-        .where(
-            Commitment.dialogue_id.in_(dialogue_ids),
-            Question.sensitive.is_(True),
-            Question.status.in_(PUBLISHED),
-            Question.merged_into.is_(None),
-            Question.id.not_in(answered),
-        )
-        .order_by(Commitment.due_on, Commitment.id)
-    )
-    for c in rows:
-        found[c.dialogue_id].append(_commitment(c, private=True))
-    return found
+        for row in rows
+    ]
 
 
 # Pages
@@ -412,21 +548,8 @@ async def recent_results(
         .order_by(Dialogue.starts_at.desc(), Dialogue.id.desc())
     )
     ended = [d for d in rows if (end := ends_at(d)) is not None and end <= now][:limit]
-    ids = [d.id for d in ended]
-    loaded = await _load(session, dialogue_ids=ids)
-    private = await _private_commitments(session, dialogue_ids=ids)
-    return [
-        DialogueResult(
-            d,
-            tally(
-                loaded.questions[d.id],
-                _all_commitments(loaded, d.id) + private[d.id],
-                today=today,
-                private_unanswered=loaded.private_unanswered[d.id],
-            ),
-        )
-        for d in ended
-    ]
+    figures = await tallies(session, dialogue_ids=[d.id for d in ended], today=today)
+    return [DialogueResult(d, figures[d.id]) for d in ended]
 
 
 async def general_intake(session: AsyncSession) -> Dialogue | None:
@@ -434,46 +557,87 @@ async def general_intake(session: AsyncSession) -> Dialogue | None:
 
 
 async def dialogue_board(
-    session: AsyncSession, *, dialogue_id: int, today: date
-) -> DialogueBoard | None:
-    """A dialogue's published questions, the most supported first; None if there is none."""
-    dialogue = await session.get(Dialogue, dialogue_id)
-    if dialogue is None:
-        return None
-    loaded = await _load(session, dialogue_ids=[dialogue_id])
-    private = await _private_commitments(session, dialogue_ids=[dialogue_id])
-    questions = loaded.questions[dialogue_id]
-    return DialogueBoard(
-        dialogue=dialogue,
-        questions=questions,
-        general_commitments=loaded.general[dialogue_id],
-        tally=tally(
-            questions,
-            _all_commitments(loaded, dialogue_id) + private[dialogue_id],
-            today=today,
-            private_unanswered=loaded.private_unanswered[dialogue_id],
-        ),
-        private_unanswered=loaded.private_unanswered[dialogue_id],
-    )
-
-
-def select_questions(
-    questions: list[BoardQuestion],
+    session: AsyncSession,
     *,
+    dialogue_id: int,
     today: date,
     topic: str | None = None,
     agency: str | None = None,
     state: str | None = None,
-) -> list[BoardQuestion]:
-    """The questions that pass the filters (None: any). A sensitive question has no public
-    topic, so a topic filter leaves it out."""
-    return [
-        q
-        for q in questions
-        if (topic is None or q.topic == topic)
-        and (agency is None or q.agency == agency)
-        and (state is None or q.state(today) == state)
-    ]
+    page: int = 1,
+    size: int = PAGE_SIZE,
+) -> DialogueBoard | None:
+    """A dialogue's figures and one page of its public questions, the most supported first,
+    among those that pass the filters (a filter naming nothing the dialogue has is no
+    filter); None if there is no such dialogue."""
+    dialogue = await session.get(Dialogue, dialogue_id)
+    if dialogue is None:
+        return None
+    rows = await _counts(session, dialogue_ids=[dialogue_id])
+    shown = defaultdict(int)
+    topics = set()
+    for r in rows:
+        if r.name == "shown":
+            shown[r.agency] += r.n
+        elif r.name.startswith("topic:"):
+            topics.add(r.name.removeprefix("topic:"))
+    state_counts = _state_counts(rows, today)
+    board = DialogueBoard(
+        dialogue=dialogue,
+        questions=[],
+        general_commitments=[],
+        tally=_tally(rows, today),
+        private_unanswered=_sum(rows, "private"),
+        shown_total=sum(shown.values()),
+        state_counts=state_counts,
+        topics=sorted(topics),
+        agencies=sorted(a for a, n in shown.items() if n),
+    )
+    topic = topic if topic in board.topics else None
+    agency = agency if agency in board.agencies else None
+    state = state if state in STATES else None
+    page = min(max(page, 1), MAX_PAGE)
+    # How many pass the filters: kept, but for a topic and a state together (then counted).
+    mine = [r for r in rows if agency is None or r.agency == agency]
+    matching: int | None
+    if topic and state:
+        matching = None
+    elif topic:
+        matching = _sum(mine, f"topic:{topic}")
+    elif state:
+        matching = _state_counts(mine, today)[state]
+    else:
+        matching = shown[agency] if agency else board.shown_total
+    where = [Question.dialogue_id == dialogue_id, _published, _public]
+    if topic:
+        where += [Question.topic == topic, Question.sensitive.is_(False)]
+    if agency:
+        where.append(Question.agency == agency)
+    if state:
+        where.append(_in_state(state, today))
+    if matching is None:
+        matching = await session.scalar(select(func.count()).select_from(Question).where(*where))
+    board.matching = matching
+    board.paging = Paging(page, size, matching)
+    found = (
+        await session.execute(
+            select(*_QUESTION_COLUMNS)
+            .where(*where)
+            .order_by(Question.supporters.desc(), Question.ticket.desc())
+            .offset((page - 1) * size)
+            .limit(size)
+        )
+    ).all()
+    board.questions = await _questions(session, list(found))
+    board.more = board.paging.has_next(len(found))
+    general = await session.execute(
+        select(*_COMMITMENT_COLUMNS)
+        .where(Commitment.dialogue_id == dialogue_id, Commitment.question_id.is_(None))
+        .order_by(Commitment.due_on, Commitment.id)
+        .limit(GENERAL_COMMITMENTS)
+    )
+    board.general_commitments = [_commitment(c, private=False) for c in general]
+    return board
 
 
 async def find_agency(session: AsyncSession, *, code: str) -> Agency | None:
@@ -489,8 +653,10 @@ async def agency_names(session: AsyncSession) -> dict[str, str]:
 
 async def agencies(session: AsyncSession) -> list[Agency]:
     """Every agency that is active or has a record on the board, by code."""
-    recorded = select(Commitment.agency).union(
-        select(Question.agency).where(Question.status.in_(PUBLISHED))
+    recorded = (
+        select(BoardCount.agency)
+        .where(BoardCount.name.in_(("asked", "commitments")), BoardCount.n != 0)
+        .distinct()
     )
     rows = await session.scalars(
         select(Agency)
@@ -500,152 +666,251 @@ async def agencies(session: AsyncSession) -> list[Agency]:
     return list(rows)
 
 
-async def agency_board(session: AsyncSession, *, code: str, today: date) -> AgencyBoard | None:
-    """An agency's commitments across dialogues (deadline first) and how its questions stand;
-    None if there is no such agency."""
+def _in_section(section: str, today: date) -> Any:
+    if section == OVERDUE:
+        return and_(Commitment.status == "open", Commitment.due_on < today)
+    if section == FULFILLED:
+        return Commitment.status == "fulfilled"
+    return and_(Commitment.status == "open", Commitment.due_on >= today)
+
+
+async def _agency_commitments(
+    session: AsyncSession, *, code: str, section: str, today: date, page: int, size: int
+) -> list[AgencyCommitment]:
+    rows = (
+        await session.execute(
+            select(
+                *_COMMITMENT_COLUMNS,
+                Question.ticket,
+                Question.text.label("question_text"),
+                Question.sensitive,
+                Dialogue.title,
+                Dialogue.kind,
+            )
+            .select_from(Commitment)
+            .outerjoin(Question, Question.id == Commitment.question_id)
+            .join(Dialogue, Dialogue.id == Commitment.dialogue_id)
+            .where(
+                Commitment.agency == code,
+                or_(Commitment.question_id.is_(None), _published),
+                _in_section(section, today),
+            )
+            .order_by(Commitment.due_on, Commitment.id)
+            .offset((page - 1) * size)
+            .limit(size)
+        )
+    ).all()
+    first = await _first_answers(
+        session, sorted({r.question_id for r in rows if r.question_id and r.sensitive})
+    )
+    found = []
+    for r in rows:
+        anchor: str | None
+        if r.question_id is None:
+            anchor = None
+        elif r.sensitive:
+            anchor = f"p-{first[r.question_id]}" if r.question_id in first else None
+        else:
+            anchor = question_anchor(r.ticket)
+        private = bool(r.question_id is not None and r.sensitive)
+        found.append(
+            AgencyCommitment(
+                _commitment(r, private=private),
+                r.dialogue_id,
+                r.title,
+                r.kind,
+                anchor,
+                None if private or r.question_id is None else r.question_text,
+            )
+        )
+    return found
+
+
+async def agency_board(
+    session: AsyncSession,
+    *,
+    code: str,
+    today: date,
+    section: str | None = None,
+    page: int = 1,
+    size: int = PAGE_SIZE,
+) -> AgencyBoard | None:
+    """An agency's figures and its commitments across dialogues by section (overdue, in
+    progress, fulfilled; deadline first), a page at a time; None if there is no such agency."""
     agency = await find_agency(session, code=code)
     if agency is None:
         return None
-    dialogues = {
-        d.id: d
-        for d in await session.scalars(
-            select(Dialogue).where(
-                Dialogue.id.in_(
-                    select(Commitment.dialogue_id)
-                    .where(Commitment.agency == code)
-                    .union(
-                        select(Question.dialogue_id).where(
-                            Question.agency == code, Question.status.in_(PUBLISHED)
-                        )
-                    )
-                )
-            )
-        )
-    }
-    loaded = await _load(session, dialogue_ids=list(dialogues))
-    private = await _private_commitments(session, dialogue_ids=list(dialogues))
-    board = AgencyBoard(agency=agency, commitments=[])
-    for dialogue_id, dialogue in dialogues.items():
-        for q in loaded.questions[dialogue_id]:
-            if q.agency == code:
-                board.questions += 1
-                if q.answered:
-                    board.answered += 1
-                else:
-                    board.waiting += 1
-                    board.overdue_questions += q.overdue(today)
-            for c in q.commitments:
-                if c.agency == code:
-                    board.commitments.append(
-                        AgencyCommitment(
-                            c, dialogue_id, dialogue.title, dialogue.kind, q.anchor, q.text
-                        )
-                    )
-        for c in loaded.general[dialogue_id] + private[dialogue_id]:
-            if c.agency == code:
-                board.commitments.append(
-                    AgencyCommitment(c, dialogue_id, dialogue.title, dialogue.kind, None, None)
-                )
-    unanswered_private = sum(
-        1
-        for _ in await session.scalars(
-            select(Question.id).where(
-                Question.agency == code,
-                Question.sensitive.is_(True),
-                Question.status.in_(PUBLISHED),
-                Question.merged_into.is_(None),
-                Question.id.not_in(select(Answer.question_id)),
-            )
-        )
+    rows = await _counts(session, agency=code)
+    figures = _tally(rows, today)
+    section = section if section in SECTIONS else None
+    board = AgencyBoard(
+        agency=agency,
+        questions=figures.asked,
+        answered=figures.answered,
+        waiting=figures.waiting,
+        overdue_questions=figures.overdue_questions,
+        commitment_count=figures.commitments,
+        section_counts={
+            OVERDUE: figures.overdue_commitments,
+            "in_progress": figures.in_progress,
+            FULFILLED: figures.fulfilled,
+        },
+        section=section,
+        page=min(max(page, 1), MAX_PAGE) if section else 1,
+        page_size=size,
     )
-    board.questions += unanswered_private
-    board.waiting += unanswered_private
-    board.commitments.sort(key=lambda a: (a.commitment.due_on, a.commitment.id))
-    board.by_state = {
-        OVERDUE: [a for a in board.commitments if a.commitment.overdue(today)],
-        "in_progress": [
-            a
-            for a in board.commitments
-            if a.commitment.status == "open" and not a.commitment.overdue(today)
-        ],
-        FULFILLED: [a for a in board.commitments if a.commitment.status == "fulfilled"],
-    }
+    for key in SECTIONS:
+        if section is not None and key != section:
+            board.by_state[key] = []
+            continue
+        board.by_state[key] = (
+            await _agency_commitments(
+                session, code=code, section=key, today=today, page=board.page, size=size
+            )
+            if board.section_counts[key]
+            else []
+        )
     return board
 
 
 # Feeds and sitemap
 
 
-async def feed_entries(session: AsyncSession, *, limit: int = FEED_SIZE) -> list[FeedEntry]:
-    """Published answers and commitment updates (made, updated, fulfilled), the newest first.
+async def feed_entries(
+    session: AsyncSession, *, limit: int = FEED_SIZE, page: int = 1
+) -> tuple[list[FeedEntry], bool]:
+    """A page of the published answers and commitment updates (made, updated, fulfilled), the
+    newest first, and whether an older page exists (at most FEED_PAGES pages back).
 
     A commitment's update replaces its previous update in the feed (the database keeps the
     latest progress only); the entry of its making stays.
     """
-    dialogues = {d.id: d for d in await session.scalars(select(Dialogue))}
-    loaded = await _load(session, dialogue_ids=list(dialogues))
-    private = await _private_commitments(session, dialogue_ids=list(dialogues))
+    page = min(max(page, 1), FEED_PAGES)
+    depth = page * limit + 1
+    dialogues: dict[int, Dialogue] = {}
     entries: list[FeedEntry] = []
 
-    def commitment_entries(
-        c: BoardCommitment, dialogue: Dialogue, anchor: str, question_text: str | None
-    ) -> None:
-        made = FeedEntry(
+    answer_rows = (
+        await session.execute(
+            select(
+                Answer.id,
+                Answer.question_id,
+                Answer.agency,
+                Answer.text,
+                Answer.in_room,
+                Answer.published_at,
+                Question.dialogue_id,
+                Question.ticket,
+                Question.text.label("question_text"),
+                Question.sensitive,
+            )
+            .join(Question, Question.id == Answer.question_id)
+            .where(_published)
+            .order_by(Answer.published_at.desc(), Answer.id.desc())
+            .limit(depth)
+        )
+    ).all()
+    commitment_columns = (
+        *_COMMITMENT_COLUMNS,
+        Question.ticket,
+        Question.text.label("question_text"),
+        Question.sensitive,
+    )
+    counted = or_(Commitment.question_id.is_(None), _published)
+    made_rows = (
+        await session.execute(
+            select(*commitment_columns)
+            .select_from(Commitment)
+            .outerjoin(Question, Question.id == Commitment.question_id)
+            .where(counted)
+            .order_by(Commitment.made_at.desc(), Commitment.id.desc())
+            .limit(depth)
+        )
+    ).all()
+    updated_rows = (
+        await session.execute(
+            select(*commitment_columns)
+            .select_from(Commitment)
+            .outerjoin(Question, Question.id == Commitment.question_id)
+            .where(counted, Commitment.version > 1)
+            .order_by(Commitment.updated_at.desc(), Commitment.id.desc())
+            .limit(depth)
+        )
+    ).all()
+    ids = {r.dialogue_id for r in answer_rows + made_rows + updated_rows}
+    if ids:
+        dialogues = {
+            d.id: d for d in await session.scalars(select(Dialogue).where(Dialogue.id.in_(ids)))
+        }
+    sensitive = {
+        r.question_id
+        for r in answer_rows + made_rows + updated_rows
+        if r.question_id and r.sensitive
+    }
+    first = await _first_answers(session, sorted(sensitive))
+
+    def anchor(r: Any) -> str:
+        if r.question_id is None or (r.sensitive and r.question_id not in first):
+            return f"c-{r.id}"
+        if r.sensitive:
+            return f"p-{first[r.question_id]}"
+        return question_anchor(r.ticket)
+
+    for r in answer_rows:
+        d = dialogues[r.dialogue_id]
+        entries.append(
+            FeedEntry(
+                key=f"answer-{r.id}",
+                kind="answer",
+                at=r.published_at,
+                dialogue_id=d.id,
+                dialogue_title=d.title,
+                dialogue_kind=d.kind,
+                agency=r.agency,
+                anchor=(f"p-{first[r.question_id]}" if r.sensitive else question_anchor(r.ticket)),
+                question_text=None if r.sensitive else r.question_text,
+                text=r.text,
+                in_room=r.in_room,
+                private=r.sensitive,
+            )
+        )
+
+    def made(r: Any) -> FeedEntry:
+        d = dialogues[r.dialogue_id]
+        private = bool(r.question_id is not None and r.sensitive)
+        c = _commitment(r, private=private)
+        return FeedEntry(
             key=f"commitment-{c.id}",
             kind="commitment_made",
             at=c.made_at,
-            dialogue_id=dialogue.id,
-            dialogue_title=dialogue.title,
-            dialogue_kind=dialogue.kind,
+            dialogue_id=d.id,
+            dialogue_title=d.title,
+            dialogue_kind=d.kind,
             agency=c.agency,
-            anchor=anchor,
-            question_text=question_text,
+            anchor=anchor(r),
+            question_text=None if private or r.question_id is None else r.question_text,
             text=c.content,
             due_on=c.due_on,
-            private=c.private,
+            private=private,
         )
-        entries.append(made)
-        if c.version > 1:
-            entries.append(
-                replace(
-                    made,
-                    key=f"commitment-{c.id}-v{c.version}",
-                    kind="commitment_fulfilled"
-                    if c.status == "fulfilled"
-                    else "commitment_updated",
-                    at=c.updated_at,
-                    progress=c.progress,
-                    fulfilled_on=c.fulfilled_on,
-                )
-            )
 
-    for dialogue_id, dialogue in dialogues.items():
-        for q in loaded.questions[dialogue_id]:
-            for a in q.answers:
-                entries.append(
-                    FeedEntry(
-                        key=f"answer-{a.id}",
-                        kind="answer",
-                        at=a.published_at,
-                        dialogue_id=dialogue_id,
-                        dialogue_title=dialogue.title,
-                        dialogue_kind=dialogue.kind,
-                        agency=a.agency,
-                        anchor=q.anchor,
-                        question_text=q.text,
-                        text=a.text,
-                        in_room=a.in_room,
-                        private=q.sensitive,
-                    )
-                )
-            for c in q.commitments:
-                commitment_entries(c, dialogue, q.anchor, q.text)
-        for c in loaded.general[dialogue_id]:
-            commitment_entries(c, dialogue, f"c-{c.id}", None)
-        for c in private[dialogue_id]:
-            commitment_entries(c, dialogue, f"c-{c.id}", None)
+    entries += [made(r) for r in made_rows]
+    for r in updated_rows:
+        entry = made(r)
+        entries.append(
+            replace(
+                entry,
+                key=f"commitment-{r.id}-v{r.version}",
+                kind="commitment_fulfilled" if r.status == "fulfilled" else "commitment_updated",
+                at=r.updated_at,
+                progress="" if entry.private else r.progress,
+                fulfilled_on=r.fulfilled_on,
+            )
+        )
     entries.sort(key=lambda e: (e.at, e.key), reverse=True)
-    return entries[:limit]
+    start = (page - 1) * limit
+    older = len(entries) > page * limit and page < FEED_PAGES
+    return entries[start : start + limit], older
 
 
 async def public_dialogues(session: AsyncSession) -> list[Dialogue]:

@@ -128,6 +128,10 @@ class Question(Base):
     """
 
     __tablename__ = "questions"
+    __table_args__ = (
+        # The board's pages of a dialogue's questions, the most supported first (read backwards).
+        Index("ix_questions_board", "dialogue_id", "supporters", "ticket"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     ticket: Mapped[str] = mapped_column(String(12), unique=True)
@@ -220,14 +224,27 @@ class HouseholdLink(Base):
 
 
 class LinkAttempt(Base):
-    """Wrong household codes tried from one address, to throttle guessing."""
+    """Wrong household codes tried from one address, to throttle guessing. The address is kept
+    only as a keyed hash (HMAC with SECRET_KEY), and the row goes when its window ends."""
 
     __tablename__ = "link_attempts"
 
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class UnconsentedChat(Base):
+    """A chat that wrote without having consented (never, or no longer: after /xoa or a
+    refusal). Replies reach it through the outbox, which must hold its address for that;
+    UNCONSENTED_MINUTES after it was last seen, the clock forgets the address everywhere
+    (storage.personal_data) and this row goes with it."""
+
+    __tablename__ = "unconsented_chats"
+
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Invitation(Base):
@@ -330,6 +347,7 @@ class Answer(Base):
     """An agency's answer to a question, published to its asker and followers."""
 
     __tablename__ = "answers"
+    __table_args__ = (Index("ix_answers_published_at", "published_at"),)  # the feeds
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     question_id: Mapped[str] = mapped_column(ForeignKey("questions.id"), index=True)
@@ -345,6 +363,11 @@ class Commitment(Base):
     the dialogue. `version` grows with each update, so each update reaches people once."""
 
     __tablename__ = "commitments"
+    __table_args__ = (
+        Index("ix_commitments_agency_due", "agency", "due_on", "id"),  # an agency's record
+        Index("ix_commitments_made_at", "made_at"),  # the feeds
+        Index("ix_commitments_updated_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"), index=True)
@@ -470,3 +493,44 @@ class ShownChoices(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     shown_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Heartbeat(Base):
+    """When a recurring piece of the service last did its work (the clock's tick), so that
+    `doithoai doctor` can tell an operator whether it runs."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BoardCount(Base):
+    """A kept count of the public board: how many of `name` a dialogue has for an agency,
+    by deadline `day` (a date's ordinal; 0 when the count has no deadline).
+
+    Names: asked, shown (published and public), private (sensitive and unanswered),
+    answered, late_q (public, unanswered, approved: by their deadline), state:STATUS (public,
+    by deadline or earliest open commitment), topic:CODE, commitments, on_time, late_done,
+    open (by deadline). The row (0, "", "version", 0) grows with every change the board shows.
+    Maintained in the transaction of the change (storage/board_counts.py)."""
+
+    __tablename__ = "board_counts"
+    __table_args__ = (Index("ix_board_counts_agency", "agency", "name"),)  # an agency's page
+
+    dialogue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(48), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class BoardContribution(Base):
+    """What one question (with its answers and commitments) or one commitment made for a
+    dialogue as a whole ("c<id>") adds to the board's counts, as last counted: a change
+    subtracts it and adds the new one."""
+
+    __tablename__ = "board_contributions"
+
+    subject: Mapped[str] = mapped_column(String(40), primary_key=True)
+    counts: Mapped[list[Any]] = mapped_column(JSON)  # [[dialogue, agency, name, day, n], ...]

@@ -430,7 +430,8 @@ _FINISH = (
     .values(
         status=bindparam("to_status"),
         body=bindparam("to_body"),
-        recipient=bindparam("to_recipient"),
+        # A recipient forgotten while the row was on the wire stays forgotten.
+        recipient=case((ROWS.c.recipient == "", ""), else_=bindparam("to_recipient")),
         sent_at=bindparam("to_sent_at"),
         error=bindparam("to_error"),
         lease_until=None,
@@ -490,7 +491,13 @@ async def retry_later(
             "recipient": forgotten(message.key, message.recipient),
         }
     else:
-        values = {"status": Status.PENDING, "not_before": not_before}
+        # Not again to a recipient forgotten meanwhile (forget_recipient).
+        gone = OutboxMessage.recipient == ""
+        values = {
+            "status": case((gone, Status.FAILED), else_=Status.PENDING),
+            "body": case((gone, None), else_=OutboxMessage.body),
+            "not_before": not_before,
+        }
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id)
@@ -571,6 +578,42 @@ async def drop_pending_to(session: AsyncSession, *, channel: str, recipient: str
         .values(status=Status.FAILED, body=None, error="recipient deleted their data")
     )
     return result.rowcount or 0
+
+
+FORGOTTEN = "recipient deleted their data"
+
+
+async def forget_recipient(session: AsyncSession, *, channel: str, recipient: str) -> int:
+    """Erase a chat's address from the outbox, as "sealed:" rows are once final: what was
+    waiting for it (or had an unknown fate that an organiser could resend) is failed and
+    dropped, and every other row keeps an empty recipient, those on the wire too (their
+    outcome is recorded without it, and they are not tried again). How many rows changed."""
+    at = (OutboxMessage.channel == channel, OutboxMessage.recipient == recipient)
+    # Waiting, claimed but not yet sending (mark_sending then skips it), or of unknown fate.
+    waiting = await session.execute(
+        update(OutboxMessage)
+        .where(*at, OutboxMessage.status.in_((Status.PENDING, Status.CLAIMED, Status.UNKNOWN)))
+        .values(
+            status=Status.FAILED,
+            body=None,
+            recipient="",
+            claim=None,
+            lease_until=None,
+            error=FORGOTTEN,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    # Finished, or on the wire (its outcome is then recorded without the address).
+    finished = await session.execute(
+        update(OutboxMessage)
+        .where(*at)
+        .values(
+            recipient="",
+            body=case((OutboxMessage.status == Status.SENDING, OutboxMessage.body), else_=None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return (waiting.rowcount or 0) + (finished.rowcount or 0)
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:

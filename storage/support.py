@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage import board_counts
 from storage.models import Dialogue, Question, Support
 
 # What other citizens may see and support: approved and what came of it. Sensitive questions
@@ -158,6 +159,7 @@ async def add_support(
         .values(supporters=Question.supporters + 1)
         .execution_options(synchronize_session=False)
     )
+    board_counts.touch(session, question.id)  # its page shows the number
     await session.refresh(question, ["supporters"])
     return True
 

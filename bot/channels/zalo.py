@@ -55,7 +55,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import metrics
+from bot import metrics, safe_json
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult
@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 
 NAME = "zalo"
 SIGNATURE_HEADER = "x-zevent-signature"
+MAX_EVENT_BYTES = 1 << 20  # an event is a few kilobytes (bot.web refuses bigger bodies)
 TEXT_LIMIT = 2000  # characters of a customer-service message's text
 MAX_BUTTONS = 5  # buttons of one template message; more are listed as numbered options
 BUTTON_TITLE_LIMIT = 100
@@ -131,8 +132,8 @@ def verify_signature(
     if signature[:4].lower() == "mac=":
         signature = signature[4:].strip()
     try:
-        event = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        event = safe_json.loads(raw, max_bytes=MAX_EVENT_BYTES)
+    except safe_json.BadJson:
         return False
     timestamp = event.get("timestamp") if isinstance(event, dict) else None
     if isinstance(timestamp, bool) or not isinstance(timestamp, str | int):
@@ -141,6 +142,18 @@ def verify_signature(
         app_id.encode() + raw + str(timestamp).encode() + oa_secret_key.encode()
     ).hexdigest()
     return hmac.compare_digest(expected.encode(), signature.lower().encode("ascii", "replace"))
+
+
+def event_age(event: Mapping[str, Any], now: datetime) -> timedelta | None:
+    """How long ago Zalo says the event happened (negative: in the future), from its
+    "timestamp" (milliseconds); None if it has none that reads as a number."""
+    stamp = event.get("timestamp")
+    if isinstance(stamp, bool) or not isinstance(stamp, str | int):
+        return None
+    text = str(stamp)
+    if not (text.isascii() and text.isdigit()) or len(text) > 15:
+        return None
+    return now - datetime.fromtimestamp(int(text) / 1000, UTC)
 
 
 def _sender(event: Mapping[str, Any]) -> str:
@@ -591,8 +604,8 @@ class ZaloChannel:
         An unfollow marks the person's account unreachable here (nothing is answered); they
         become reachable again when they follow or write (the dispatcher clears it)."""
         try:
-            event = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            event = safe_json.loads(raw, max_bytes=MAX_EVENT_BYTES)
+        except safe_json.BadJson:
             return None
         if not isinstance(event, dict):
             return None

@@ -31,7 +31,7 @@ async def test_start_greets_in_vietnamese_and_asks_for_consent_before_storing_an
     [welcome] = await lan.say("/start")
     assert welcome.text.startswith("Chào mừng")
     assert "/xoa" in welcome.text and "ẩn danh" in welcome.text
-    assert welcome.button_texts == ["✅ Tôi đồng ý", "Để sau", "Tiếng Việt", "English"]
+    assert welcome.button_texts == ["✅ Tôi đồng ý", "Để sau", "Tiếng Việt", "English", "ភាសាខ្មែរ"]
     async with telegram.runtime.sessions() as session:
         assert list(await session.scalars(select(Account))) == []
     [english] = await lan.press("English")
@@ -203,7 +203,7 @@ async def test_text_typed_before_choosing_a_topic_is_not_lost(telegram):
 async def test_english_on_choice(telegram):
     lan = await telegram.consenting(111)
     [choices] = await lan.say("/ngonngu")
-    assert choices.button_texts == ["🇻🇳 Tiếng Việt", "🇬🇧 English"]
+    assert choices.button_texts == ["🇻🇳 Tiếng Việt", "🇬🇧 English", "ភាសាខ្មែរ"]
     [switched] = await lan.press("English")
     assert switched.text == "From now on I will write in English."
     [topics] = await lan.say("/ask")

@@ -350,7 +350,7 @@ async def test_pages_can_be_cached_briefly_and_a_conditional_get_gets_304(
     first = await get(client, path)
     etag = first.headers["etag"]
 
-    assert first.headers["cache-control"] == "public, max-age=60"
+    assert first.headers["cache-control"] == "public, max-age=60, stale-while-revalidate=600"
     again = await client.get(path, headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.content == b""
