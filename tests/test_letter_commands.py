@@ -96,7 +96,7 @@ def _prepare(url: str) -> str:
             "15",
         )
     )
-    _ok(_doithoai(url, "dialogue", "select", "2", "--seed", "7"))
+    _ok(_doithoai(url, "dialogue", "select", "1", "--seed", "7"))
     return url
 
 
@@ -113,20 +113,20 @@ def _codes_in(path) -> set[str]:
 def test_a_second_invite_prints_only_the_letters_not_printed_before(tmp_path, sqlite_url):
     url = _prepare(sqlite_url)
     first = tmp_path / "lan-1.docx"
-    out = _ok(_doithoai(url, "dialogue", "invite", "2", "--letters", str(first)))
+    out = _ok(_doithoai(url, "dialogue", "invite", "1", "--letters", str(first)))
     assert "20 giấy mời in" in out
     lettered = [c for c, i in asyncio.run(_invitations(url)).items() if i.status == "letter"]
     assert len(_codes_in(first)) == 20 and _codes_in(first) == set(lettered)
 
     second = tmp_path / "lan-2.docx"
-    again = _ok(_doithoai(url, "dialogue", "invite", "2", "--letters", str(second)))
+    again = _ok(_doithoai(url, "dialogue", "invite", "1", "--letters", str(second)))
     assert "0 giấy mời in" in again and not second.exists()
 
     # A household declines (by the ward's phone, say): the next of its group takes the seat
     # and only its letter is printed.
     replacement = asyncio.run(_decline_and_promote(url, lettered[0]))
     third = tmp_path / "lan-3.docx"
-    out = _ok(_doithoai(url, "dialogue", "invite", "2", "--letters", str(third)))
+    out = _ok(_doithoai(url, "dialogue", "invite", "1", "--letters", str(third)))
     assert "1 giấy mời in" in out
     assert _codes_in(third) == {replacement}
 
@@ -135,17 +135,17 @@ def test_moving_names_the_households_holding_a_letter_and_changed_prints_only_th
     tmp_path, sqlite_url
 ):
     url = _prepare(sqlite_url)
-    _ok(_doithoai(url, "dialogue", "invite", "2", "--letters", str(tmp_path / "a.docx")))
+    _ok(_doithoai(url, "dialogue", "invite", "1", "--letters", str(tmp_path / "a.docx")))
     invitations = asyncio.run(_invitations(url))
     lettered = sorted(c for c, i in invitations.items() if i.status == "letter")
     # One household's letter was never printed (selected after the letters went out): the
     # move concerns only the 19 holding a printed letter.
     late = asyncio.run(_decline_and_promote(url, lettered[0]))
 
-    nothing = _ok(_doithoai(url, "dialogue", "undelivered", "2"))
+    nothing = _ok(_doithoai(url, "dialogue", "undelivered", "1"))
     assert "đã đến các hộ" in nothing
 
-    moved = _ok(_doithoai(url, "dialogue", "move", "2", "--start", "2027-04-28 14:00"))
+    moved = _ok(_doithoai(url, "dialogue", "move", "1", "--start", "2027-04-28 14:00"))
     assert "14:00, Thứ Tư, 28/04/2027" in moved
     assert "Các hộ đang giữ giấy mời ghi giờ cũ" in moved
     assert "19 hộ được mời bằng giấy mời in và không nhắn tin với chúng tôi" in moved
@@ -154,23 +154,23 @@ def test_moving_names_the_households_holding_a_letter_and_changed_prints_only_th
         assert code in moved
     assert lettered[0] not in moved and late not in moved
 
-    listed = _ok(_doithoai(url, "dialogue", "undelivered", "2"))
+    listed = _ok(_doithoai(url, "dialogue", "undelivered", "1"))
     assert "giấy mời in ghi giờ cũ, không có tin nhắn" in listed
     assert "19 hộ cần được báo bằng cách khác" in listed
     assert all(code in listed for code in lettered[1:])
 
     changed = tmp_path / "doi-lich.docx"
-    out = _ok(_doithoai(url, "dialogue", "invite", "2", "--letters", str(changed), "--changed"))
+    out = _ok(_doithoai(url, "dialogue", "invite", "1", "--letters", str(changed), "--changed"))
     assert "19 giấy mời in" in out
     assert _codes_in(changed) == set(lettered[1:])
     assert "14:00, Thứ Tư, 28/04/2027" in "\n".join(
         p.text for p in Document(str(changed)).paragraphs
     )
-    after = _ok(_doithoai(url, "dialogue", "undelivered", "2"))
+    after = _ok(_doithoai(url, "dialogue", "undelivered", "1"))
     assert "đã đến các hộ" in after
     # The letter never printed is printed by a plain invite, with the new time.
     new = tmp_path / "moi.docx"
-    out = _ok(_doithoai(url, "dialogue", "invite", "2", "--letters", str(new)))
+    out = _ok(_doithoai(url, "dialogue", "invite", "1", "--letters", str(new)))
     assert "1 giấy mời in" in out and _codes_in(new) == {late}
 
 
@@ -178,11 +178,11 @@ def test_cancelling_names_the_households_holding_a_letter_and_undelivered_keeps_
     tmp_path, sqlite_url
 ):
     url = _prepare(sqlite_url)
-    _ok(_doithoai(url, "dialogue", "invite", "2", "--letters", str(tmp_path / "a.docx")))
-    cancelled = _ok(_doithoai(url, "dialogue", "cancel", "2"))
+    _ok(_doithoai(url, "dialogue", "invite", "1", "--letters", str(tmp_path / "a.docx")))
+    cancelled = _ok(_doithoai(url, "dialogue", "cancel", "1"))
     assert "Đã huỷ buổi đối thoại" in cancelled
     assert "20 hộ được mời bằng giấy mời in" in cancelled
-    listed = _ok(_doithoai(url, "dialogue", "undelivered", "2"))
+    listed = _ok(_doithoai(url, "dialogue", "undelivered", "1"))
     assert "20 hộ cần được báo bằng cách khác" in listed
     assert "Buổi đối thoại đã bị huỷ" in listed and "giấy mời in ghi giờ cũ" in listed
 
@@ -191,19 +191,19 @@ def test_attendance_counts_the_invitations_that_stand_not_decliners_and_their_re
     tmp_path, sqlite_url
 ):
     url = _prepare(sqlite_url)
-    _ok(_doithoai(url, "dialogue", "invite", "2", "--letters", str(tmp_path / "a.docx")))
+    _ok(_doithoai(url, "dialogue", "invite", "1", "--letters", str(tmp_path / "a.docx")))
     lettered = [c for c, i in asyncio.run(_invitations(url)).items() if i.status == "letter"]
     # Four decline; four from the waitlist take their seats and are invited.
     for code in lettered[:4]:
         asyncio.run(_decline_and_promote(url, code))
-    _ok(_doithoai(url, "dialogue", "invite", "2", "--letters", str(tmp_path / "b.docx")))
+    _ok(_doithoai(url, "dialogue", "invite", "1", "--letters", str(tmp_path / "b.docx")))
     standing = [c for c, i in asyncio.run(_invitations(url)).items() if i.status == "letter"]
     assert len(standing) == 20
     sheet = tmp_path / "diem-danh.csv"
     sheet.write_text("Mã hộ\n" + "\n".join(standing[:4]) + "\n", encoding="utf-8")
-    came = _ok(_doithoai(url, "dialogue", "attendance", "2", str(sheet)))
+    came = _ok(_doithoai(url, "dialogue", "attendance", "1", str(sheet)))
     assert "4 trên 20 hộ được mời đã đến dự" in came
     # A household that declined and came all the same is counted among those asked.
     sheet.write_text("Mã hộ\n" + "\n".join([*standing[:4], lettered[0]]) + "\n", encoding="utf-8")
-    came = _ok(_doithoai(url, "dialogue", "attendance", "2", str(sheet)))
+    came = _ok(_doithoai(url, "dialogue", "attendance", "1", str(sheet)))
     assert "5 trên 21 hộ được mời đã đến dự" in came
