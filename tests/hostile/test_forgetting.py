@@ -148,7 +148,7 @@ async def test_delete_my_data_erases_the_chat_from_every_table_in_the_same_reque
 
     await lan.say("/xoa")
     [done] = await lan.press("Xoá dữ liệu")
-    assert done.text.startswith("Dữ liệu của bạn đã được xoá")
+    assert done.text.startswith("Dữ liệu của ông/bà đã được xoá")
     await settled(runtime)
 
     # At once: only the goodbye itself, its pace and the note to forget the chat.
@@ -218,7 +218,7 @@ async def test_a_chat_that_consents_in_time_is_kept(telegram, clock):
     async with telegram.runtime.sessions() as session:
         assert list(await session.scalars(select(UnconsentedChat))) == []
     [menu] = await lan.say("/start")
-    assert menu.text.startswith(f"Chào mừng bạn trở lại, {NAME}!")
+    assert menu.text.startswith(f"Chào mừng {NAME} trở lại!")
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "sixty"])
