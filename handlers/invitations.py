@@ -20,7 +20,13 @@ from bot.messages import Button, Reply
 from handlers.context import Context
 from storage import invitations as inv
 from storage.models import Account, Dialogue, Household, HouseholdLink, Invitation
-from storage.outbox import PRIORITY_BROADCAST, PRIORITY_REMINDER, Outgoing, enqueue_many
+from storage.outbox import (
+    PRIORITY_BROADCAST,
+    PRIORITY_REMINDER,
+    Outgoing,
+    blocked_recipients,
+    enqueue_many,
+)
 from storage.topics import TOPICS
 
 
@@ -226,7 +232,7 @@ async def _notify(
     priority: int = PRIORITY_REMINDER,
 ) -> int:
     """Send one message to every household of the dialogue in these statuses that has a chat:
-    to the chat it used last."""
+    to the chat it used last. Returns how many will be told (not those who blocked the bot)."""
     invitees = await inv.with_status(session, dialogue_id=dialogue.id, statuses=statuses)
     recipients = await _recipients(session, dialogue_id=dialogue.id, statuses=statuses)
     messages = []
@@ -246,8 +252,12 @@ async def _notify(
                 priority=priority,
             )
         )
+    blocked = await blocked_recipients(
+        session, addresses=[(m.channel, m.recipient) for m in messages]
+    )
     await enqueue_many(session, messages=messages, now=now)
-    return len(messages)
+    # Those who blocked the bot are recorded unreachable, not told (`undelivered` lists them).
+    return sum(1 for m in messages if (m.channel, m.recipient) not in blocked)
 
 
 async def send_reminder(

@@ -1,5 +1,7 @@
 """Linking a chat to a household: by the code of its deep link or QR code, or by sharing the
-phone number the registry has for it. Only after consent: a link is personal data.
+phone number the registry has for it. Only after consent: a link is personal data. A household
+invited by letter that links its chat is invited on it from then on (its invitation is shown
+again, as of now, with the answer buttons; its reminders and notices follow).
 
 A staff code given with /start takes the same path and gives the chat its role; wrong codes of
 either kind count toward one throttle, so that neither can be found by guessing.

@@ -9,6 +9,11 @@
 | accepted  | will attend                                                      |
 | declined  | will not attend (the next of the group is invited instead)       |
 | cancelled | the dialogue was cancelled                                       |
+
+A household invited by letter that links a chat becomes "invited" on it (`adopt_letters`).
+Each printed letter is recorded (`letter_printed_at`): a second `invite` prints only the new
+ones; a move or cancel marks those still held with the old time (`letter_outdated_at`), for
+`invite --letters --changed` and `undelivered`.
 """
 
 from __future__ import annotations

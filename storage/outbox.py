@@ -140,7 +140,10 @@ async def enqueue_many(session: AsyncSession, *, messages: list[Outgoing], now: 
     added = 0
     for start in range(0, len(messages), CHUNK):
         chunk = messages[start : start + CHUNK]
-        blocked = await _blocked(session, chunk)
+        blocked = await blocked_recipients(
+            session,
+            addresses=[(m.channel, m.recipient) for m in chunk if not m.key.startswith(PRUNABLE)],
+        )
         rows = [
             _row(m.key, m.channel, m.recipient, m.body, m.priority, now)
             if (m.channel, m.recipient) not in blocked
@@ -154,11 +157,13 @@ async def enqueue_many(session: AsyncSession, *, messages: list[Outgoing], now: 
     return added
 
 
-async def _blocked(session: AsyncSession, messages: list[Outgoing]) -> set[tuple[str, str]]:
-    """The recipients among these known to have blocked the bot (their account is marked
-    unreachable until they write again). Replies are not looked up: they answer someone who
-    just wrote, which made them reachable again."""
-    wanted = {(m.channel, m.recipient) for m in messages if not m.key.startswith(PRUNABLE)}
+async def blocked_recipients(
+    session: AsyncSession, *, addresses: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """The (channel, user_id) among these known to have blocked the bot: their account is
+    marked unreachable until they write again. (Replies are not looked up by enqueue_many:
+    they answer someone who just wrote, which made them reachable again.)"""
+    wanted = set(addresses)
     if not wanted:
         return set()
     rows = await session.execute(

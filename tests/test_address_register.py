@@ -28,6 +28,10 @@ STAFF = {
     "This question is not in your agency's inbox.",
     "This question is not in your inbox any more.",
     "This staff code has been withdrawn. Please ask whoever gave it to you.",
+    "This is for the officials who answer for an agency; you are the facilitator of your ward. "
+    "Type /trogiup to see what you can do.",
+    "This is for the ward's facilitator; you are an official of your agency. Type /trogiup to see "
+    "what you can do.",
     "You are now an official of {agency}.",
     "You are now the facilitator of {ward}.",
     "You can use:",
