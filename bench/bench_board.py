@@ -248,13 +248,15 @@ async def bot(url: str, dialogue_id: int, out: str) -> None:
         session.add(staff)
         await session.flush()
         staff_id = staff.id
-    writes: list[tuple[float, float, str]] = []
+    writes: list[tuple[float, float, str]] = []  # (start, seconds, kind)
     rng = random.Random(7)
     n = 0
     while not stop.is_set():
         started = time.time()
         t0 = time.perf_counter()
         async with sessions() as session, session.begin():
+            await session.connection()  # BEGIN (IMMEDIATE on SQLite): the write lock
+            writes.append((started, time.perf_counter() - t0, "lock"))
             question = await add_question(
                 session,
                 dialogue_id=dialogue_id,
@@ -446,9 +448,17 @@ def run(kind: str, url: str, args: argparse.Namespace) -> None:
     print("  errors: " + ", ".join(f"{name} {n}" for name, n in errors.items()))
     print(f"  pages rendered by the server during the rounds: {renders}")
     for name in phases:
-        print(f"  bot's writes during {name}: {latencies(writes, intervals[name])}")
+        records = [w for w in writes if w[2] == "record"]
+        print(f"  bot's writes during {name}: {latencies(records, intervals[name])}")
+    everywhen = sum(intervals.values(), [])
     published = [w for w in writes if w[2] == "publish"]
-    print(f"  of which publications: {latencies(published, sum(intervals.values(), []))}")
+    print(f"  of which publications: {latencies(published, everywhen)}")
+    for name in phases:
+        locks = [w for w in writes if w[2] == "lock"]
+        print(
+            f"  bot's wait for its transaction to begin during {name}: "
+            f"{latencies(locks, intervals[name])}"
+        )
     print(f"  load average during the rounds: {', '.join(loads)}")
 
 
