@@ -2,8 +2,8 @@
 dialogues, the questions published from them, the answers and the commitments, and feeds a
 ward's portal or a newsroom can follow.
 
-Pages are Vietnamese first (?lang=en for English), need no JavaScript, and are small enough
-for a cheap phone on a slow line: a dialogue shows 30 questions a page (`?trang=`), an agency
+Pages are Vietnamese first (?lang=en for English, ?lang=km for Khmer), need no JavaScript, and are
+small enough for a cheap phone on a slow line: a dialogue shows 30 questions a page (`?trang=`), an agency
 30 commitments of each kind, a feed its last 100 entries, with links to the rest. Every
 response names its language, carries an ETag (a conditional GET gets 304) and a short public
 cache lifetime with stale-while-revalidate: the board changes when an official answers, and a
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
@@ -42,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.i18n import SUPPORTED, Translator, choose
+from bot.i18n import NATIVE_NAMES, SUPPORTED, Translator, choose
 from storage import board as store
 from storage import board_counts
 from storage.board import (
@@ -63,6 +64,7 @@ from storage.topics import AGENCIES, TOPICS
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
+log = logging.getLogger("doithoai.board")
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 CSS = HERE / "static" / "board.css"
@@ -134,6 +136,52 @@ def _qr_svg(link: str) -> str:
     return code.svg_inline(scale=4, border=4, dark="#000", light="#fff", svgclass="qr")
 
 
+class HowToAsk:
+    """Where people send their questions: the Telegram bot's link (its username from the
+    settings, or asked of Telegram once with getMe and kept) and the Zalo OA's page when Zalo
+    is configured. A failed getMe is tried again after a while, never on every request."""
+
+    RETRY = timedelta(minutes=10)
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self._username: str | None = settings.telegram_bot_username
+        self._failed_at: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    async def telegram(self) -> str | None:
+        if self._username is not None or self.settings.telegram_token is None:
+            return _bot_link(self._username)
+        async with self._lock:
+            now = datetime.now(UTC)
+            if self._username is None and (
+                self._failed_at is None or now - self._failed_at > self.RETRY
+            ):
+                self._username = await self._ask_telegram()
+                self._failed_at = None if self._username else now
+        return _bot_link(self._username)
+
+    async def _ask_telegram(self) -> str | None:
+        import httpx
+
+        token = self.settings.telegram_token.get_secret_value()
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                answer = await client.post(f"{self.settings.telegram_api_url}/bot{token}/getMe")
+                answer.raise_for_status()
+                return answer.json()["result"]["username"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            log.warning(
+                "the board could not ask Telegram for the bot's name (%s)", type(exc).__name__
+            )
+            return None
+
+    def zalo(self) -> str | None:
+        if not self.settings.zalo_enabled or not self.settings.zalo_oa_id:
+            return None
+        return f"https://zalo.me/{self.settings.zalo_oa_id}"
+
+
 def _bot_link(username: str | None) -> str | None:
     if not username:
         return None
@@ -164,12 +212,12 @@ class Page:
         self.now = runtime.clock()
         self.today = self.now.astimezone(settings.zone).date()
         self.prefix = request.scope.get("root_path", "").rstrip("/")
-        if settings.webhook_url:
-            self.base = settings.webhook_url
-        else:
-            self.base = str(request.base_url).rstrip("/")
+        # The board's configured origin, else the webhooks' one, else relative links: never
+        # the request's Host header, which anyone can set (and the pages are cached publicly).
+        self.base = settings.public_url or settings.webhook_url or ""
         self.host = urlsplit(self.base).hostname or "localhost"
         self.bot_link = _bot_link(settings.telegram_bot_username)
+        self.zalo_link: str | None = None
         self._names = names
 
     # links
@@ -252,11 +300,13 @@ def _context(page: Page, **values: Any) -> dict[str, Any]:
         "_": page.t._,
         "ngettext": page.t.ngettext,
         "lang": page.lang,
+        "languages": NATIVE_NAMES,  # the switch names each language in itself
         # One address for every language: the sheet is the same.
         "css_url": f"{page.prefix}/static/board.css?v={version}",
         "icons": STATE_ICONS,
         "states": STATES,
         "qr": Markup(_qr_svg(page.bot_link)) if page.bot_link else None,
+        "zalo_qr": Markup(_qr_svg(page.zalo_link)) if page.zalo_link else None,
         **values,
     }
 
@@ -439,6 +489,7 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
     never makes the bot wait) and is rendered once per version of the data (`PageCache`)."""
     pages = cache if cache is not None else PageCache()
     data_version = DataVersion(runtime)
+    how = HowToAsk(runtime.settings)
     names_cache: dict[str, Any] = {"version": None, "names": {}}
 
     async def serve(
@@ -470,11 +521,14 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
         )
 
         async def build() -> Rendered:
+            # Before the read begins: an answer from Telegram (asked once) holds no lock.
+            bot_link = await how.telegram()
             async with reading(runtime.sessions) as session:
                 if names_cache["version"] != version:
                     names_cache["names"] = await store.agency_names(session)
                     names_cache["version"] = version
                 page = Page(request, runtime, names_cache["names"])
+                page.bot_link, page.zalo_link = bot_link, how.zalo()
                 make = await load(session, page)
             body, valid_until, status = make()
             return Rendered(
@@ -626,13 +680,9 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
 
     async def robots(request: Request) -> Response:
         page = Page(request, runtime, {})
-        body = (
-            "User-agent: *\n"
-            "Allow: /\n"
-            "Disallow: /telegram\n"
-            "Disallow: /zalo\n"
-            f"Sitemap: {page.base}{page.prefix}/sitemap.xml\n"
-        )
+        body = "User-agent: *\nAllow: /\nDisallow: /telegram\nDisallow: /zalo\n"
+        if page.base:  # the protocol wants an absolute address: none without a known origin
+            body += f"Sitemap: {page.base}{page.prefix}/sitemap.xml\n"
         return _respond(request, body.encode("utf-8"), kind="text", lang=page.lang)
 
     async def stylesheet(request: Request) -> Response:

@@ -3,33 +3,47 @@ answers, record attendance, move or cancel it. The organiser's side, in the term
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import csv
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
+from bot.cli import Lazy, LazyConsole
+from bot.documents.cells import csv_cell, csv_row
 from bot.i18n import N_, Translator
-from storage import digest as digest_store
-from storage import invitations as inv
-from storage import outbox as outbox_store
-from storage.db import reading
-from storage.dialogues import create_dialogue, get_dialogue, list_dialogues
-from storage.households import is_minority
-from storage.models import Dialogue, Household
 from storage.topics import TOPICS
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
+    from storage.models import Dialogue
+
+# Imported when first used: `doithoai --help` starts without them.
+asyncio = Lazy("asyncio")
+BarColumn = Lazy("rich.progress", "BarColumn")
+Progress = Lazy("rich.progress", "Progress")
+TextColumn = Lazy("rich.progress", "TextColumn")
+Table = Lazy("rich.table", "Table")
+select = Lazy("sqlalchemy", "select")
+digest_store = Lazy("storage.digest")
+inv = Lazy("storage.invitations")
+outbox_store = Lazy("storage.outbox")
+reading = Lazy("storage.db", "reading")
+create_dialogue = Lazy("storage.dialogues", "create_dialogue")
+get_dialogue = Lazy("storage.dialogues", "get_dialogue")
+list_dialogues = Lazy("storage.dialogues", "list_dialogues")
+is_minority = Lazy("storage.households", "is_minority")
+Household = Lazy("storage.models", "Household")
+
 dialogue_app = typer.Typer(no_args_is_help=True, help="Dialogues: plan, select, invite, follow.")
-console = Console()
+console = LazyConsole()
 
 GROUP_NAMES = {
     "priority": N_("Poor, near-poor, newly out of poverty"),
@@ -105,8 +119,14 @@ def create(
     deadline: str = typer.Option("", help="Last moment for questions (default: the day before)."),
     total: int = typer.Option(80, help="Households to invite."),
     priority: int = typer.Option(60, help="Of which at least this many poor/near-poor/new."),
+    allow_past: bool = typer.Option(
+        False, "--allow-past", help="Accept a start in the past (recording a dialogue held)."
+    ),
 ) -> None:
     """Plan a dialogue."""
+    from bot.cli_names import check_names, refuse, refuse_past
+    from bot.dispatcher import utcnow
+
     settings, t = _context()
     starts_at = _parse_local(start, settings, t, "--start")
     question_deadline = (
@@ -114,22 +134,27 @@ def create(
         if deadline
         else starts_at - timedelta(days=1)
     )
-    topic_codes = _split(topics)
-    unknown = [c for c in topic_codes if c not in TOPICS]
-    if unknown:
-        raise typer.BadParameter(
-            t._("Unknown topics: {codes}. Known: {known}.").format(
-                codes=", ".join(unknown), known=", ".join(TOPICS)
-            ),
-            param_hint="--topics",
-        )
+    if not allow_past:
+        refuse_past(t, starts_at, utcnow(), "--start")
+        if deadline:
+            refuse_past(t, question_deadline, utcnow(), "--deadline")
+    if question_deadline > starts_at:
+        refuse("--deadline: " + t._("the last moment for questions is after the start."))
+    topic_codes = list(dict.fromkeys(_split(topics)))
+    check_names(topic_codes, list(TOPICS), t, what=t._("topic"), option="--topics")
+    ward_names = list(dict.fromkeys(_split(wards)))
+    if not ward_names:
+        refuse("--wards: " + t._("name at least one ward or commune."))
     if not 0 <= priority <= total:
         raise typer.BadParameter(t._("must be between 0 and --total."), param_hint="--priority")
 
     async def work(session: AsyncSession) -> None:
-        from bot.dispatcher import utcnow
+        from storage.households import registry_wards
         from storage.reminders import schedule
 
+        known = await registry_wards(session)
+        if known:  # before any import there is nothing to check against
+            check_names(ward_names, known, t, what=t._("ward"), option="--wards")
         dialogue = await create_dialogue(
             session,
             title=title,
@@ -138,7 +163,7 @@ def create(
             duration=timedelta(minutes=duration),
             question_deadline=question_deadline,
             topics=topic_codes,
-            wards=_split(wards),
+            wards=ward_names,
             quota_total=total,
             quota_priority=priority,
         )
@@ -170,9 +195,18 @@ def list_() -> None:
 
 
 def _status_name(t: Translator, dialogue: Dialogue) -> str:
-    return {"planned": t._("planned"), "cancelled": t._("cancelled")}.get(
-        dialogue.status, dialogue.status
-    )
+    """planned (still to come), under way, past, or cancelled: the same words in every command."""
+    from bot.dispatcher import utcnow
+
+    if dialogue.status == "cancelled":
+        return t._("cancelled")
+    if dialogue.status == "planned" and dialogue.starts_at is not None:
+        now = utcnow()
+        if dialogue.starts_at <= now:
+            ends = dialogue.starts_at + timedelta(minutes=dialogue.duration_minutes or 0)
+            return t._("under way") if now < ends else t._("past")
+        return t._("planned")
+    return dialogue.status
 
 
 @dialogue_app.command("show")
@@ -221,10 +255,21 @@ def select_(
         )
         if d.wards:
             query = query.where(Household.ward.in_(d.wards))
+        minority = functools.cache(is_minority._load())  # a registry has a few ethnicities
         candidates = [
-            Candidate(hid, ward, category, gender == "female", is_minority(ethnicity))
+            Candidate(hid, ward, category, gender == "female", minority(ethnicity))
             for hid, ward, category, gender, ethnicity in await session.execute(query)
         ]
+        if not candidates:  # nothing to choose from: say why, select nothing
+            console.print(
+                t._(
+                    "No household of the registry is in {wards}: nothing was selected. Import "
+                    "the registry (`doithoai households import FILE`) or check the dialogue's "
+                    "wards (`doithoai dialogue show {id}`)."
+                ).format(wards=", ".join(d.wards) or t._("any ward"), id=d.id),
+                style="red",
+            )
+            raise typer.Exit(1)
         wards = d.wards or sorted({c.ward for c in candidates})
         selection = select_invitees(
             candidates,
@@ -311,12 +356,16 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
         )
         return
     outbox = await outbox_store.status_counts(session, prefix=f"invite:{d.id}:")
+    # Invited by chat, but the invitation reached none of the household's chats (Zalo's
+    # window, blocked, refused): not "no answer" - they were never asked.
+    missed = await inv.undelivered_invitations(session, dialogue_id=d.id)
     table = Table(
         t._("Group"),
         t._("Quota"),
         t._("Accepted"),
         t._("Declined"),
         t._("No answer"),
+        t._("Not delivered"),
         t._("Letters"),
         t._("Not invited yet"),
         t._("Waitlist"),
@@ -335,7 +384,8 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
             str(quota),
             str(n["accepted"]),
             str(n["declined"]),
-            str(n["invited"]),
+            str(n["invited"] - missed.get(group, 0)),
+            str(missed.get(group, 0)),
             str(n["letter"]),
             str(n["selected"]),
             str(n["waitlist"]),
@@ -348,7 +398,8 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
         ).format(
             sent=outbox.get("sent", 0),
             pending=sum(outbox.get(s, 0) for s in ("pending", "claimed", "sending")),
-            failed=outbox.get("failed", 0),
+            # Refused outside Zalo's window counts as failed (a copy may have gone elsewhere).
+            failed=outbox.get("failed", 0) + outbox.get("window", 0),
             unreachable=outbox.get("unreachable", 0),
             unknown=outbox.get("unknown", 0),
         )
@@ -370,9 +421,17 @@ def status(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
 def invite(
     dialogue_id: int = typer.Argument(..., metavar="ID"),
     letters: Path = typer.Option(None, help="Where to write the printed letters (DOCX)."),
+    changed: bool = typer.Option(
+        False,
+        "--changed",
+        help="Print new letters only for the households holding one with an old time "
+        "(after `move`).",
+    ),
     send: bool = typer.Option(True, help="Send now with progress (else `doithoai run` sends)."),
 ) -> None:
-    """Invite the selected households: by chat when linked, by printed letter otherwise."""
+    """Invite the selected households: by chat when linked, by printed letter otherwise.
+
+    Letters are printed once: a second run prints only the households not lettered before."""
     from bot.dispatcher import utcnow
     from handlers.invitations import invite_selected
 
@@ -382,7 +441,12 @@ def invite(
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
         if d.status != "planned" or (d.starts_at and d.starts_at <= utcnow()):
-            console.print(t._("This dialogue is no longer planned."), style="red")
+            console.print(
+                t._("This dialogue is {status}: invitations go only to a dialogue to come.").format(
+                    status=_status_name(t, d)
+                ),
+                style="red",
+            )
             raise typer.Exit(1)
         result = await invite_selected(
             session,
@@ -392,10 +456,15 @@ def invite(
             zone=settings.zone,
         )
         written["queued"] = result.queued
-        letter_invitees = await inv.with_status(session, dialogue_id=d.id, statuses=["letter"])
+        letter_invitees = await inv.letters_to_print(session, dialogue_id=d.id, changed=changed)
         path = letters or Path(f"giay-moi-doi-thoai-{d.id}.docx")
         if letter_invitees:
             written["letters"] = await _write_letters(settings, t, d, letter_invitees, path)
+            await inv.mark_printed(
+                session,
+                invitation_ids=[i.invitation.id for i in letter_invitees],
+                now=utcnow(),
+            )
         console.print(
             t._(
                 "{queued} invitations queued for chats; {letters} printed letters in {path}."
@@ -434,25 +503,31 @@ async def _write_letters(
     from bot.dispatcher import utcnow
     from bot.documents.letters import Letter, LetterDialogue, write_invitation_letters
     from bot.documents.qr import deep_link
+    from handlers.language_hint import is_khmer
 
     username = await _bot_username(settings)
     assert d.starts_at is not None
-    letter_dialogue = LetterDialogue(
-        title=d.title,
-        when=t.datetime(d.starts_at),
-        venue=d.venue,
-        topics=[t._(TOPICS[c].name) for c in d.topics if c in TOPICS],
-        question_deadline=t.datetime(d.question_deadline) if d.question_deadline else None,
-        issuer=t._("PEOPLE'S COMMITTEE OF {ward}").format(ward=", ".join(d.wards).upper())
-        if d.wards
-        else t._("WARD PEOPLE'S COMMITTEE"),
-        superior="",
-        place=d.wards[0] if d.wards else "",
-        issued_on=utcnow().astimezone(settings.zone).date(),
-        number="",
-        signer_title=t._("CHAIRPERSON"),
-        signer_name="",
-    )
+    issued_on = utcnow().astimezone(settings.zone).date()
+
+    def words(t: Translator) -> LetterDialogue:
+        assert d.starts_at is not None
+        return LetterDialogue(
+            title=d.title,
+            when=t.datetime(d.starts_at),
+            venue=d.venue,
+            topics=[t._(TOPICS[c].name) for c in d.topics if c in TOPICS],
+            question_deadline=t.datetime(d.question_deadline) if d.question_deadline else None,
+            issuer=t._("PEOPLE'S COMMITTEE OF {ward}").format(ward=", ".join(d.wards).upper())
+            if d.wards
+            else t._("WARD PEOPLE'S COMMITTEE"),
+            superior="",
+            place=d.wards[0] if d.wards else "",
+            issued_on=issued_on,
+            number="",
+            signer_title=t._("CHAIRPERSON"),
+            signer_name="",
+        )
+
     letters = [
         Letter(
             household_code=i.household.code,
@@ -461,9 +536,14 @@ async def _write_letters(
             hamlet=i.household.hamlet,
             ward=i.household.ward,
             link=deep_link(username, i.household.link_code),
+            khmer=is_khmer(i.household.ethnicity),
         )
         for i in invitees
     ]
+    letter_dialogue = words(t)
+    if any(letter.khmer for letter in letters):
+        # Khmer households' letters carry a Khmer page: the same words in Khmer.
+        letter_dialogue = replace(letter_dialogue, khmer=words(Translator("km", settings.zone)))
     return await asyncio.to_thread(write_invitation_letters, path, letter_dialogue, letters, t)
 
 
@@ -493,11 +573,27 @@ def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
             rate=settings.telegram_rate,
             spacing=timedelta(seconds=settings.telegram_chat_interval),
         )
-        outbox = Outbox(sessions, {"telegram": telegram}, clock=utcnow)
+        channels: dict = {"telegram": telegram}
+        zalo = None
+        if settings.zalo_enabled and settings.secret_key is not None:
+            # The households on Zalo are invited now too: what Zalo refuses (its window)
+            # shows among the failed, and goes on to the household's Telegram chat if any.
+            from bot.channels.zalo import ZaloChannel
+
+            zalo = ZaloChannel(settings=settings, sessions=sessions, clock=utcnow)
+            channels["zalo"] = zalo
+        outbox = Outbox(sessions, channels, clock=utcnow)
+
+        async def drain_all() -> None:
+            # Zalo first: a message its window stops is copied to Telegram, drained after.
+            if zalo is not None:
+                await outbox.drain("zalo")
+            await outbox.drain("telegram")
+
         try:
             await telegram.application.initialize()
             async with _progress(sessions, t, prefix) as refresh:
-                drain = asyncio.create_task(outbox.drain("telegram"))
+                drain = asyncio.create_task(drain_all())
                 while not drain.done():
                     await refresh()
                     await asyncio.sleep(0.5)
@@ -505,6 +601,8 @@ def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
                 await refresh()
         finally:
             await telegram.application.shutdown()
+            if zalo is not None:
+                await zalo.close()
             await engine.dispose()
 
     _run(main(), settings)
@@ -518,7 +616,7 @@ async def _progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[detail]}"),
-        console=console,
+        console=console.real,
     ) as progress:
         task = progress.add_task(t._("Sending"), total=None, detail="")
 
@@ -538,12 +636,26 @@ async def _progress(
                     unknown=rows.get("unknown", 0),
                     sent=rows.get("sent", 0),
                     pending=total - done,
-                    failed=rows.get("failed", 0),
+                    failed=rows.get("failed", 0) + rows.get("window", 0),
                     unreachable=rows.get("unreachable", 0),
                 ),
             )
 
         yield refresh
+
+
+def _attendance_code(line: int, row: list[str], codes: list[tuple[int, str]]) -> None:
+    """The household code of one line of an attendance list (its first cell), if any."""
+    value = " ".join((row[0] if row else "").split())
+    if line == 1 and value.lower().replace(" ", "") in (
+        "mãhộ",
+        "code",
+        "mãhộgiađình",
+        "householdcode",
+    ):
+        return  # the header
+    if value:
+        codes.append((line, value))
 
 
 @dialogue_app.command("attendance")
@@ -552,25 +664,26 @@ def attendance(
     file: Path = typer.Argument(..., help="CSV with a column of household codes (Mã hộ)."),
 ) -> None:
     """Record who came, from a CSV of household codes; nothing is recorded if a line is wrong."""
+    from bot.cli import _fail
+    from bot.households_import import MAX_REPORTED, UnreadableFile, csv_rows
+
     settings, t = _context()
     if not file.exists():
-        from bot.cli import _fail
-
         _fail(t._("Cannot read {path}: no such file.").format(path=file))
-    with file.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
     codes: list[tuple[int, str]] = []
-    for line, row in enumerate(rows, start=1):
-        value = (row[0] if row else "").strip()
-        if line == 1 and value.lower().replace(" ", "") in (
-            "mãhộ",
-            "code",
-            "mãhộgiađình",
-            "householdcode",
-        ):
-            continue
-        if value:
-            codes.append((line, value))
+    try:
+        # Streamed, and bounded like the household list: no more codes than the registry's.
+        for line, row in enumerate(csv_rows(file, t), start=1):
+            if line > settings.import_max_rows:
+                _fail(
+                    t._(
+                        "Cannot import {path}: it has more than {limit} rows. Split it, or "
+                        "raise DOITHOAI_IMPORT_MAX_ROWS."
+                    ).format(path=file, limit=t.number(settings.import_max_rows))
+                )
+            _attendance_code(line, row, codes)
+    except UnreadableFile as exc:
+        _fail(str(exc))
 
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
@@ -578,24 +691,33 @@ def attendance(
             i.household.code: i.household.id
             for i in await inv.with_status(session, dialogue_id=d.id, statuses=inv.INVITED)
         }
-        errors = [
-            t._("Line {line}: the household {code} was not invited to this dialogue.").format(
-                line=line, code=code
-            )
-            for line, code in codes
-            if code not in invited
-        ]
-        if errors:
-            for error in errors:
-                console.print(error, style="red")
-            console.print(t._("{count} errors: nothing was recorded.").format(count=len(errors)))
+        wrong = [(line, code) for line, code in codes if code not in invited]
+        if wrong:
+            for line, code in wrong[:MAX_REPORTED]:
+                console.print(
+                    t._(
+                        "Line {line}: the household {code} was not invited to this dialogue."
+                    ).format(line=line, code=code),
+                    style="red",
+                )
+            if len(wrong) > MAX_REPORTED:
+                console.print(
+                    t._("… and {count} more.").format(count=t.number(len(wrong) - MAX_REPORTED))
+                )
+            console.print(t._("{count} errors: nothing was recorded.").format(count=len(wrong)))
             raise typer.Exit(1)
-        present = await inv.record_attendance(
-            session, dialogue_id=d.id, household_ids=[invited[code] for _, code in codes]
-        )
+        came = {invited[code] for _, code in codes}
+        present = await inv.record_attendance(session, dialogue_id=d.id, household_ids=came)
+        # The invitations that stand: a household that declined and the one that took its
+        # seat are one seat (a decliner who came all the same is counted among those asked).
+        declined = {
+            i.household.id
+            for i in await inv.with_status(session, dialogue_id=d.id, statuses=["declined"])
+        }
+        asked = await inv.standing(session, dialogue_id=d.id) + len(came & declined)
         console.print(
             t._("Attendance recorded: {present} of {invited} invited households came.").format(
-                present=present, invited=len(invited)
+                present=present, invited=asked
             )
         )
 
@@ -631,11 +753,20 @@ def move(
         told = await announce_move(
             session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
         )
+        lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
         console.print(
             t._("Dialogue moved to {when}; {told} households will be told.").format(
                 when=t.datetime(starts_at), told=told
             )
         )
+        if lettered:
+            _print_lettered(t, d, lettered)
+            console.print(
+                t._(
+                    "Print their new letters with `doithoai dialogue invite {id} --letters "
+                    "FILE.docx --changed`."
+                ).format(id=d.id)
+            )
 
     _go(settings, work)
 
@@ -655,12 +786,38 @@ def cancel(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
         told = await announce_cancellation(
             session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
         )
+        lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
         d.status = "cancelled"
         await cancel_pending(session, dialogue_id=d.id)
         await inv.cancel_all(session, dialogue_id=d.id, now=now)
         console.print(t._("Dialogue cancelled; {told} households will be told.").format(told=told))
+        if lettered:
+            _print_lettered(t, d, lettered)
 
     _go(settings, work)
+
+
+def _print_lettered(t: Translator, d: Dialogue, lettered: list[inv.Invitee]) -> None:
+    """The households invited by a printed letter that now carries an old time: no chat will
+    tell them, the ward must (a new letter, the loudspeaker, a visit)."""
+    table = Table(
+        t._("Household code"),
+        t._("Head of household"),
+        t._("Hamlet"),
+        t._("Phone"),
+        title=t._("Households holding a letter with the old time: {title}").format(title=d.title),
+    )
+    for i in lettered:
+        table.add_row(
+            i.household.code, i.household.head_name, i.household.hamlet, _phone(i.household.phone)
+        )
+    console.print(table)
+    console.print(
+        t._(
+            "{count} households were invited by printed letter and have no chat: tell them "
+            "another way."
+        ).format(count=len(lettered))
+    )
 
 
 def _channel_name(channel: str) -> str:
@@ -703,7 +860,7 @@ def _phone(phone: str | None) -> str:
 
 def _as_text(value: str) -> str:
     """A code of digits only kept as text in a spreadsheet, leading zeros and all."""
-    return f'="{value}"' if value.isdigit() else value
+    return f'="{value}"' if value.isdigit() else csv_cell(value)
 
 
 @dialogue_app.command("undelivered")
@@ -718,6 +875,7 @@ def undelivered(
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
         found = await digest_store.undelivered(session, dialogue_id=d.id)
+        lettered = await inv.outdated_letters(session, dialogue_id=d.id)
         headers = [
             t._("Household code"),
             t._("Head of household"),
@@ -737,7 +895,19 @@ def undelivered(
             ]
             for item in found
         ]
-        if not found:
+        old_letter = t._("Dialogue cancelled") if d.status == "cancelled" else t._("Change of time")
+        lines += [
+            [
+                i.household.code,
+                i.household.head_name,
+                i.household.hamlet,
+                _phone(i.household.phone),
+                old_letter,
+                t._("printed letter with the old time, no chat"),
+            ]
+            for i in lettered
+        ]
+        if not lines:
             console.print(
                 t._(
                     "Every invitation, reminder and notice of this dialogue reached its household "
@@ -753,15 +923,38 @@ def undelivered(
                 t._(
                     "{count} households to reach another way: read on the loudspeaker or "
                     "delivered by hand."
-                ).format(count=len(found))
+                ).format(count=len({line[0] for line in lines}))
             )
         if out is not None:
-            # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
-            with out.open("w", encoding="utf-8-sig", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(headers)
-                for line in lines:
-                    writer.writerow([_as_text(line[0]), *line[1:]])
+            _write_csv(out, headers, lines, t)
             console.print(t._("Written: {path}").format(path=out))
 
     _go(settings, work)
+
+
+def _write_csv(out: Path, headers: list[str], lines: list[list[str]], t: Translator) -> None:
+    """The list as CSV at `out`, whole or not at all, only over a new name or a regular file;
+    a file that cannot be written is one line."""
+    from bot.cli import _fail
+    from bot.documents.files import NotARegularFile, write_atomically
+
+    def write(temporary: str) -> None:
+        # UTF-8 with a byte order mark: Excel then reads the Vietnamese letters right.
+        with open(temporary, "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(headers)
+            for line in lines:
+                # Names and hamlets as typed: never a formula when the file is opened.
+                writer.writerow([_as_text(line[0]), *csv_row(line[1:])])
+
+    try:
+        write_atomically(out, write)
+    except NotARegularFile:
+        _fail(
+            t._(
+                "Cannot write {path}: it is not a regular file. Give a new file name or "
+                "an existing file."
+            ).format(path=out)
+        )
+    except OSError as exc:
+        _fail(t._("Cannot write {path}: {reason}").format(path=out, reason=exc.strerror or exc))

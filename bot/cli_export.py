@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from bot.config import Settings
 from bot.i18n import Translator
-from storage.reports import DialogueReport
+
+if TYPE_CHECKING:  # imported where used: `doithoai --help` starts without them
+    from bot.config import Settings
+    from storage.reports import DialogueReport
 
 export_app = typer.Typer(no_args_is_help=True, help="Minutes and exports of a dialogue.")
 
@@ -56,9 +58,21 @@ def _report(settings: Settings, t: Translator, dialogue_id: int) -> DialogueRepo
 
 
 def _write(t: Translator, path: Path, write: Callable[[Path], Summary]) -> Summary:
-    """Run `write(path)`; a file that cannot be written is one line and exit 2."""
+    """Run `write(path)`; a file that cannot be written is one line and exit 2. Only a new
+    name or a regular file is written over (never a device such as /dev/full, nor a link)."""
+    from bot.documents.files import NotARegularFile
+
     try:
         return write(path)
+    except NotARegularFile:
+        _fail(
+            t._(
+                "Cannot write {path}: it is not a regular file. Give a new file name or "
+                "an existing file."
+            ).format(path=path),
+            code=2,
+        )
+        raise  # unreachable
     except OSError as exc:
         _fail(
             t._("Cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc),

@@ -10,15 +10,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 
-from bot.config import Settings
-from bot.households_import import ParsedFile, UnreadableFile, read_households
+from bot.cli import Lazy
 from bot.i18n import N_, Translator
-from storage.households import CATEGORIES, UpsertResult
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from bot.config import Settings
+    from bot.households_import import ParsedFile
+    from storage.households import UpsertResult
+
+# Imported when first used: `doithoai --help` starts without them.
+Console = Lazy("rich.console", "Console")
+BarColumn = Lazy("rich.progress", "BarColumn")
+Progress = Lazy("rich.progress", "Progress")
+SpinnerColumn = Lazy("rich.progress", "SpinnerColumn")
+TextColumn = Lazy("rich.progress", "TextColumn")
+CATEGORIES = ("poor", "near_poor", "new_non_poor", "other")  # storage.households.CATEGORIES
 
 households_app = typer.Typer(
     no_args_is_help=True,
@@ -55,20 +67,28 @@ def import_households(
 ) -> None:
     """Import or update households from FILE (by household code); nothing is written on errors."""
     from bot.cli import _fail, _run, _settings
+    from bot.households_import import UnreadableFile, read_households
 
     settings = _settings()
     t = Translator(settings.default_locale, settings.zone)
     with _progress() as progress:
         task = progress.add_task(t._("Reading {name}").format(name=file.name), total=None)
         try:
-            parsed = read_households(file, t, progress=lambda n: progress.update(task, completed=n))
+            parsed = read_households(
+                file,
+                t,
+                progress=lambda n: progress.update(task, completed=n),
+                max_rows=settings.import_max_rows,
+            )
         except UnreadableFile as exc:
             _fail(str(exc))
             raise  # unreachable
     if parsed.errors:
         for error in sorted(parsed.errors, key=lambda e: e.line):
             typer.echo(error.reason)
-        count = len(parsed.errors)
+        if parsed.more_errors:
+            typer.echo(t._("… and {count} more.").format(count=t.number(parsed.more_errors)))
+        count = parsed.error_count
         typer.echo(
             t.ngettext(
                 "{count} error: nothing was imported.",

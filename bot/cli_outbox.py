@@ -9,18 +9,24 @@ reminder or notice keeps its text in that state, and `resend` queues it again; o
 
 from __future__ import annotations
 
-import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
+import typer
+
+from bot.cli import Lazy, LazyConsole
 from bot.cli_dialogues import _context, _dialogue, _go
 from bot.i18n import Translator
-from storage import digest as digest_store
-from storage import outbox as outbox_store
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+# Imported when first used: `doithoai --help` starts without them.
+Table = Lazy("rich.table", "Table")
+digest_store = Lazy("storage.digest")
+outbox_store = Lazy("storage.outbox")
 
 outbox_app = typer.Typer(no_args_is_help=True, help="Messages whose delivery is unknown.")
-console = Console()
+console = LazyConsole()
 
 
 def _kind(t: Translator, kind: str) -> str:

@@ -10,27 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
+from bot.cli import Lazy, LazyConsole
 from bot.i18n import N_, Translator
-from storage import staff as store
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
+
+# Imported when first used: `doithoai --help` starts without them.
+Table = Lazy("rich.table", "Table")
+store = Lazy("storage.staff")
 
 staff_app = typer.Typer(no_args_is_help=True, help="Officials and facilitators: roles by code.")
 agency_app = typer.Typer(no_args_is_help=True, help="The agencies that answer questions.")
-console = Console()
+console = LazyConsole()
 
+ROLES = ("official", "facilitator")  # storage.staff.ROLES
 ROLE_NAMES = {"official": N_("official"), "facilitator": N_("facilitator")}
-STATUS_NAMES = {
-    store.WAITING: N_("waiting for its code"),
-    store.ACTIVE: N_("active"),
-    store.EXPIRED: N_("code expired"),
-    store.REVOKED: N_("revoked"),
+STATUS_NAMES = {  # by storage.staff's WAITING, ACTIVE, EXPIRED, REVOKED
+    "waiting": N_("waiting for its code"),
+    "active": N_("active"),
+    "expired": N_("code expired"),
+    "revoked": N_("revoked"),
 }
 
 
@@ -69,7 +75,7 @@ def invite(
     settings, t = _context()
     role = role.strip().lower()
     agency, ward, name = agency.strip().lower(), ward.strip(), name.strip()
-    if role not in store.ROLES:
+    if role not in ROLES:
         _refuse(t._("Unknown role {role}: use official or facilitator.").format(role=role))
     if not name:
         _refuse(t._("--name is empty: give the person's name."))
@@ -81,8 +87,10 @@ def invite(
 
     async def work(session: AsyncSession) -> None:
         from bot.cli_dialogues import _bot_username
+        from bot.cli_names import closest
         from bot.dispatcher import utcnow
         from bot.documents.qr import deep_link
+        from storage.households import registry_wards
 
         if role == "official":
             found = await store.find_agency(session, code=agency) if agency else None
@@ -90,6 +98,13 @@ def invite(
                 codes = await _agency_codes(session)
                 if not agency:
                     _refuse(t._("An official needs --agency, one of: {codes}.").format(codes=codes))
+                near = closest(agency, codes.split(", "))
+                if near:
+                    _refuse(
+                        t._("There is no active agency {code}. Did you mean: {names}?").format(
+                            code=agency, names=", ".join(near)
+                        )
+                    )
                 _refuse(
                     t._("There is no active agency {code}. Agencies: {codes}.").format(
                         code=agency, codes=codes
@@ -97,6 +112,11 @@ def invite(
                 )
             place = t._(found.name)
         else:
+            known = await registry_wards(session)
+            if known and ward not in known:  # before any import there is nothing to check
+                from bot.cli_names import unknown_line
+
+                _refuse("--ward: " + unknown_line(t, ward, known, t._("ward")))
             place = ward
         username = await _bot_username(settings)  # before writing anything
         now = utcnow()
@@ -273,8 +293,8 @@ zalo_app = typer.Typer(no_args_is_help=True, help="The Zalo Official Account's t
 
 @zalo_app.command("tokens")
 def zalo_tokens(
-    access_token: str = typer.Option(..., prompt=True, hide_input=True),
-    refresh_token: str = typer.Option(..., prompt=True, hide_input=True),
+    access_token: str = typer.Option(None, help="Asked for (not echoed) when not given."),
+    refresh_token: str = typer.Option(None, help="Asked for (not echoed) when not given."),
     expires_in: int = typer.Option(90_000, help="Seconds the access token is valid (Zalo: 25 h)."),
 ) -> None:
     """Store a new pair of Zalo tokens, after the refresh token was lost or spent (the log says
@@ -285,6 +305,17 @@ def zalo_tokens(
     from storage import tokens
 
     settings, t = _context()
+    if not settings.zalo_enabled:
+        _refuse(
+            t._(
+                "Zalo is not configured: set DOITHOAI_ZALO_APP_ID, DOITHOAI_ZALO_APP_SECRET and "
+                "DOITHOAI_ZALO_OA_SECRET_KEY first."
+            )
+        )
+    if access_token is None:
+        access_token = typer.prompt(t._("Access token"), hide_input=True, default="")
+    if refresh_token is None:
+        refresh_token = typer.prompt(t._("Refresh token"), hide_input=True, default="")
     if not access_token.strip() or not refresh_token.strip():
         _refuse(t._("Both an access token and a refresh token are needed."))
 

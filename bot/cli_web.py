@@ -6,19 +6,20 @@ another process or machine than the bot (it only reads the database).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import signal
 import socket
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import typer
-import uvicorn
 
 from bot import logs
-from bot.config import Settings
 from bot.i18n import Translator
+
+if TYPE_CHECKING:  # uvicorn and the settings are imported when the command runs
+    from bot.config import Settings
 
 
 def web(
@@ -65,21 +66,31 @@ def _bind(host: str, port: int) -> socket.socket:
     return listener
 
 
-class _Server(uvicorn.Server):
-    """uvicorn with the command's own signal handling: its own re-raises Ctrl-C after the
-    shutdown, which would cut the closing of the database short."""
+def _server_class() -> type:
+    import uvicorn
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+    class _Server(uvicorn.Server):
+        """uvicorn with the command's own signal handling: its own re-raises Ctrl-C after the
+        shutdown, which would cut the closing of the database short."""
 
-    def stop(self) -> None:
-        self.should_exit = True
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+        def stop(self) -> None:
+            self.should_exit = True
+
+    return _Server
 
 
 async def _serve(settings: Settings, listener: socket.socket) -> None:
+    import asyncio
+
+    import uvicorn
+
     from bot.board import create_board_app
     from bot.runtime import Runtime
+    from bot.web import server_limits
 
     runtime = Runtime(settings)
     try:
@@ -90,6 +101,7 @@ async def _serve(settings: Settings, listener: socket.socket) -> None:
             access_log=False,  # addresses of readers are nobody's business
             lifespan="off",
             server_header=False,
+            **server_limits(),  # slow and greedy clients (bot/web.py)
         )
         t = Translator(settings.default_locale, settings.zone)
         host, port = listener.getsockname()[:2]
@@ -97,7 +109,7 @@ async def _serve(settings: Settings, listener: socket.socket) -> None:
         typer.echo(
             t._("The board is at http://{address}:{port}/").format(address=address, port=port)
         )
-        server = _Server(config)
+        server = _server_class()(config)
         # Ctrl-C or a service manager's SIGTERM: stop taking requests, finish those under way,
         # close the database, exit 0.
         loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ keys (reminders, outbox leases), claimed by the tick that gets there first.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from bot.config import Policy
 from handlers.closing import close_ended
 from handlers.digest import send_due
 from handlers.invitations import send_reminder
-from storage import outbox, reminders
+from storage import heartbeats, links, outbox, personal_data, reminders
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Ticker:
         self.on_messages = on_messages
         self.retention = retention
         self._scheduler: AsyncIOScheduler | None = None
+        self._running: asyncio.Task[None] | None = None
 
     async def tick(self) -> int:
         """Fire the reminders that are due, close the dialogues that ended, write the daily
@@ -73,6 +75,14 @@ class Ticker:
             written += await send_due(session, **common)
             await outbox.expire_leases(session, now=now)
             await outbox.prune_paces(session, now=now)
+            await heartbeats.beat(session, name="clock", now=now)  # for `doithoai doctor`
+            # Chats without consent, and wrong-code counts past their window, are forgotten.
+            forgotten = await personal_data.forget_unconsented(
+                session, now=now, after=self.policy.unconsented
+            )
+            await links.expire_attempts(session, now=now)
+        if forgotten:
+            log.info("clock: %d chats without consent forgotten", forgotten)
         await self.prune()
         if written:
             log.info("clock: %d messages queued", written)
@@ -96,10 +106,17 @@ class Ticker:
         return pruned
 
     async def _safe_tick(self) -> None:
+        self._running = asyncio.current_task()
         try:
             await self.tick()
+        except asyncio.CancelledError:
+            # Stopped (SIGTERM, Ctrl-C) in the middle of a tick: its transaction is rolled
+            # back and whichever process ticks next does the work. Nothing to report but this.
+            log.info("clock: stopped during a tick; what it had begun was rolled back")
         except Exception:
             log.exception("clock tick failed; the next one will try again")
+        finally:
+            self._running = None
 
     def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=self.zone)
@@ -115,5 +132,15 @@ class Ticker:
         self._scheduler.start()
 
     def stop(self) -> None:
+        """Stop ticking; a tick under way is cancelled (see `stopped` to wait for it)."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+
+    async def stopped(self) -> None:
+        """Stop ticking and wait until a tick under way has ended (rolled back), so that the
+        database can be closed after it without a traceback."""
+        running = self._running
+        self.stop()
+        if running is not None and running is not asyncio.current_task():
+            await asyncio.wait({running}, timeout=10)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     zalo_oa_secret_key: SecretStr | None = None  # the OA's secret key, signs the webhook
     zalo_access_token: SecretStr | None = None  # first tokens; kept in the database after
     zalo_refresh_token: SecretStr | None = None
+    zalo_oa_id: str | None = None  # the OA's id (its page zalo.me/<id>): the board's link and QR
     zalo_api_url: str = "https://openapi.zalo.me"
     zalo_oauth_url: str = "https://oauth.zaloapp.com"
     zalo_rate: float = Field(default=8.0, gt=0, le=1000)
@@ -55,11 +57,19 @@ class Settings(BaseSettings):
     # Webhook mode (`doithoai run --webhook`)
     webhook_url: str | None = None  # the public https base the platforms post to
     webhook_secret: SecretStr | None = None  # Telegram's X-Telegram-Bot-Api-Secret-Token
+    # The board's own public origin (https://host[:port]): every absolute link of its pages,
+    # feeds, sitemap and robots.txt; without it links are relative (feeds: WEBHOOK_URL).
+    # Never taken from a request's Host header.
+    public_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     # Operations
     retention_days: int = Field(default=30, ge=1, le=3650)  # replies and update keys kept
     metrics_port: int | None = Field(default=None, ge=1, le=65535)  # /metrics when polling
+    # Privacy and hostile input
+    unconsented_minutes: int = Field(default=60, ge=1, le=10080)  # then a chat id is forgotten
+    zalo_max_event_age: int = Field(default=10, ge=1, le=1440)  # minutes; older events refused
+    import_max_rows: int = Field(default=500_000, ge=1, le=10_000_000)  # rows of one import
 
     @field_validator("zalo_api_url", "zalo_oauth_url")
     @classmethod
@@ -77,6 +87,19 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be the public http(s):// address the platforms post to")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _board_origin(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be the board's public http(s):// address, e.g. https://host")
+        if parts.path or parts.query or parts.fragment or any(c.isspace() for c in value):
+            raise ValueError("must be an origin like https://host, without a path or a query")
         return value
 
     @field_validator("webhook_secret")
@@ -140,6 +163,15 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value
 
+    @field_validator("zalo_oa_id")
+    @classmethod
+    def _oa_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().isdigit() or len(value.strip()) > 30:
+            raise ValueError("must be the Official Account's id, digits only (zalo.me/<id>)")
+        return value.strip()
+
     @field_validator("telegram_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -182,6 +214,7 @@ class Settings(BaseSettings):
             digest_time=parse_clock_time(self.digest_time),
             answer_days=self.answer_days,
             staff_code_days=self.staff_code_days,
+            unconsented=timedelta(minutes=self.unconsented_minutes),
         )
 
     @property
@@ -196,6 +229,8 @@ class Policy:
     digest_time: time = time(7, 0)
     answer_days: int = 15  # the grassroots democracy law's time to answer a recommendation
     staff_code_days: int = 7
+    # How long a chat id that never consented (or refused) is kept: then it is forgotten.
+    unconsented: timedelta = timedelta(minutes=60)
 
 
 def parse_clock_time(value: str) -> time:

@@ -9,6 +9,7 @@ anonymous one, and the answer comes back to Lan, who says she is satisfied.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -29,36 +30,37 @@ NAME = "Nguyễn Thị Lan"
 PEOPLE = {"lan": NAME, "mai": "Trần Thị Mai (MTTQ)", "hoa": "Lê Thị Hoa (Phòng LĐ-TB&XH)"}
 WARD = "Phường 7"
 
-# (who, what they do, with what): "say" types a line, "press" a button by its label; "{code}"
-# is the person's one-time staff code.
+# (who, what they do, with what): "say" types a line, "press" the button whose data matches
+# the pattern (its data, not its label: the script plays in any language); "{code}" is the
+# person's one-time staff code.
 SCRIPT: list[tuple[str, str, str]] = [
     ("lan", "say", "/start"),
-    ("lan", "press", "✅"),
+    ("lan", "press", r"^c:ok:"),
     ("lan", "say", "/hoi"),
-    ("lan", "press", "Tín dụng"),
+    ("lan", "press", r":t:tindung$"),
     (
         "lan",
         "say",
         "Hộ tôi mới thoát nghèo năm nay, có còn được vay vốn ưu đãi để nuôi bò không?",
     ),
-    ("lan", "press", "👤"),
-    ("lan", "press", "✅"),
+    ("lan", "press", r":named$"),
+    ("lan", "press", r":send$"),
     ("lan", "say", "/hoi"),
-    ("lan", "press", "Rà soát"),
+    ("lan", "press", r":t:rasoat$"),
     ("lan", "say", "Vì sao nhà ông Tư bên cạnh có xe hơi mà vẫn được xếp hộ cận nghèo?"),
-    ("lan", "press", "🕶"),
-    ("lan", "press", "✅"),
+    ("lan", "press", r":anon$"),
+    ("lan", "press", r":send$"),
     ("lan", "say", "/cauhoi"),
     ("mai", "say", "/start {code}"),
-    ("mai", "press", "✅"),
+    ("mai", "press", r"^c:ok:"),
     ("mai", "say", "/duyet"),
-    ("mai", "press", "✅"),
-    ("mai", "press", "✅"),
+    ("mai", "press", r"^s:a:"),
+    ("mai", "press", r"^s:a:"),
     ("hoa", "say", "/start {code}"),
-    ("hoa", "press", "✅"),
+    ("hoa", "press", r"^c:ok:"),
     ("hoa", "say", "/hopthu"),
-    ("hoa", "press", "#"),
-    ("hoa", "press", "✍️"),
+    ("hoa", "press", r"^o:q:"),
+    ("hoa", "press", r"^o:a:"),
     (
         "hoa",
         "say",
@@ -66,8 +68,8 @@ SCRIPT: list[tuple[str, str, str]] = [
         "chỉ tài sản. Phường sẽ rà soát lại hộ này trong đợt rà soát tháng 12 và công khai kết "
         "quả tại nhà văn hóa khóm.",
     ),
-    ("hoa", "press", "📢"),
-    ("lan", "press", "😊"),
+    ("hoa", "press", r"^o:pub:"),
+    ("lan", "press", r"^f:.*:y$"),
 ]
 
 
@@ -114,7 +116,9 @@ async def play(write: Callable[[str], None] = print, *, locale: str = "vi") -> N
                 name = PEOPLE[user]
                 if action == "press":
                     buttons = console.buttons_for(user)
-                    number = next(i for i, b in enumerate(buttons, start=1) if value in b.label)
+                    number = next(
+                        i for i, b in enumerate(buttons, start=1) if re.search(value, b.data)
+                    )
                     write(f"\n👤 {name}: [{number}] {buttons[number - 1].label}")
                     line = str(number)
                 else:

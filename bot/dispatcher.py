@@ -25,13 +25,14 @@ from bot import metrics
 from bot.anonymity import Sealer
 from bot.config import Policy
 from bot.i18n import Translator, choose
-from bot.messages import Incoming, Outcome, Reply, merge
+from bot.messages import Incoming, Outcome, Reply, cleaned, merge
 from handlers.context import Context
 from handlers.router import route
 from storage.conversations import State, load_person, save_state
 from storage.links import touch
 from storage.models import Account
 from storage.outbox import PRIORITY_REPLY, Outgoing, enqueue_many
+from storage.personal_data import note_unconsented
 from storage.updates import claim_update
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Dispatcher:
         self.on_replies = on_replies  # wakes the outbox once replies are committed
 
     async def dispatch(self, incoming: Incoming, *, also: Also | None = None) -> Outcome:
+        incoming = cleaned(incoming)  # the one place a person's text is normalised
         channel = incoming.address.channel
         started = time.perf_counter()
         try:
@@ -112,6 +114,11 @@ class Dispatcher:
                     row=person.conversation,
                     loaded=account is not None,
                 )
+            if ctx.account is None:
+                # Answered without a consent in force: its address is forgotten later.
+                await note_unconsented(
+                    session, channel=address.channel, user_id=address.user_id, now=now
+                )
             replies = merge(ctx.replies)
             if not replies and ctx.notice:
                 # Button presses are acknowledged before this transaction: a notice the
@@ -146,6 +153,10 @@ class Dispatcher:
                 return Outcome(duplicate=True)
             person = await load_person(session, channel=address.channel, user_id=address.user_id)
             account = person.account
+            if account is None:
+                await note_unconsented(
+                    session, channel=address.channel, user_id=address.user_id, now=now
+                )
             t = Translator(
                 choose(account.locale if account else None, self.default_locale), self.zone
             )

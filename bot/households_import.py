@@ -9,7 +9,6 @@ spacing or diacritics; a title above the header row (common in ward lists) is sk
 from __future__ import annotations
 
 import csv
-import io
 import re
 import unicodedata
 import zipfile
@@ -27,6 +26,14 @@ REQUIRED = ("code", "head_name", "category", "ward")
 _FREE_TEXT = ("code", "head_name", "ethnicity", "ward", "hamlet")  # stored as written
 _HEADER_SEARCH = 10  # rows looked at for the header, below any title rows
 _PROGRESS_EVERY = 1000
+# Bounds, so that no file (a mistake or an attack) can take the machine's memory or hours:
+MAX_REPORTED = 100  # errors listed; the rest are counted ("… and N more")
+MAX_ROWS = 500_000  # rows of one import (DOITHOAI_IMPORT_MAX_ROWS), about ten wards' lists
+CSV_FIELD_LIMIT = 1 << 20  # characters in one CSV cell (Python's csv stops at 131,072)
+XLSX_MAX_UNCOMPRESSED = 256 << 20  # bytes of the workbook's parts, as its zip declares them
+# Control characters a cell may hold (NUL breaks PostgreSQL's text); tabs and line breaks
+# become spaces anyway.
+_CONTROLS = dict.fromkeys([*range(0x20), 0x7F])
 
 # The column labels people see in messages (and the usual Vietnamese header names).
 LABELS = {
@@ -48,18 +55,28 @@ def _key(text: str) -> str:
 
 
 _HEADERS = {
-    "code": ("Mã hộ", "Mã hộ gia đình", "Mã", "code", "household code"),
-    "head_name": (
-        *("Họ tên chủ hộ", "Chủ hộ", "Họ và tên", "Họ tên", "Tên chủ hộ"),
-        *("head", "head's name", "head name"),
+    "code": (
+        *("Mã hộ", "Mã hộ gia đình", "Mã", "Mã số hộ"),
+        *("code", "household code", "household id", "id"),
     ),
-    "gender": ("Giới tính", "gender"),
-    "ethnicity": ("Dân tộc", "ethnicity"),
-    "category": ("Phân loại", "Loại hộ", "Diện hộ", "category"),
-    "ward": ("Phường/xã", "Phường", "Xã", "ward"),
-    "hamlet": ("Khóm/ấp", "Khóm", "Ấp", "Thôn", "Tổ", "hamlet"),
-    "phone": ("Số điện thoại", "SĐT", "Điện thoại", "phone"),
-    "notes": ("Ghi chú", "notes"),
+    "head_name": (
+        *("Họ tên chủ hộ", "Chủ hộ", "Họ và tên", "Họ tên", "Tên chủ hộ", "Tên"),
+        *("name", "full name", "head", "head's name", "head name", "head of household"),
+        "household head",
+    ),
+    "gender": ("Giới tính", "gender", "sex"),
+    "ethnicity": ("Dân tộc", "ethnicity", "ethnic group"),
+    "category": ("Phân loại", "Loại hộ", "Diện hộ", "category", "household category", "type"),
+    "ward": ("Phường/xã", "Phường", "Xã", "ward", "commune", "ward/commune"),
+    "hamlet": (
+        *("Khóm/ấp", "Khóm", "Ấp", "Thôn", "Tổ"),
+        *("hamlet", "village", "neighbourhood", "neighborhood"),
+    ),
+    "phone": (
+        *("Số điện thoại", "SĐT", "Điện thoại"),
+        *("phone", "phone number", "telephone", "mobile"),
+    ),
+    "notes": ("Ghi chú", "notes", "note", "remarks", "comments"),
 }
 HEADER_FIELDS = {_key(name): name_field for name_field, names in _HEADERS.items() for name in names}
 
@@ -91,11 +108,25 @@ class RowError:
 
 @dataclass
 class ParsedFile:
-    """What a file holds: the rows fit to import, the problems, and the data lines read."""
+    """What a file holds: the rows fit to import, the problems (the first MAX_REPORTED of
+    them, and how many more), and the data lines read. Once there is a problem no rows are
+    kept: nothing will be imported."""
 
     rows: list[HouseholdRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     total_lines: int = 0  # data lines below the header, blank ones not counted
+    more_errors: int = 0  # problems found beyond those listed
+
+    def report(self, error: RowError) -> None:
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append(error)
+        else:
+            self.more_errors += 1
+        self.rows.clear()
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors) + self.more_errors
 
 
 class UnreadableFile(Exception):
@@ -103,11 +134,18 @@ class UnreadableFile(Exception):
 
 
 def read_households(
-    path: Path, t: Translator, progress: Callable[[int], None] | None = None
+    path: Path,
+    t: Translator,
+    progress: Callable[[int], None] | None = None,
+    *,
+    max_rows: int = MAX_ROWS,
 ) -> ParsedFile:
-    """Read and check a household list; `progress` is told how many lines have been read.
+    """Read and check a household list, streaming it; `progress` is told how many lines
+    have been read.
 
-    Raises UnreadableFile when the file cannot be read; problems in its content are errors.
+    Raises UnreadableFile when the file cannot be read, or is beyond the bounds (more than
+    `max_rows` data rows, a CSV cell over CSV_FIELD_LIMIT characters, a workbook that
+    declares more than XLSX_MAX_UNCOMPRESSED bytes); problems in its content are errors.
     """
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -116,28 +154,69 @@ def read_households(
         )
     if not path.is_file():
         raise UnreadableFile(t._("File not found: {path}").format(path=path))
-    if suffix == ".csv":
-        return _check(_csv_rows(path, t), t, progress)
-    return _check(_xlsx_rows(path, t), t, progress)
+    rows = csv_rows(path, t) if suffix == ".csv" else _xlsx_rows(path, t)
+    return _check(rows, t, progress, path=path, max_rows=max_rows)
 
 
-def _csv_rows(path: Path, t: Translator) -> Iterator[list[Any]]:
+def csv_rows(path: Path, t: Translator) -> Iterator[list[str]]:
+    """The rows of a UTF-8 CSV file (comma, semicolon or tab), read as they come; a file
+    that is not UTF-8, or a cell over CSV_FIELD_LIMIT characters, is UnreadableFile."""
+    not_utf8 = t._("Cannot read {path}: it is not in UTF-8. In Excel, save it as “CSV UTF-8”.")
+    line = 0
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            first_line = ""
+            for first_line in handle:
+                if first_line.strip():
+                    break
+            handle.seek(0)
+            delimiter = max((",", ";", "\t"), key=first_line.count)
+            csv.field_size_limit(CSV_FIELD_LIMIT)
+            reader = csv.reader(handle, delimiter=delimiter)
+            for row in reader:
+                line = reader.line_num
+                yield row
     except UnicodeDecodeError:
+        raise UnreadableFile(not_utf8.format(path=path)) from None
+    except csv.Error:
+        # The only error the csv module raises on its default dialect: a cell too long.
         raise UnreadableFile(
-            t._("Cannot read {path}: it is not in UTF-8. In Excel, save it as “CSV UTF-8”.").format(
-                path=path
-            )
+            t._(
+                "Cannot read {path}: line {line} has a cell longer than {limit} characters."
+            ).format(path=path, line=line + 1, limit=t.number(CSV_FIELD_LIMIT))
         ) from None
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max((",", ";", "\t"), key=first_line.count)
-    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except OSError as exc:
+        raise UnreadableFile(
+            t._("Cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)
+        ) from None
+
+
+def _declared_size(path: Path) -> int:
+    """The bytes the workbook's zip says its parts hold once uncompressed (before any of it
+    is uncompressed; zipfile reads no more than a part declares)."""
+    with zipfile.ZipFile(path) as archive:
+        return sum(info.file_size for info in archive.infolist())
 
 
 def _xlsx_rows(path: Path, t: Translator) -> Iterator[tuple[Any, ...]]:
     from openpyxl import load_workbook
 
+    not_xlsx = t._("Cannot read {path}: it is not a valid .xlsx workbook.")
+    try:
+        declared = _declared_size(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise UnreadableFile(not_xlsx.format(path=path)) from None
+    if declared > XLSX_MAX_UNCOMPRESSED:
+        raise UnreadableFile(
+            t._(
+                "Cannot read {path}: the workbook would take {size} MB once opened, more than "
+                "the {limit} MB allowed. Save the list alone, without other sheets or pictures."
+            ).format(
+                path=path,
+                size=t.number(declared >> 20),
+                limit=t.number(XLSX_MAX_UNCOMPRESSED >> 20),
+            )
+        )
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
@@ -148,6 +227,8 @@ def _xlsx_rows(path: Path, t: Translator) -> Iterator[tuple[Any, ...]]:
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # some programs write wrong dimensions; read every row
         yield from sheet.iter_rows(values_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError):
+        raise UnreadableFile(not_xlsx.format(path=path)) from None
     finally:
         workbook.close()
 
@@ -162,7 +243,7 @@ def _text(value: Any) -> str:
         return str(int(value))
     if isinstance(value, datetime | date):
         return value.strftime("%d/%m/%Y")
-    return " ".join(unicodedata.normalize("NFC", str(value)).split())
+    return " ".join(unicodedata.normalize("NFC", str(value)).translate(_CONTROLS).split())
 
 
 def _find_header(rows: Iterator[list[Any] | tuple[Any, ...]]) -> tuple[int, dict[str, int]]:
@@ -200,17 +281,20 @@ def _check(
     rows: Iterable[list[Any] | tuple[Any, ...]],
     t: Translator,
     progress: Callable[[int], None] | None,
+    *,
+    path: Path,
+    max_rows: int = MAX_ROWS,
 ) -> ParsedFile:
     parsed = ParsedFile()
     iterator = iter(rows)
     header_line, columns = _find_header(iterator)
     if header_line == 0:
-        parsed.errors.append(RowError(1, t._("Line {line}: the file is empty.").format(line=1)))
+        parsed.report(RowError(1, t._("Line {line}: the file is empty.").format(line=1)))
         return parsed
     missing = [f for f in REQUIRED if f not in columns]
     if missing:
         names = ", ".join(f"“{t._(LABELS[f])}”" for f in missing)
-        parsed.errors.append(
+        parsed.report(
             RowError(
                 header_line,
                 t._("Line {line}: the file has no column for: {columns}.").format(
@@ -230,10 +314,18 @@ def _check(
         if not any(values.values()):
             continue  # a blank row
         parsed.total_lines += 1
+        if parsed.total_lines > max_rows:
+            raise UnreadableFile(
+                t._(
+                    "Cannot import {path}: it has more than {limit} rows. Split it, or raise "
+                    "DOITHOAI_IMPORT_MAX_ROWS."
+                ).format(path=path, limit=t.number(max_rows))
+            )
         row, errors = _row(line, values, first_line, t)
-        if row is not None:
+        if row is not None and not parsed.error_count:
             parsed.rows.append(row)
-        parsed.errors.extend(RowError(line, reason) for reason in errors)
+        for reason in errors:
+            parsed.report(RowError(line, reason))
     if progress:
         progress(line)
     return parsed

@@ -23,13 +23,17 @@ from babel.support import Translations
 import locales as _locales_package
 
 LOCALES_DIR = Path(_locales_package.__file__).parent
-SUPPORTED = ("vi", "en")
+SUPPORTED = ("vi", "en", "km")
+# Each language named in itself, so that a person who reads only that one finds it.
+NATIVE_NAMES = {"vi": "Tiếng Việt", "en": "English", "km": "ភាសាខ្មែរ"}
 DOMAIN = "messages"
 
-# Dates as Vietnamese people write them ("Thứ Tư, 26/04/2023"); English in its own order.
-_DATE_PATTERNS = {"vi": "EEEE, dd/MM/yyyy", "en": "EEEE d MMMM yyyy"}
-_SHORT_DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
-_TIME_PATTERNS = {"vi": "HH:mm", "en": "HH:mm"}
+# Dates as Vietnamese people write them ("Thứ Tư, 26/04/2023"); English in its own order;
+# Khmer with Babel's (CLDR's) names of the days, "ថ្ងៃ" (day) before the name as Khmer writes it,
+# and the day-first numbers that Khmer people in Vietnam read on every paper ("ថ្ងៃពុធ 26/04/2023").
+_DATE_PATTERNS = {"vi": "EEEE, dd/MM/yyyy", "en": "EEEE d MMMM yyyy", "km": "'ថ្ងៃ'EEEE dd/MM/yyyy"}
+_SHORT_DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy", "km": "dd/MM/yyyy"}
+_TIME_PATTERNS = {"vi": "HH:mm", "en": "HH:mm", "km": "HH:mm"}
 
 
 def N_(message: str) -> str:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -50,6 +53,41 @@ class Incoming:
     phone: str = ""
     language: str = ""  # the language the platform reports, a hint only
     callback_id: str | None = None  # a button press to acknowledge
+
+
+# What a person sends is cleaned once, before anything reads or stores it (Dispatcher.dispatch):
+# NFC, no control characters but newline and tab (PostgreSQL refuses NUL in text and JSON), no
+# bidi overrides or isolates (they reorder what officials read), no lone surrogates, bounded.
+TEXT_LIMIT = 4096  # Telegram's longest message
+NAME_LIMIT = 128
+SHORT_LIMIT = 64  # a command, a phone number, a language code
+DATA_LIMIT = 256  # a button's data (Telegram's are 64 bytes; the codec checks them)
+_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def clean_text(text: str, limit: int = TEXT_LIMIT) -> str:
+    """A person's text as stored: line ends as "\n", NFC, no controls but "\n" and "\t", no bidi
+    overrides or isolates, at most `limit` characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", _UNWANTED.sub("", text))[:limit]
+
+
+def clean_name(text: str, limit: int = NAME_LIMIT) -> str:
+    """A name or a short value on one line: cleaned, runs of white space made one space."""
+    return " ".join(clean_text(text, limit * 4).split())[:limit]
+
+
+def cleaned(incoming: Incoming) -> Incoming:
+    """The update with every text a person controls cleaned (see clean_text)."""
+    return dataclasses.replace(
+        incoming,
+        text=clean_text(incoming.text),
+        command=clean_name(incoming.command, SHORT_LIMIT),
+        data=incoming.data[:DATA_LIMIT],
+        display_name=clean_name(incoming.display_name),
+        phone=clean_name(incoming.phone, SHORT_LIMIT),
+        language=clean_name(incoming.language, SHORT_LIMIT),
+    )
 
 
 @dataclass(frozen=True, slots=True)

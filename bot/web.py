@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import socket
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -26,7 +26,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bot import safe_json
 from bot.messages import Address
 from storage import intake as events
 
@@ -40,24 +42,99 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20  # a platform's event is a few kilobytes; anything this big is not one
 KEY_LENGTH = 128  # IncomingEvent.key
 HEALTH_TIMEOUT = 5.0
+# Slow or greedy clients: what uvicorn is given where it is started (here and bot/cli_web.py).
+HEADER_TIMEOUT = 10.0  # seconds to send a request's head, from connecting or the last answer
+BODY_TIMEOUT = 10.0  # seconds to send a webhook's body (Zalo itself gives up after 2)
+KEEP_ALIVE_TIMEOUT = 5  # seconds an idle connection is kept
+MAX_HEADER_BYTES = 16 * 1024  # a request head bigger than this is refused (400)
+CONCURRENCY = 200  # connections and requests at once; beyond, uvicorn answers 503
+FUTURE_SKEW = timedelta(minutes=1)  # how far ahead of ours Zalo's clock may be
 
 
 class _TooLarge(Exception):
     pass
 
 
-async def _read(request: Request) -> bytes:
-    """The raw body, refusing to buffer more than MAX_BODY."""
+class _TooSlow(Exception):
+    pass
+
+
+async def _read(request: Request, *, timeout: float = BODY_TIMEOUT) -> bytes:
+    """The raw body, refusing to buffer more than MAX_BODY or to wait for it longer than
+    `timeout` seconds."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY:
         raise _TooLarge
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise _TooLarge
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise _TooLarge
+                chunks.append(chunk)
+    except TimeoutError:
+        raise _TooSlow from None
     return b"".join(chunks)
+
+
+def _refused(channel: str, status: int, reason: str) -> Response:
+    """A request that is not a platform's event: one log line (no body, no address)."""
+    log.warning("%s webhook: request refused (%d): %s", channel, status, reason)
+    return Response(status_code=status)
+
+
+class SlowClientProtocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for the request's head: a connection that has
+    not sent a whole head within `header_timeout` seconds of connecting, or of its previous
+    answer, is closed (uvicorn itself only times out idle keep-alive connections)."""
+
+    header_timeout = HEADER_TIMEOUT
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport):  # type: ignore[no-untyped-def, override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._disarm()  # the head is in: the body has its own deadline (_read)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.header_timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if self.cycle is None or self.cycle.response_complete:
+            log.debug("web: a client sent no request head in %.0f s: closed", self.header_timeout)
+            self.transport.close()
+
+
+def server_limits(*, header_timeout: float = HEADER_TIMEOUT) -> dict[str, Any]:
+    """The uvicorn.Config arguments that bound slow and greedy clients."""
+    protocol = type("SlowClientProtocol", (SlowClientProtocol,), {"header_timeout": header_timeout})
+    return {
+        "http": protocol,
+        "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "limit_concurrency": CONCURRENCY,
+    }
 
 
 def _fits(key: str) -> str:
@@ -72,9 +149,12 @@ def create_app(
     *,
     telegram: TelegramChannel | None = None,
     zalo: ZaloChannel | None = None,
+    body_timeout: float = BODY_TIMEOUT,
 ) -> Starlette:
-    """POST /telegram and POST /zalo (each only when its channel is given), GET /healthz."""
+    """POST /telegram and POST /zalo (each only when its channel is given), GET /healthz;
+    a webhook's body must come within `body_timeout` seconds."""
     settings = runtime.settings
+    max_event_age = timedelta(minutes=settings.zalo_max_event_age)
     if zalo is not None and (settings.zalo_app_id is None or settings.zalo_oa_secret_key is None):
         raise ValueError("the Zalo webhook needs ZALO_APP_ID and ZALO_OA_SECRET_KEY")
 
@@ -116,15 +196,17 @@ def create_app(
         ):
             return Response(status_code=403)
         try:
-            raw = await _read(request)
+            raw = await _read(request, timeout=body_timeout)
         except _TooLarge:
-            return Response(status_code=413)
+            return _refused("telegram", 413, "body too large")
+        except _TooSlow:
+            return _refused("telegram", 408, "body too slow")
         try:
-            update = json.loads(raw)
-        except ValueError:
-            return Response(status_code=400)
+            update = safe_json.loads(raw, max_bytes=MAX_BODY)
+        except safe_json.BadJson as exc:
+            return _refused("telegram", 400, str(exc))
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-            return Response(status_code=400)
+            return _refused("telegram", 400, "not an update")
         sender = next(
             (
                 part["from"].get("id")
@@ -137,7 +219,14 @@ def create_app(
         def acknowledge() -> None:
             # A button press is answered at once: its processing may wait behind others.
             if telegram is not None and isinstance(update.get("callback_query"), dict):
-                parsed = telegram.update_from_json(update)
+                try:
+                    parsed = telegram.update_from_json(update)
+                except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                    # Stored all the same: the intake says what it makes of it.
+                    log.warning(
+                        "telegram webhook: a press not acknowledged: %s", type(exc).__name__
+                    )
+                    return
                 if parsed is not None:
                     telegram.acknowledge(parsed)
 
@@ -146,14 +235,22 @@ def create_app(
         )
 
     async def zalo_webhook(request: Request) -> Response:
-        from bot.channels.zalo import event_key, verify_signature
+        from bot.channels.zalo import event_age, event_key, verify_signature
 
         assert settings.zalo_app_id is not None and settings.zalo_oa_secret_key is not None
         try:
-            raw = await _read(request)
+            raw = await _read(request, timeout=body_timeout)
         except _TooLarge:
-            return Response(status_code=413)
-        # On the raw bytes, before anything reads them.
+            return _refused("zalo", 413, "body too large")
+        except _TooSlow:
+            return _refused("zalo", 408, "body too slow")
+        # Zalo signs the raw bytes with the event's own timestamp, which is inside them: the
+        # body is parsed within bounds to find it, and nothing else of it is used before the
+        # signature on the raw bytes is checked.
+        try:
+            event: Any = safe_json.loads(raw, max_bytes=MAX_BODY)
+        except safe_json.BadJson as exc:
+            return _refused("zalo", 400, str(exc))
         if not verify_signature(
             raw,
             request.headers,
@@ -161,12 +258,17 @@ def create_app(
             oa_secret_key=settings.zalo_oa_secret_key.get_secret_value(),
         ):
             return Response(status_code=401)
-        try:
-            event: Any = json.loads(raw)
-        except ValueError:
-            return Response(status_code=400)
         if not isinstance(event, dict):
-            return Response(status_code=400)
+            return _refused("zalo", 400, "not an event")
+        # A signed event is only taken while fresh: an old one replayed, or one from the
+        # future, is refused (Zalo retries within seconds).
+        age = event_age(event, runtime.clock())
+        if age is None:
+            return _refused("zalo", 400, "no timestamp")
+        if age > max_event_age:
+            return _refused("zalo", 400, f"event {int(age.total_seconds())} s old")
+        if age < -FUTURE_SKEW:
+            return _refused("zalo", 400, f"event {int(-age.total_seconds())} s in the future")
         # An event Zalo gives no id (none we know of) is known by its bytes: a replay of it
         # is the same bytes.
         key = event_key(event) or "body:" + hashlib.sha256(raw).hexdigest()
@@ -213,7 +315,9 @@ class _Server(uvicorn.Server):
 class WebServer:
     """The app served by uvicorn in the running event loop, beside the outbox and the rest."""
 
-    def __init__(self, app: Starlette, *, host: str, port: int):
+    def __init__(
+        self, app: Starlette, *, host: str, port: int, header_timeout: float = HEADER_TIMEOUT
+    ):
         """Binds at once, so that a port in use is an OSError here (port 0: any free port)."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
@@ -233,6 +337,7 @@ class WebServer:
             lifespan="off",
             timeout_graceful_shutdown=5,
             server_header=False,
+            **server_limits(header_timeout=header_timeout),
         )
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None

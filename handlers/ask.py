@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 
+from bot import buttons as btn
 from bot.messages import Button
 from handlers.context import Context
 from handlers.menu import show_menu
@@ -36,7 +37,7 @@ def dialogue_title(ctx: Context, dialogue: Dialogue) -> str:
 
 
 def _cancel_row(ctx: Context, nonce: str) -> list[Button]:
-    return [Button(ctx.t._("❌ Cancel"), f"a:{nonce}:cancel")]
+    return [Button(ctx.t._("❌ Cancel"), btn.ASK.build(nonce=nonce, step="cancel"))]
 
 
 async def begin(ctx: Context) -> None:
@@ -47,8 +48,8 @@ async def begin(ctx: Context) -> None:
         ctx.say(
             _("You have a question you have not sent yet. Continue with it or start again?"),
             buttons=[
-                [Button(_("▶️ Continue"), f"a:{nonce}:resume")],
-                [Button(_("🔄 Start again"), f"a:{nonce}:restart")],
+                [Button(_("▶️ Continue"), btn.ASK.build(nonce=nonce, step="resume"))],
+                [Button(_("🔄 Start again"), btn.ASK.build(nonce=nonce, step="restart"))],
             ],
         )
         return
@@ -80,7 +81,12 @@ async def _open_for(ctx: Context) -> list[Dialogue]:
 def _show_dialogues(ctx: Context, dialogues: list[Dialogue]) -> None:
     nonce = ctx.state.data["nonce"]
     rows = [
-        [Button(f"{d.title} – {ctx.t.short_date(d.starts_at)}", f"a:{nonce}:d:{d.id}")]
+        [
+            Button(
+                f"{d.title} – {ctx.t.short_date(d.starts_at)}",
+                btn.ASK_DIALOGUE.build(nonce=nonce, dialogue=d.id),
+            )
+        ]
         for d in dialogues
         if d.starts_at is not None
     ]
@@ -116,7 +122,10 @@ def _show_topics(ctx: Context, dialogue: Dialogue) -> None:
         text,
         title=_("Send a question"),
         buttons=[
-            *[[Button(_(TOPICS[code].name), f"a:{nonce}:t:{code}")] for code in codes],
+            *[
+                [Button(_(TOPICS[code].name), btn.ASK_TOPIC.build(nonce=nonce, topic=code))]
+                for code in codes
+            ],
             _cancel_row(ctx, nonce),
         ],
     )
@@ -145,8 +154,8 @@ def _show_anonymity(ctx: Context) -> None:
             "👤 With your name: the question shows the name {name}."
         ).format(name=name or "–"),
         buttons=[
-            [Button(_("🕶 Anonymous"), f"a:{nonce}:anon")],
-            [Button(_("👤 With my name"), f"a:{nonce}:named")],
+            [Button(_("🕶 Anonymous"), btn.ASK.build(nonce=nonce, step="anon"))],
+            [Button(_("👤 With my name"), btn.ASK.build(nonce=nonce, step="named"))],
             _cancel_row(ctx, nonce),
         ],
     )
@@ -172,8 +181,11 @@ async def _show_confirm(ctx: Context) -> None:
         ),
         title=_("Please check your question"),
         buttons=[
-            [Button(_("✅ Send"), f"a:{nonce}:send")],
-            [Button(_("✏️ Rewrite"), f"a:{nonce}:edit"), Button(_("🕶/👤 Change"), f"a:{nonce}:how")],
+            [Button(_("✅ Send"), btn.ASK.build(nonce=nonce, step="send"))],
+            [
+                Button(_("✏️ Rewrite"), btn.ASK.build(nonce=nonce, step="edit")),
+                Button(_("🕶/👤 Change"), btn.ASK.build(nonce=nonce, step="how")),
+            ],
             _cancel_row(ctx, nonce),
         ],
     )
@@ -246,11 +258,12 @@ def _too_long(ctx: Context, text: str) -> None:
     ctx.say(text, buttons=[_cancel_row(ctx, ctx.state.data["nonce"])], standalone=True)
 
 
-async def on_button(ctx: Context, nonce: str, action: str, arg: str) -> None:
-    """a:<nonce>:<action>[:<arg>]: a button of the ask flow."""
+async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
+    """a:<nonce>:<step>, a:<nonce>:d:<dialogue>, a:<nonce>:t:<topic>: a button of the ask flow."""
     _ = ctx.t._
     state, data = ctx.state, ctx.state.data
-    if not state.name.startswith("ask.") or data.get("nonce") != nonce:
+    action = {btn.ASK_DIALOGUE: "d", btn.ASK_TOPIC: "t"}.get(pressed.format) or pressed["step"]
+    if not state.name.startswith("ask.") or data.get("nonce") != pressed["nonce"]:
         await stale(ctx)
         return
     expected = {
@@ -275,17 +288,17 @@ async def on_button(ctx: Context, nonce: str, action: str, arg: str) -> None:
         ctx.clear_state()
         await _fresh(ctx)
     elif action == "d":
-        dialogue = await get_dialogue(ctx.session, dialogue_id=int(arg)) if arg.isdigit() else None
+        dialogue = await get_dialogue(ctx.session, dialogue_id=pressed["dialogue"])
         if dialogue is None or dialogue not in await _open_for(ctx):
             ctx.say(_("That dialogue no longer takes questions. Please choose another."))
             await show_step(ctx)
             return
         await _choose_dialogue(ctx, dialogue)
     elif action == "t":
-        if arg not in TOPICS:
+        if pressed["topic"] not in TOPICS:
             await stale(ctx)
             return
-        data["topic"] = arg
+        data["topic"] = pressed["topic"]
         if data.get("text") and len(data["text"]) > MAX_LENGTH:
             _too_long(ctx, data["text"])
         elif data.get("text"):

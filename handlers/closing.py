@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import buttons as btn
 from bot.config import Policy
 from bot.i18n import Translator, choose
 from bot.messages import Button, Reply
@@ -53,7 +54,7 @@ async def close_ended(
             reply = Reply(
                 title=t._("Questions for your agency"),
                 text=text,
-                buttons=((Button(t._("📥 Inbox"), "o:i"),),),
+                buttons=((Button(t._("📥 Inbox"), btn.INBOX.build()),),),
             )
             messages.append(
                 Outgoing(

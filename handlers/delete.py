@@ -7,13 +7,12 @@ handle) can bring them back to the person any more.
 
 from __future__ import annotations
 
+from bot import buttons as btn
 from bot.messages import Button
 from handlers.context import Context
 from handlers.menu import show_menu
 from storage.accounts import delete_account
-from storage.conversations import forget_state
-from storage.links import unlink_address
-from storage.outbox import drop_pending_to
+from storage.personal_data import forget_chat
 from storage.questions import release_questions
 from storage.support import release_supports
 
@@ -33,8 +32,8 @@ async def ask_to_confirm(ctx: Context) -> None:
         ),
         title=_("Delete your data?"),
         buttons=[
-            [Button(_("🗑 Delete my data"), "x:yes")],
-            [Button(_("No, keep it"), "x:no")],
+            [Button(_("🗑 Delete my data"), btn.DELETE.build(answer="yes"))],
+            [Button(_("No, keep it"), btn.DELETE.build(answer="no"))],
         ],
     )
 
@@ -55,9 +54,11 @@ async def on_button(ctx: Context, answer: str) -> None:
     await release_questions(ctx.session, account_id=account.id, asker_hash=person)
     # Their supports go too: no longer counted, and no answer can reach them any more.
     await release_supports(ctx.session, supporter_hash=person)
-    await drop_pending_to(ctx.session, channel=ctx.address.channel, recipient=ctx.address.user_id)
-    await forget_state(ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id)
-    await unlink_address(ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id)
+    # The chat's address, from every table in this same transaction (storage.personal_data);
+    # the goodbye below still reaches it, and the clock forgets it after that.
+    await forget_chat(
+        ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id, now=ctx.now
+    )
     await delete_account(ctx.session, account=account)
     ctx.account = None
     ctx.notice = _("Deleted")

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import buttons as btn
 from bot.config import Policy
 from bot.documents import chart
 from bot.i18n import Translator, choose
@@ -54,7 +55,7 @@ async def on_demand(ctx: Context) -> None:
     )
 
 
-async def on_button(ctx: Context, parts: list[str]) -> None:
+async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
     """ "d:n": the digest now; the only button of this flow."""
     await on_demand(ctx)
 
@@ -71,7 +72,7 @@ async def build_digest(
     photo = await asyncio.to_thread(chart.render, _chart(t, numbers, names))
     buttons: list[tuple[Button, ...]] = []
     if numbers.new or numbers.reopened:
-        buttons.append((Button(t._("🗂 Moderate questions"), "s:q"),))
+        buttons.append((Button(t._("🗂 Moderate questions"), btn.MODERATE.build()),))
     return Reply(
         text=digest_text(t, numbers, names),
         title="📊 " + _report_of(t, day),
@@ -239,7 +240,7 @@ def overdue_reminder(t: Translator, *, agency: str, items: store.AgencyOverdue) 
     return Reply(
         text="\n".join(lines),
         title=_("⏰ Overdue: {agency}").format(agency=agency),
-        buttons=((Button(_("📥 Inbox"), "o:i"),),),
+        buttons=((Button(_("📥 Inbox"), btn.INBOX.build()),),),
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 
+from bot import buttons as btn
 from bot.i18n import N_
 from bot.messages import Address, Button
 from handlers.context import Context
@@ -34,22 +35,19 @@ REASONS = (
 REASON_MAX = 500
 
 
-async def on_button(ctx: Context, parts: list[str]) -> None:
+async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
     """ "f:TICKET:ABOUT:y", "…:n", "…:r:N" (a common reason chosen), or "f:x" (never mind)."""
-    if parts == ["x"]:
+    if pressed.format is btn.FEEDBACK_CANCEL:
         if ctx.state.name.startswith("fb."):
             ctx.clear_state()
         show_menu(ctx, ctx.t._("Cancelled. Nothing was sent."))
         return
-    if len(parts) == 3 and parts[2] in ("y", "n"):
-        ticket, about, choice = parts
+    if pressed.format is btn.FEEDBACK:
+        ticket, about, choice = pressed["ticket"], pressed["about"], pressed["choice"]
         reason = None
-    elif len(parts) == 4 and parts[2] == "r" and parts[3].isdigit():
-        ticket, about, choice, index = parts
-        if int(index) >= len(REASONS):
-            _stale(ctx)
-            return
-        reason = ctx.t._(REASONS[int(index)])
+    elif pressed.format is btn.FEEDBACK_REASON and pressed["reason"] < len(REASONS):
+        ticket, about, choice = pressed["ticket"], pressed["about"], "r"
+        reason = ctx.t._(REASONS[pressed["reason"]])
     else:
         _stale(ctx)
         return
@@ -147,10 +145,15 @@ async def _judged(ctx: Context, ticket: str, about: str) -> Question | None:
 
 def _reason_buttons(ctx: Context, ticket: str, about: str) -> list[list[Button]]:
     rows = [
-        [Button(ctx.t._(reason), f"f:{ticket}:{about}:r:{index}")]
+        [
+            Button(
+                ctx.t._(reason),
+                btn.FEEDBACK_REASON.build(ticket=ticket, about=about, reason=index),
+            )
+        ]
         for index, reason in enumerate(REASONS)
     ]
-    rows.append([Button(ctx.t._("❌ Cancel"), "f:x")])
+    rows.append([Button(ctx.t._("❌ Cancel"), btn.FEEDBACK_CANCEL.build())])
     return rows
 
 

@@ -27,6 +27,7 @@ import logging
 import secrets
 from datetime import date, timedelta
 
+from bot import buttons as btn
 from bot.i18n import N_, Translator, choose, parse_date
 from bot.messages import Button, Reply
 from handlers.ask import dialogue_title
@@ -73,33 +74,33 @@ async def show(ctx: Context) -> None:
     await _inbox_page(ctx, staff, 0)
 
 
-async def on_button(ctx: Context, parts: list[str]) -> None:
+async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
     """ "o:…" buttons: the inbox, a card, the actions on it, the steps of a draft."""
-    action = parts[0] if parts else ""
+    form = pressed.format
+    action = pressed.get("step") or ACTION_OF.get(form, "")
     staff = await require(ctx, "official", f"inbox button {action[:8]}")
     if staff is None:
         return
-    args = parts[1:]
-    if action == "i":
-        await _inbox_page(ctx, staff, _number(args[0]) if args else 0)
-    elif action in QUESTION_ACTIONS and len(args) == 1:
-        question = await _own_question(ctx, staff, args[0], action)
+    if form is btn.INBOX:
+        await _inbox_page(ctx, staff, pressed.get("page", 0))
+    elif form is btn.INBOX_QUESTION:
+        question = await _own_question(ctx, staff, pressed["ticket"], action)
         if question is not None:
             await QUESTION_ACTIONS[action](ctx, staff, question)
-    elif action == "wt" and len(args) == 2:
-        question = await _own_question(ctx, staff, args[0], action)
+    elif form is btn.INBOX_FORWARD:
+        question = await _own_question(ctx, staff, pressed["ticket"], action)
         if question is not None:
-            await _forward_to(ctx, staff, question, args[1])
-    elif action == "k" and not args:
+            await _forward_to(ctx, staff, question, pressed["agency"])
+    elif form is btn.COMMITMENTS:
         await _commitments_page(ctx, staff, 0)
-    elif action == "kl" and len(args) == 1:
-        await _commitments_page(ctx, staff, _number(args[0]))
-    elif action in COMMITMENT_ACTIONS and len(args) == 1:
-        commitment = await _own_commitment(ctx, staff, args[0], action)
+    elif form is btn.COMMITMENTS_PAGE:
+        await _commitments_page(ctx, staff, pressed["page"])
+    elif form is btn.COMMITMENT:
+        commitment = await _own_commitment(ctx, staff, pressed["commitment"], action)
         if commitment is not None:
             await COMMITMENT_ACTIONS[action](ctx, staff, commitment)
-    elif action in DRAFT_ACTIONS and args and _current(ctx, args[0]):
-        await DRAFT_ACTIONS[action](ctx, staff, args[1:])
+    elif action in DRAFT_ACTIONS and _current(ctx, pressed["nonce"]):
+        await DRAFT_ACTIONS[action](ctx, staff, pressed)
     else:
         _stale(ctx)
 
@@ -121,10 +122,6 @@ async def on_text(ctx: Context) -> None:
 # Helpers
 
 
-def _number(text: str) -> int:
-    return int(text) if text.isdigit() else 0
-
-
 def _current(ctx: Context, nonce: str) -> bool:
     return ctx.state.name.startswith("inbox.") and ctx.state.data.get("nonce") == nonce
 
@@ -134,12 +131,12 @@ def _stale(ctx: Context) -> None:
     ctx.notice = _("This button is out of date.")
     ctx.say(
         _("That button is from an earlier message."),
-        buttons=[[Button(_("📥 Open the inbox"), "o:i")]],
+        buttons=[[Button(_("📥 Open the inbox"), btn.INBOX.build())]],
     )
 
 
 def _back(ctx: Context) -> list[list[Button]]:
-    return [[Button(ctx.t._("📥 Back to the inbox"), "o:i")]]
+    return [[Button(ctx.t._("📥 Back to the inbox"), btn.INBOX.build())]]
 
 
 def _overdue(ctx: Context, question: Question) -> bool:
@@ -182,9 +179,9 @@ async def _own_question(ctx: Context, staff: Staff, ticket: str, action: str) ->
     return question
 
 
-async def _own_commitment(ctx: Context, staff: Staff, ident: str, action: str) -> Commitment | None:
+async def _own_commitment(ctx: Context, staff: Staff, ident: int, action: str) -> Commitment | None:
     _ = ctx.t._
-    commitment = await ctx.session.get(Commitment, int(ident)) if ident.isdigit() else None
+    commitment = await ctx.session.get(Commitment, ident)
     if commitment is None or commitment.agency != staff.agency:
         log.warning(
             "refused inbox %s: staff %s acted on a commitment outside their agency",
@@ -206,7 +203,7 @@ async def _inbox_page(ctx: Context, staff: Staff, page: int) -> None:
     assert staff.agency is not None
     agency = await _agency_name(ctx, staff.agency)
     items = await store.inbox(ctx.session, agency=staff.agency)
-    commitments = [Button(_("📌 Our commitments"), "o:k")]
+    commitments = [Button(_("📌 Our commitments"), btn.COMMITMENTS.build())]
     if not items:
         ctx.say(
             _("There are no questions for {agency} right now.").format(agency=agency),
@@ -222,12 +219,12 @@ async def _inbox_page(ctx: Context, staff: Staff, page: int) -> None:
         q = item.question
         label = f"#{q.ticket} · 👥{q.supporters} · {_mark(ctx, q)}"
         lines.append(f"{label}\n“{excerpt(q.text, 90)}”")
-        rows.append([Button(label, f"o:q:{q.ticket}")])
+        rows.append([Button(label, btn.INBOX_QUESTION.build(step="q", ticket=q.ticket))])
     nav = []
     if page > 0:
-        nav.append(Button(_("◀️ Previous"), f"o:i:{page - 1}"))
+        nav.append(Button(_("◀️ Previous"), btn.INBOX.build(page=page - 1)))
     if page < pages - 1:
-        nav.append(Button(_("Next ▶️"), f"o:i:{page + 1}"))
+        nav.append(Button(_("Next ▶️"), btn.INBOX.build(page=page + 1)))
     if nav:
         rows.append(nav)
     rows.append(commitments)
@@ -300,10 +297,24 @@ async def _card(ctx: Context, staff: Staff, question: Question) -> None:
         "\n".join(lines),
         title=_("Question #{ticket}").format(ticket=question.ticket),
         buttons=[
-            [Button(_("✍️ Answer"), f"o:a:{question.ticket}")],
-            [Button(_("🤝 Commitment"), f"o:c:{question.ticket}")],
-            [Button(_("↪️ Forward to another agency"), f"o:w:{question.ticket}")],
-            [Button(_("🏛 Answered at the dialogue"), f"o:r:{question.ticket}")],
+            [Button(_("✍️ Answer"), btn.INBOX_QUESTION.build(step="a", ticket=question.ticket))],
+            [
+                Button(
+                    _("🤝 Commitment"), btn.INBOX_QUESTION.build(step="c", ticket=question.ticket)
+                )
+            ],
+            [
+                Button(
+                    _("↪️ Forward to another agency"),
+                    btn.INBOX_QUESTION.build(step="w", ticket=question.ticket),
+                )
+            ],
+            [
+                Button(
+                    _("🏛 Answered at the dialogue"),
+                    btn.INBOX_QUESTION.build(step="r", ticket=question.ticket),
+                )
+            ],
             *_back(ctx),
         ],
     )
@@ -316,8 +327,13 @@ def _commitment_lines(ctx: Context, commitment: Commitment) -> list[str]:
     return lines
 
 
+def _draft(ctx: Context, step: str) -> str:
+    """A button of the current draft: its step and the draft's nonce."""
+    return btn.INBOX_DRAFT.build(step=step, nonce=ctx.state.data["nonce"])
+
+
 def _cancel_row(ctx: Context) -> list[Button]:
-    return [Button(ctx.t._("❌ Cancel"), f"o:x:{ctx.state.data['nonce']}")]
+    return [Button(ctx.t._("❌ Cancel"), _draft(ctx, "x"))]
 
 
 def _begin(ctx: Context, name: str, **data: object) -> None:
@@ -341,8 +357,8 @@ def _preview_buttons(ctx: Context) -> list[list[Button]]:
     _ = ctx.t._
     nonce = ctx.state.data["nonce"]
     return [
-        [Button(_("📢 Publish"), f"o:pub:{nonce}")],
-        [Button(_("✏️ Rewrite"), f"o:re:{nonce}")],
+        [Button(_("📢 Publish"), btn.INBOX_DRAFT.build(step="pub", nonce=nonce))],
+        [Button(_("✏️ Rewrite"), btn.INBOX_DRAFT.build(step="re", nonce=nonce))],
         _cancel_row(ctx),
     ]
 
@@ -459,7 +475,7 @@ def _ask_deadline(ctx: Context) -> None:
                 _("In {days} days (default) · {date}").format(
                     days=days, date=ctx.t.short_date(ctx.today + timedelta(days=days))
                 ),
-                f"o:d:{nonce}:{days}",
+                btn.INBOX_DEADLINE.build(nonce=nonce, days=days),
             )
         ]
     ]
@@ -471,11 +487,14 @@ def _ask_deadline(ctx: Context) -> None:
                         days=LONGER_DAYS,
                         date=ctx.t.short_date(ctx.today + timedelta(days=LONGER_DAYS)),
                     ),
-                    f"o:d:{nonce}:{LONGER_DAYS}",
+                    btn.INBOX_DEADLINE.build(nonce=nonce, days=LONGER_DAYS),
                 )
             ]
         )
-    rows += [[Button(_("📅 Another date"), f"o:d:{nonce}:o")], _cancel_row(ctx)]
+    rows += [
+        [Button(_("📅 Another date"), btn.INBOX_OTHER_DATE.build(nonce=nonce))],
+        _cancel_row(ctx),
+    ]
     ctx.say(_("By when will it be done?"), buttons=rows)
 
 
@@ -483,12 +502,12 @@ def _example(ctx: Context) -> str:
     return (ctx.today + timedelta(days=ctx.policy.answer_days)).strftime("%d/%m/%Y")
 
 
-async def _deadline_chosen(ctx: Context, staff: Staff, args: list[str]) -> None:
+async def _deadline_chosen(ctx: Context, staff: Staff, pressed: btn.Pressed) -> None:
     if ctx.state.name != "inbox.commit" or ctx.state.data.get("step") not in ("deadline", "date"):
         _stale(ctx)
         return
-    choice = args[0] if args else ""
-    if choice == "o":
+    days = pressed.get("days")
+    if pressed.format is btn.INBOX_OTHER_DATE:
         ctx.state.data["step"] = "date"
         ctx.say(
             ctx.t._("Type the date as dd/mm/yyyy, for example {example}.").format(
@@ -496,8 +515,8 @@ async def _deadline_chosen(ctx: Context, staff: Staff, args: list[str]) -> None:
             ),
             buttons=[_cancel_row(ctx)],
         )
-    elif choice.isdigit() and int(choice) in (ctx.policy.answer_days, LONGER_DAYS):
-        await _set_deadline(ctx, staff, ctx.today + timedelta(days=int(choice)))
+    elif days in (ctx.policy.answer_days, LONGER_DAYS):
+        await _set_deadline(ctx, staff, ctx.today + timedelta(days=days))
     else:
         _stale(ctx)
 
@@ -511,7 +530,7 @@ async def _set_deadline(ctx: Context, staff: Staff, due: date) -> None:
             "Who is responsible? Press the button for {agency}, or type the name of a person "
             "or unit."
         ).format(agency=agency),
-        buttons=[[Button(agency, f"o:ra:{ctx.state.data['nonce']}")], _cancel_row(ctx)],
+        buttons=[[Button(agency, _draft(ctx, "ra"))], _cancel_row(ctx)],
     )
 
 
@@ -555,7 +574,7 @@ async def _commitment_typed(ctx: Context, staff: Staff, text: str) -> None:
         )
 
 
-async def _responsible_is_agency(ctx: Context, staff: Staff, args: list[str]) -> None:
+async def _responsible_is_agency(ctx: Context, staff: Staff, pressed: btn.Pressed) -> None:
     if ctx.state.name != "inbox.commit" or ctx.state.data.get("step") != "responsible":
         _stale(ctx)
         return
@@ -635,8 +654,11 @@ async def _choose_agency(ctx: Context, staff: Staff, question: Question) -> None
     _ = ctx.t._
     assert staff.agency is not None
     agencies = await store.other_agencies(ctx.session, besides=staff.agency)
-    rows = [[Button(_(a.name), f"o:wt:{question.ticket}:{a.code}")] for a in agencies]
-    rows.append([Button(_("⬅️ Back"), f"o:q:{question.ticket}")])
+    rows = [
+        [Button(_(a.name), btn.INBOX_FORWARD.build(ticket=question.ticket, agency=a.code))]
+        for a in agencies
+    ]
+    rows.append([Button(_("⬅️ Back"), btn.INBOX_QUESTION.build(step="q", ticket=question.ticket))])
     ctx.say(_("To which agency should #{ticket} go?").format(ticket=question.ticket), buttons=rows)
 
 
@@ -652,7 +674,7 @@ async def _forward_to(ctx: Context, staff: Staff, question: Question, code: str)
             "Add a note for {agency}: why the question is theirs, what you already know. Or "
             "press Skip."
         ).format(agency=_(target.name)),
-        buttons=[[Button(_("⏭ Skip"), f"o:sk:{ctx.state.data['nonce']}")], _cancel_row(ctx)],
+        buttons=[[Button(_("⏭ Skip"), _draft(ctx, "sk"))], _cancel_row(ctx)],
     )
 
 
@@ -718,10 +740,10 @@ async def _tell_officials(
                 (
                     Button(
                         t._("Open #{ticket}").format(ticket=question.ticket),
-                        f"o:q:{question.ticket}",
+                        btn.INBOX_QUESTION.build(step="q", ticket=question.ticket),
                     ),
                 ),
-                (Button(t._("📥 Open the inbox"), "o:i"),),
+                (Button(t._("📥 Open the inbox"), btn.INBOX.build()),),
             ),
         )
         assert official.channel is not None and official.user_id is not None
@@ -749,7 +771,7 @@ async def _start_in_room(ctx: Context, staff: Staff, question: Question) -> None
             "#{ticket} was answered at the dialogue. You can type a short summary of the answer "
             "given there, and it will go to the asker and the followers. Or press Skip."
         ).format(ticket=question.ticket),
-        buttons=[[Button(_("⏭ Skip"), f"o:sk:{ctx.state.data['nonce']}")], _cancel_row(ctx)],
+        buttons=[[Button(_("⏭ Skip"), _draft(ctx, "sk"))], _cancel_row(ctx)],
     )
 
 
@@ -791,7 +813,7 @@ async def _do_in_room(ctx: Context, staff: Staff, summary: str) -> None:
     _published(ctx, count, done)
 
 
-async def _skip(ctx: Context, staff: Staff, args: list[str]) -> None:
+async def _skip(ctx: Context, staff: Staff, pressed: btn.Pressed) -> None:
     if ctx.state.name == "inbox.forward":
         await _do_forward(ctx, staff, "")
     elif ctx.state.name == "inbox.room":
@@ -826,12 +848,12 @@ async def _commitments_page(ctx: Context, staff: Staff, page: int) -> None:
         if c.due_on < ctx.today:
             label += " · " + _("⚠️ overdue")
         lines.append(f"{label}\n{excerpt(c.content, 90)}")
-        rows.append([Button(label, f"o:k:{c.id}")])
+        rows.append([Button(label, btn.COMMITMENT.build(step="k", commitment=c.id))])
     nav = []
     if page > 0:
-        nav.append(Button(_("◀️ Previous"), f"o:kl:{page - 1}"))
+        nav.append(Button(_("◀️ Previous"), btn.COMMITMENTS_PAGE.build(page=page - 1)))
     if page < pages - 1:
-        nav.append(Button(_("Next ▶️"), f"o:kl:{page + 1}"))
+        nav.append(Button(_("Next ▶️"), btn.COMMITMENTS_PAGE.build(page=page + 1)))
     if nav:
         rows.append(nav)
     rows += back
@@ -861,10 +883,15 @@ async def _commitment_card(ctx: Context, staff: Staff, commitment: Commitment) -
     rows = []
     if commitment.status == "open":
         rows += [
-            [Button(_("📝 Update progress"), f"o:kp:{commitment.id}")],
-            [Button(_("✅ Fulfilled"), f"o:kf:{commitment.id}")],
+            [
+                Button(
+                    _("📝 Update progress"),
+                    btn.COMMITMENT.build(step="kp", commitment=commitment.id),
+                )
+            ],
+            [Button(_("✅ Fulfilled"), btn.COMMITMENT.build(step="kf", commitment=commitment.id))],
         ]
-    rows.append([Button(_("📌 Our commitments"), "o:k")])
+    rows.append([Button(_("📌 Our commitments"), btn.COMMITMENTS.build())])
     ctx.say("\n".join(lines), title=_("Commitment"), buttons=rows)
 
 
@@ -911,7 +938,7 @@ async def _progress_typed(ctx: Context, staff: Staff, text: str) -> None:
 
 
 async def _publish_progress(ctx: Context, staff: Staff) -> None:
-    commitment = await _own_commitment(ctx, staff, str(ctx.state.data["commitment"]), "progress")
+    commitment = await _own_commitment(ctx, staff, int(ctx.state.data["commitment"]), "progress")
     if commitment is None or not _still_open(ctx, commitment):
         ctx.clear_state()
         return
@@ -958,7 +985,7 @@ async def _push(ctx: Context, commitment: Commitment) -> int:
 # Steps of a draft
 
 
-async def _publish(ctx: Context, staff: Staff, args: list[str]) -> None:
+async def _publish(ctx: Context, staff: Staff, pressed: btn.Pressed) -> None:
     name = ctx.state.name
     if name == "inbox.answer" and "text" in ctx.state.data:
         await _publish_answer(ctx, staff)
@@ -970,7 +997,7 @@ async def _publish(ctx: Context, staff: Staff, args: list[str]) -> None:
         _stale(ctx)
 
 
-async def _rewrite(ctx: Context, staff: Staff, args: list[str]) -> None:
+async def _rewrite(ctx: Context, staff: Staff, pressed: btn.Pressed) -> None:
     name = ctx.state.name
     ctx.state.data.pop("text", None)
     if name == "inbox.answer":
@@ -986,7 +1013,7 @@ async def _rewrite(ctx: Context, staff: Staff, args: list[str]) -> None:
         _stale(ctx)
 
 
-async def _cancel(ctx: Context, staff: Staff, args: list[str]) -> None:
+async def _cancel(ctx: Context, staff: Staff, pressed: btn.Pressed) -> None:
     ctx.clear_state()
     ctx.say(ctx.t._("Cancelled. Nothing was published."), buttons=_back(ctx))
 
@@ -1010,6 +1037,15 @@ DRAFT_ACTIONS = {
     "d": _deadline_chosen,
     "ra": _responsible_is_agency,
     "sk": _skip,
+}
+# The step of the formats that carry no "step" field.
+ACTION_OF = {
+    btn.INBOX: "i",
+    btn.INBOX_FORWARD: "wt",
+    btn.COMMITMENTS: "k",
+    btn.COMMITMENTS_PAGE: "kl",
+    btn.INBOX_DEADLINE: "d",
+    btn.INBOX_OTHER_DATE: "d",
 }
 TEXT_STEPS = {
     "inbox.answer": _answer_typed,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import buttons as btn
 from bot.i18n import SUPPORTED, Translator
 from bot.messages import Button, Reply
 from handlers.context import Context
@@ -37,11 +38,16 @@ def _details(t: Translator, dialogue: Dialogue) -> str:
     return "\n".join(lines)
 
 
+def _answer(invitation_id: int, answer: str) -> str:
+    """r:<invitation>:y|n (storage.invitations writes the same in SQL for a whole invitation)."""
+    return btn.INVITATION.build(invitation=invitation_id, answer=answer)
+
+
 def answer_buttons(t: Translator, invitation_id: int) -> tuple[tuple[Button, ...], ...]:
     return (
-        (Button(t._("✅ I will attend"), f"r:{invitation_id}:y"),),
-        (Button(t._("❌ I cannot attend"), f"r:{invitation_id}:n"),),
-        (Button(t._("✍️ Send a question"), "m:ask"),),
+        (Button(t._("✅ I will attend"), _answer(invitation_id, "y")),),
+        (Button(t._("❌ I cannot attend"), _answer(invitation_id, "n")),),
+        (Button(t._("✍️ Send a question"), btn.MENU.build(item="ask")),),
     )
 
 
@@ -110,9 +116,9 @@ class InvitationTemplate:
             text=self.intro.format(salutation=salutation) + "\n\n" + self.body,
             title=self.title,
             buttons=(
-                (Button(self.yes, f"r:{invitation_id}:y"),),
-                (Button(self.no, f"r:{invitation_id}:n"),),
-                (Button(self.ask, "m:ask"),),
+                (Button(self.yes, _answer(invitation_id, "y")),),
+                (Button(self.no, _answer(invitation_id, "n")),),
+                (Button(self.ask, btn.MENU.build(item="ask")),),
             ),
         )
 
@@ -326,12 +332,10 @@ async def announce_cancellation(
     )
 
 
-async def on_answer(ctx: Context, invitation_id: str, answer: str) -> None:
+async def on_answer(ctx: Context, invitation_id: int, answer: str) -> None:
     """r:<invitation>:y|n - a household answers its invitation."""
     _ = ctx.t._
-    invitation = (
-        await ctx.session.get(Invitation, int(invitation_id)) if invitation_id.isdigit() else None
-    )
+    invitation = await ctx.session.get(Invitation, invitation_id)
     link = None
     if invitation is not None:
         link = await ctx.session.scalar(

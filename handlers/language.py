@@ -1,14 +1,22 @@
-"""Language (/ngonngu): Vietnamese first, English on choice."""
+"""Language (/ngonngu): Vietnamese first, English or Khmer on choice; Khmer suggested to a
+household the registry says is Khmer (asked, never imposed)."""
 
 from __future__ import annotations
 
-from bot.i18n import SUPPORTED
+from bot import buttons as btn
+from bot.i18n import NATIVE_NAMES, SUPPORTED
 from bot.messages import Button
 from handlers.context import Context
 from handlers.menu import show_menu
 from handlers.start import show_consent
 
-LANGUAGE_NAMES = {"vi": "🇻🇳 Tiếng Việt", "en": "🇬🇧 English"}
+# Each language named in itself. Khmer has no flag: the Khmer of the Mekong delta are citizens of
+# Vietnam, and Cambodia's flag is not theirs.
+LANGUAGE_NAMES = {
+    "vi": f"🇻🇳 {NATIVE_NAMES['vi']}",
+    "en": f"🇬🇧 {NATIVE_NAMES['en']}",
+    "km": NATIVE_NAMES["km"],
+}
 
 
 async def offer(ctx: Context) -> None:
@@ -18,7 +26,9 @@ async def offer(ctx: Context) -> None:
         return
     ctx.say(
         ctx.t._("Choose your language:"),
-        buttons=[[Button(LANGUAGE_NAMES[code], f"l:{code}")] for code in SUPPORTED],
+        buttons=[
+            [Button(LANGUAGE_NAMES[code], btn.LANGUAGE.build(locale=code))] for code in SUPPORTED
+        ],
     )
 
 

@@ -8,47 +8,55 @@ either kind count toward one throttle, so that neither can be found by guessing.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
+from handlers import language_hint
 from handlers.context import Context
+from handlers.invitations import invitation_reply
 from handlers.menu import role_menu_buttons, staff_command_lines, staff_place
 from storage.households import find_by_link_code, find_by_phone, normalise_phone
+from storage.invitations import adopt_letters
 from storage.links import household_of, link, record_failure, throttle
+from storage.models import Dialogue, Household
 from storage.staff import claim, find_by_code, status_of
 
 log = logging.getLogger(__name__)
 
 
+def attempts_key(ctx: Context) -> str:
+    """The address as the throttle keeps it: a keyed hash, since it is kept before consent."""
+    return ctx.sealer.message_key("link attempts", ctx.address)
+
+
 async def known_code(ctx: Context, code: str) -> bool:
     """Before consent: is this a household's code? A wrong one is said so (and throttled)."""
     _ = ctx.t._
-    address = ctx.address
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
-    if not check.blocked and code.isalnum():
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
+    if check.blocked:
+        # Said as it is, not "invalid": the code may well be right, it was not even looked at.
+        ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
+        return False
+    if code.isascii() and code.isalnum():
         if await find_by_link_code(ctx.session, link_code=code) is not None:
             return True
-    if not check.blocked:
-        await record_failure(
-            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-        )
+    after = await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
     ctx.say(
         _(
             "The code {code} is not valid or has expired. Please check the link or the "
             "invitation letter, or ask the ward office."
         ).format(code=code)
+        + ("\n" + _too_many(ctx, 60) if after.blocked else "")
     )
     return False
 
 
-async def by_code(ctx: Context, code: str) -> None:
-    """/start <code>: link this chat to the household whose code it is."""
+async def by_code(ctx: Context, code: str) -> bool:
+    """/start <code>: link this chat to the household whose code it is. True if the link asked
+    a Khmer household whether to write in Khmer (the question's buttons end the message)."""
     _ = ctx.t._
     address = ctx.address
     code = code.strip().upper()[:32]
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
     if check.blocked:
         minutes = max(1, int(check.retry_after.total_seconds() // 60))
         ctx.say(
@@ -56,12 +64,11 @@ async def by_code(ctx: Context, code: str) -> None:
                 minutes=minutes
             )
         )
-        return
-    household = await find_by_link_code(ctx.session, link_code=code) if code.isalnum() else None
+        return False
+    valid = code.isascii() and code.isalnum()
+    household = await find_by_link_code(ctx.session, link_code=code) if valid else None
     if household is None:
-        after = await record_failure(
-            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-        )
+        after = await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
         ctx.say(
             _(
                 "The code {code} is not valid or has expired. Please check the link or the "
@@ -76,7 +83,7 @@ async def by_code(ctx: Context, code: str) -> None:
                 else ""
             )
         )
-        return
+        return False
     outcome = await link(
         ctx.session,
         household=household,
@@ -91,20 +98,33 @@ async def by_code(ctx: Context, code: str) -> None:
                 "tell the ward office."
             )
         )
-        return
-    _linked(ctx, household.head_name, household.hamlet, household.ward)
+        return False
+    await _linked(ctx, household)
+    return language_hint.suggest(ctx, household.ethnicity)
 
 
-def _linked(ctx: Context, name: str, hamlet: str, ward: str) -> None:
+async def _linked(ctx: Context, household: Household) -> None:
+    """Say so; the household's letters to dialogues still ahead now follow it to this chat."""
     _ = ctx.t._
-    place = ", ".join(p for p in (hamlet, ward) if p)
+    place = ", ".join(p for p in (household.hamlet, household.ward) if p)
     ctx.say(
         _(
             "This chat is linked to the household of {name} ({place}). Invitations and "
             "reminders of the dialogues will come here."
-        ).format(name=name, place=place),
+        ).format(name=household.head_name, place=place),
         clear_keyboard=True,
     )
+    adopted = await adopt_letters(
+        ctx.session, household_id=household.id, channel=ctx.address.channel, now=ctx.now
+    )
+    for invitation in adopted:
+        dialogue = await ctx.session.get(Dialogue, invitation.dialogue_id)
+        assert dialogue is not None
+        # The invitation again, as of now (the letter may carry an older time), with its
+        # answer buttons: its reminders and any notice of a change come here from now on.
+        ctx.replies.append(
+            replace(invitation_reply(ctx.t, dialogue, household, invitation.id), standalone=True)
+        )
 
 
 async def offer(ctx: Context) -> None:
@@ -167,7 +187,8 @@ async def by_phone(ctx: Context) -> None:
             clear_keyboard=True,
         )
         return
-    _linked(ctx, household.head_name, household.hamlet, household.ward)
+    await _linked(ctx, household)
+    language_hint.suggest(ctx, household.ethnicity)
 
 
 # Staff codes
@@ -207,17 +228,14 @@ def _too_many(ctx: Context, minutes: int) -> str:
 
 async def known_staff_code(ctx: Context, code: str) -> bool:
     """Before consent: can this staff code still be claimed? If not, said so (and throttled)."""
-    address = ctx.address
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
     if check.blocked:
         ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
         return False
     status = await _staff_code_status(ctx, code)
     if status in ("ok", "mine"):
         return True
-    await record_failure(ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now)
+    await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
     ctx.say(_staff_code_refused(ctx, status))
     return False
 
@@ -226,9 +244,7 @@ async def by_staff_code(ctx: Context, code: str) -> bool:
     """/start <staff code>, after consent: this chat takes the role, once. True if it holds it."""
     _ = ctx.t._
     address = ctx.address
-    check = await throttle(
-        ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-    )
+    check = await throttle(ctx.session, key=attempts_key(ctx), now=ctx.now)
     if check.blocked:
         ctx.say(_too_many(ctx, max(1, int(check.retry_after.total_seconds() // 60))))
         return False
@@ -241,9 +257,7 @@ async def by_staff_code(ctx: Context, code: str) -> bool:
     elif status == "mine":
         staff = await find_by_code(ctx.session, code=code)
     if staff is None:
-        after = await record_failure(
-            ctx.session, channel=address.channel, user_id=address.user_id, now=ctx.now
-        )
+        after = await record_failure(ctx.session, key=attempts_key(ctx), now=ctx.now)
         refused = _staff_code_refused(ctx, status if status != "ok" else "unknown")
         ctx.say(refused + ("\n" + _too_many(ctx, 60) if after.blocked else ""))
         return False

@@ -8,6 +8,7 @@ the staff menu is async (`role_menu_buttons`, `show_role_menu`); the sync `menu_
 
 from __future__ import annotations
 
+from bot import buttons as btn
 from bot.messages import Button
 from handlers.context import Context
 from handlers.roles import staff_of
@@ -19,11 +20,14 @@ def menu_buttons(ctx: Context) -> list[list[Button]]:
     """The citizen's menu."""
     _ = ctx.t._
     return [
-        [Button(_("✍️ Send a question"), "m:ask")],
-        [Button(_("📋 My questions"), "m:mine")],
-        [Button(_("🙋 Questions from other people"), "u:b")],
-        [Button(_("🏠 My household"), "m:link")],
-        [Button(_("🌐 Language"), "m:lang"), Button(_("❓ Help"), "m:help")],
+        [Button(_("✍️ Send a question"), btn.MENU.build(item="ask"))],
+        [Button(_("📋 My questions"), btn.MENU.build(item="mine"))],
+        [Button(_("🙋 Questions from other people"), btn.BROWSE.build())],
+        [Button(_("🏠 My household"), btn.MENU.build(item="link"))],
+        [
+            Button(_("🌐 Language"), btn.MENU.build(item="lang")),
+            Button(_("❓ Help"), btn.MENU.build(item="help")),
+        ],
     ]
 
 
@@ -34,11 +38,14 @@ def staff_buttons(ctx: Context, staff: Staff | None) -> list[list[Button]]:
         return []
     if staff.role == "facilitator":
         return [
-            [Button(_("📋 Moderate questions"), "s:q")],
-            [Button(_("🏛 The dialogue"), "g:r"), Button(_("📊 Report"), "d:n")],
+            [Button(_("📋 Moderate questions"), btn.MODERATE.build())],
+            [
+                Button(_("🏛 The dialogue"), btn.ROOM.build()),
+                Button(_("📊 Report"), btn.DIGEST.build()),
+            ],
         ]
     if staff.role == "official":
-        return [[Button(_("📥 Inbox"), "o:i")]]
+        return [[Button(_("📥 Inbox"), btn.INBOX.build())]]
     return []
 
 

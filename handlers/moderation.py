@@ -28,6 +28,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from bot import buttons as btn
 from bot.i18n import N_, Translator
 from bot.messages import Button, Reply
 from handlers.ask import dialogue_title
@@ -75,18 +76,19 @@ async def queue(ctx: Context) -> None:
     await _show_next(ctx, staff)
 
 
-async def on_button(ctx: Context, parts: list[str]) -> None:
+async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
     """s:…: one step of moderation (see the table above)."""
-    action = parts[0] if parts else ""
+    action = pressed.get("step") or ACTION_OF.get(pressed.format, "q")
     staff = await require(ctx, "facilitator", f"moderation button {action[:4]!r}")
     if staff is None:
         return
     if action not in ("rt", "mt"):
         _leave_typing(ctx)
-    if action == "q" or len(parts) < 2:
+    if pressed.format is btn.MODERATE:
         await _show_next(ctx, staff)
         return
-    ticket, rest = parts[1], parts[2:]
+    ticket = pressed["ticket"]
+    rest = [value for name, value in pressed.values if name not in ("step", "ticket")]
     if action == "k":
         await _skip(ctx, staff, ticket)
         return
@@ -179,15 +181,19 @@ async def _show_card(
         )
     lines += ["", f"“{question.text}”"]
     T = question.ticket
+
+    def step(name: str) -> str:
+        return btn.MODERATION.build(step=name, ticket=T)
+
     sensitive = _("⚠️ Sensitive ✔ (press to undo)") if question.sensitive else _("⚠️ Mark sensitive")
     ctx.say(
         "\n".join(lines),
         title=_("Question #{ticket}").format(ticket=T),
         buttons=[
-            [Button(_("✅ Approve"), f"s:a:{T}"), Button(_("❌ Reject"), f"s:r:{T}")],
-            [Button(_("🔗 Merge"), f"s:m:{T}"), Button(_("⏭ Skip"), f"s:k:{T}")],
-            [Button(_("🏷 Change topic"), f"s:t:{T}"), Button(_("🏛 Change agency"), f"s:g:{T}")],
-            [Button(sensitive, f"s:x:{T}")],
+            [Button(_("✅ Approve"), step("a")), Button(_("❌ Reject"), step("r"))],
+            [Button(_("🔗 Merge"), step("m")), Button(_("⏭ Skip"), step("k"))],
+            [Button(_("🏷 Change topic"), step("t")), Button(_("🏛 Change agency"), step("g"))],
+            [Button(sensitive, step("x"))],
         ],
     )
 
@@ -203,7 +209,12 @@ async def _agency_name(ctx: Context, code: str) -> str:
 
 
 def _back(ctx: Context, question: Question) -> list[Button]:
-    return [Button(ctx.t._("↩️ Back to the question"), f"s:c:{question.ticket}")]
+    return [
+        Button(
+            ctx.t._("↩️ Back to the question"),
+            btn.MODERATION.build(step="c", ticket=question.ticket),
+        )
+    ]
 
 
 async def _waiting_question(
@@ -284,18 +295,21 @@ async def _reasons(ctx: Context, staff: Staff, question: Question, rest: list[st
             ticket=T
         ),
         buttons=[
-            *[[Button(_(label), f"s:rr:{T}:{n}")] for n, label in enumerate(REASON_LABELS)],
-            [Button(_("✍️ Write another reason"), f"s:rt:{T}")],
+            *[
+                [Button(_(label), btn.MODERATION_REASON.build(ticket=T, reason=n))]
+                for n, label in enumerate(REASON_LABELS)
+            ],
+            [Button(_("✍️ Write another reason"), btn.MODERATION.build(step="rt", ticket=T))],
             _back(ctx, question),
         ],
     )
 
 
-async def _preset_reason(ctx: Context, staff: Staff, question: Question, rest: list[str]) -> None:
-    if len(rest) != 1 or not rest[0].isdigit() or int(rest[0]) >= len(REASONS):
-        await _reasons(ctx, staff, question, rest)
+async def _preset_reason(ctx: Context, staff: Staff, question: Question, rest: list[int]) -> None:
+    if len(rest) != 1 or rest[0] >= len(REASONS):
+        await _reasons(ctx, staff, question, [])
         return
-    reason = REASONS[int(rest[0])]
+    reason = REASONS[rest[0]]
     await _reject(ctx, staff, question, stored=ctx.t._(reason), told=lambda t: t._(reason))
 
 
@@ -393,12 +407,12 @@ async def _merge_choices(ctx: Context, staff: Staff, question: Question, rest: l
                 [
                     Button(
                         f"#{q.ticket} · 👥 {q.supporters} · {excerpt(q.text, 40)}",
-                        f"s:mm:{T}:{q.ticket}",
+                        btn.MODERATION_MERGE.build(ticket=T, into=q.ticket),
                     )
                 ]
                 for q in choices
             ],
-            [Button(_("⌨️ Type a ticket"), f"s:mt:{T}")],
+            [Button(_("⌨️ Type a ticket"), btn.MODERATION.build(step="mt", ticket=T))],
             _back(ctx, question),
         ],
     )
@@ -490,7 +504,7 @@ async def _topics(ctx: Context, staff: Staff, question: Question, rest: list[str
         ctx.t._("Which topic is question #{ticket} about?").format(ticket=T),
         buttons=[
             *[
-                [Button(ctx.t._(topic.name), f"s:tt:{T}:{code}")]
+                [Button(ctx.t._(topic.name), btn.MODERATION_TOPIC.build(ticket=T, topic=code))]
                 for code, topic in TOPICS.items()
                 if code != question.topic
             ],
@@ -525,7 +539,10 @@ async def _agencies(ctx: Context, staff: Staff, question: Question, rest: list[s
     ctx.say(
         ctx.t._("Which agency should answer question #{ticket}?").format(ticket=T),
         buttons=[
-            *[[Button(ctx.t._(a.name), f"s:gg:{T}:{a.code}")] for a in agencies],
+            *[
+                [Button(ctx.t._(a.name), btn.MODERATION_AGENCY.build(ticket=T, agency=a.code))]
+                for a in agencies
+            ],
             _back(ctx, question),
         ],
     )
@@ -563,6 +580,14 @@ async def _card(ctx: Context, staff: Staff, question: Question, rest: list[str])
     await _show_card(ctx, staff, question)
 
 
+# The step of the formats that carry no "step" field.
+ACTION_OF = {
+    btn.MODERATE: "q",
+    btn.MODERATION_REASON: "rr",
+    btn.MODERATION_MERGE: "mm",
+    btn.MODERATION_TOPIC: "tt",
+    btn.MODERATION_AGENCY: "gg",
+}
 STEPS = {
     "a": _approve,
     "r": _reasons,

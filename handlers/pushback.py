@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import buttons as btn
 from bot.anonymity import Sealer
 from bot.i18n import Translator, choose
 from bot.messages import Address, Button, Reply
@@ -190,8 +191,10 @@ def feedback_buttons(t: Translator, *, ticket: str, about: str) -> tuple[tuple[B
     """ "Hài lòng" / "Chưa hài lòng" under an answer or a commitment (data: "f:TICKET:about:y|n")."""
     return (
         (
-            Button(t._("😊 Satisfied"), f"f:{ticket}:{about}:y"),
-            Button(t._("🙁 Not satisfied"), f"f:{ticket}:{about}:n"),
+            Button(t._("😊 Satisfied"), btn.FEEDBACK.build(ticket=ticket, about=about, choice="y")),
+            Button(
+                t._("🙁 Not satisfied"), btn.FEEDBACK.build(ticket=ticket, about=about, choice="n")
+            ),
         ),
     )
 

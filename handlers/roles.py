@@ -34,6 +34,23 @@ async def require(ctx: Context, role: str, action: str) -> Staff | None:
         ctx.account.id if ctx.account else "-",
         staff.role if staff else "no role",
     )
-    ctx.notice = ctx.t._("This is for staff only.")
-    ctx.say(ctx.t._("This is for officials and facilitators only."))
+    _ = ctx.t._
+    ctx.notice = _("This is for staff only.")
+    if staff is None:
+        ctx.say(_("This is for officials and facilitators only."))
+    elif role == "official":
+        # A facilitator replaying an official's button: tell them what it is, and what is theirs.
+        ctx.say(
+            _(
+                "This is for the officials who answer for an agency; you are the facilitator of "
+                "your ward. Type /trogiup to see what you can do."
+            )
+        )
+    else:
+        ctx.say(
+            _(
+                "This is for the ward's facilitator; you are an official of your agency. Type "
+                "/trogiup to see what you can do."
+            )
+        )
     return None

@@ -35,6 +35,7 @@ import logging
 import secrets
 from datetime import date, timedelta
 
+from bot import buttons as btn
 from bot.i18n import N_, parse_date
 from bot.messages import Button
 from handlers.context import Context
@@ -84,7 +85,12 @@ async def _entry(ctx: Context, staff: Staff) -> None:
             _("Which dialogue?"),
             title=_("At the dialogue"),
             buttons=[
-                [Button(f"{d.title[:40]} – {ctx.t.short_date(d.starts_at)}", f"g:d:{d.id}:0")]
+                [
+                    Button(
+                        f"{d.title[:40]} – {ctx.t.short_date(d.starts_at)}",
+                        btn.ROOM_DIALOGUE.build(step="d", dialogue=d.id, page=0),
+                    )
+                ]
                 for d in dialogues
                 if d.starts_at is not None
             ],
@@ -126,12 +132,17 @@ def _refuse(ctx: Context, staff: Staff) -> None:
         ctx.t._(
             "This is not a question or a dialogue of your ward, or the dialogue's room is closed."
         ),
-        buttons=[[Button(ctx.t._("🏛 At the dialogue"), "g:r")]],
+        buttons=[[Button(ctx.t._("🏛 At the dialogue"), btn.ROOM.build())]],
     )
 
 
 def _back(ctx: Context, dialogue_id: int) -> list[Button]:
-    return [Button(ctx.t._("◀️ Back to the questions"), f"g:d:{dialogue_id}:0")]
+    return [
+        Button(
+            ctx.t._("◀️ Back to the questions"),
+            btn.ROOM_DIALOGUE.build(step="d", dialogue=dialogue_id, page=0),
+        )
+    ]
 
 
 # The dialogue and its questions
@@ -169,7 +180,7 @@ async def _show_dialogue(ctx: Context, dialogue: Dialogue, page: int) -> None:
             [
                 Button(
                     f"{mark} #{question.ticket} · {excerpt(question.text, 30)}",
-                    f"g:q:{question.ticket}",
+                    btn.ROOM_QUESTION.build(step="q", ticket=question.ticket),
                 )
             ]
         )
@@ -177,12 +188,28 @@ async def _show_dialogue(ctx: Context, dialogue: Dialogue, page: int) -> None:
         lines += ["", _("Page {page} of {pages}").format(page=page + 1, pages=pages)]
         nav = []
         if page > 0:
-            nav.append(Button(_("⬅️ Previous"), f"g:d:{dialogue.id}:{page - 1}"))
+            nav.append(
+                Button(
+                    _("⬅️ Previous"),
+                    btn.ROOM_DIALOGUE.build(step="d", dialogue=dialogue.id, page=page - 1),
+                )
+            )
         if page + 1 < pages:
-            nav.append(Button(_("➡️ More"), f"g:d:{dialogue.id}:{page + 1}"))
+            nav.append(
+                Button(
+                    _("➡️ More"),
+                    btn.ROOM_DIALOGUE.build(step="d", dialogue=dialogue.id, page=page + 1),
+                )
+            )
         rows.append(nav)
-    rows.append([Button(_("➕ General commitment"), f"g:gc:{dialogue.id}")])
-    rows.append([Button(_("✅ Attendance"), f"g:a:{dialogue.id}:0")])
+    rows.append([Button(_("➕ General commitment"), btn.ROOM_GENERAL.build(dialogue=dialogue.id))])
+    rows.append(
+        [
+            Button(
+                _("✅ Attendance"), btn.ROOM_DIALOGUE.build(step="a", dialogue=dialogue.id, page=0)
+            )
+        ]
+    )
     ctx.say("\n".join(lines), title=dialogue.title, buttons=rows)
 
 
@@ -214,8 +241,22 @@ async def _show_question(ctx: Context, question: Question, dialogue: Dialogue) -
     lines += ["", f"“{question.text}”"]
     rows = []
     if not question.answered_in_room:
-        rows.append([Button(_("🏛 Answered at the dialogue"), f"g:i:{question.ticket}")])
-    rows.append([Button(_("🤝 Record a commitment"), f"g:c:{question.ticket}")])
+        rows.append(
+            [
+                Button(
+                    _("🏛 Answered at the dialogue"),
+                    btn.ROOM_QUESTION.build(step="i", ticket=question.ticket),
+                )
+            ]
+        )
+    rows.append(
+        [
+            Button(
+                _("🤝 Record a commitment"),
+                btn.ROOM_QUESTION.build(step="c", ticket=question.ticket),
+            )
+        ]
+    )
     rows.append(_back(ctx, dialogue.id))
     ctx.say("\n".join(lines), title=f"#{question.ticket}", buttons=rows)
 
@@ -223,54 +264,65 @@ async def _show_question(ctx: Context, question: Question, dialogue: Dialogue) -
 # Buttons and text
 
 
-async def on_button(ctx: Context, parts: list[str]) -> None:
+async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
     """Every g:… button; the role and the ward are checked first, whatever the data says."""
-    action, args = (parts[0], parts[1:]) if parts else ("", [])
+    form = pressed.format
+    action = pressed.get("step") or ACTION_OF.get(form, "")
     staff = await require(ctx, "facilitator", f"room button {action[:4]}")
     if staff is None:
         return
-    if action == "r" and not args:
+    if form is btn.ROOM:
         await _entry(ctx, staff)
-    elif action == "d" and len(args) == 2 and args[1].isdigit():
-        dialogue = await _allowed_dialogue(ctx, staff, args[0])
+    elif action == "d":
+        dialogue = await _allowed_dialogue(ctx, staff, pressed["dialogue"])
         if dialogue is not None:
-            await _show_dialogue(ctx, dialogue, int(args[1]))
-    elif action == "q" and len(args) == 1:
-        found = await _allowed_question(ctx, staff, args[0])
+            await _show_dialogue(ctx, dialogue, pressed["page"])
+    elif action == "q":
+        found = await _allowed_question(ctx, staff, pressed["ticket"])
         if found is not None:
             await _show_question(ctx, *found)
-    elif action == "i" and len(args) == 1:
-        await _ask_summary(ctx, staff, args[0])
-    elif action == "c" and len(args) == 1:
-        found = await _allowed_question(ctx, staff, args[0])
+    elif action == "i":
+        await _ask_summary(ctx, staff, pressed["ticket"])
+    elif action == "c":
+        found = await _allowed_question(ctx, staff, pressed["ticket"])
         if found is not None:
             question, dialogue = found
             await _start_commitment(ctx, dialogue, question)
-    elif action == "gc" and len(args) == 1:
-        dialogue = await _allowed_dialogue(ctx, staff, args[0])
+    elif action == "gc":
+        dialogue = await _allowed_dialogue(ctx, staff, pressed["dialogue"])
         if dialogue is not None:
             await _start_commitment(ctx, dialogue, None)
-    elif action == "a" and len(args) == 2 and args[1].isdigit():
-        dialogue = await _allowed_dialogue(ctx, staff, args[0])
+    elif action == "a":
+        dialogue = await _allowed_dialogue(ctx, staff, pressed["dialogue"])
         if dialogue is not None:
-            await _show_attendance(ctx, dialogue, int(args[1]))
-    elif action == "at" and len(args) == 2 and args[0].isdigit() and args[1].isdigit():
-        await _toggle_attendance(ctx, staff, int(args[0]), int(args[1]))
-    elif action in ("is", "ca", "cd", "cr", "x") and args:
-        await _draft_button(ctx, staff, action, args)
+            await _show_attendance(ctx, dialogue, pressed["page"])
+    elif action == "at":
+        await _toggle_attendance(ctx, staff, pressed["invitation"], pressed["page"])
+    elif action in ("is", "ca", "cd", "cr", "x"):
+        await _draft_button(ctx, staff, action, pressed)
     else:
         _stale(ctx)
+
+
+# The step of the formats that carry no "step" field.
+ACTION_OF = {
+    btn.ROOM: "r",
+    btn.ROOM_GENERAL: "gc",
+    btn.ROOM_ATTENDANCE: "at",
+    btn.ROOM_AGENCY: "ca",
+    btn.ROOM_DEADLINE: "cd",
+}
 
 
 def _stale(ctx: Context) -> None:
     ctx.notice = ctx.t._("This button is out of date.")
     ctx.say(
         ctx.t._("That button is from an earlier message."),
-        buttons=[[Button(ctx.t._("🏛 At the dialogue"), "g:r")]],
+        buttons=[[Button(ctx.t._("🏛 At the dialogue"), btn.ROOM.build())]],
     )
 
 
-async def _draft_button(ctx: Context, staff: Staff, action: str, args: list[str]) -> None:
+async def _draft_button(ctx: Context, staff: Staff, action: str, pressed: btn.Pressed) -> None:
     """A button of a draft: only the current draft's (its nonce) at the step it belongs to."""
     _ = ctx.t._
     data = ctx.state.data
@@ -280,7 +332,7 @@ async def _draft_button(ctx: Context, staff: Staff, action: str, args: list[str]
         "cd": "room.c.due",
         "cr": "room.c.resp",
     }
-    current = ctx.state.name.startswith("room.") and data.get("nonce") == args[0]
+    current = ctx.state.name.startswith("room.") and data.get("nonce") == pressed["nonce"]
     if not current or (action in expected and ctx.state.name != expected[action]):
         _stale(ctx)
         return
@@ -294,10 +346,10 @@ async def _draft_button(ctx: Context, staff: Staff, action: str, args: list[str]
         )
     elif action == "is":
         await _finish_in_room(ctx, staff, "")
-    elif action == "ca" and len(args) == 2:
-        await _choose_agency(ctx, args[1])
-    elif action == "cd" and len(args) == 2 and args[1].isdigit() and 0 < int(args[1]) <= 3650:
-        _ask_responsible(ctx, ctx.today + timedelta(days=int(args[1])))
+    elif action == "ca":
+        await _choose_agency(ctx, pressed["agency"])
+    elif action == "cd":
+        _ask_responsible(ctx, ctx.today + timedelta(days=pressed["days"]))
     elif action == "cr":
         agency = await ctx.session.get(Agency, data.get("agency", ""))
         await _finish_commitment(ctx, staff, _(agency.name) if agency else "")
@@ -363,7 +415,9 @@ def _new_draft(ctx: Context, name: str, **data: object) -> str:
 
 
 def _cancel_row(ctx: Context) -> list[Button]:
-    return [Button(ctx.t._("❌ Cancel"), f"g:x:{ctx.state.data.get('nonce', '')}")]
+    return [
+        Button(ctx.t._("❌ Cancel"), btn.ROOM_DRAFT.build(step="x", nonce=ctx.state.data["nonce"]))
+    ]
 
 
 # Answered at the dialogue
@@ -392,7 +446,7 @@ async def _ask_summary(ctx: Context, staff: Staff, ticket: str) -> None:
             "only mark it answered."
         ).format(ticket=question.ticket),
         buttons=[
-            [Button(_("⏭ Skip"), f"g:is:{nonce}")],
+            [Button(_("⏭ Skip"), btn.ROOM_DRAFT.build(step="is", nonce=nonce))],
             _cancel_row(ctx),
         ],
     )
@@ -456,7 +510,10 @@ async def _start_commitment(ctx: Context, dialogue: Dialogue, question: Question
         text,
         title=_("Record a commitment"),
         buttons=[
-            *[[Button(_(a.name), f"g:ca:{nonce}:{a.code}")] for a in agencies],
+            *[
+                [Button(_(a.name), btn.ROOM_AGENCY.build(nonce=nonce, agency=a.code))]
+                for a in agencies
+            ],
             _cancel_row(ctx),
         ],
     )
@@ -482,9 +539,23 @@ def _ask_deadline(ctx: Context, text: str = "") -> None:
     _ = ctx.t._
     nonce = ctx.state.data["nonce"]
     days = ctx.policy.answer_days
-    rows = [[Button(_("In {days} days (default)").format(days=days), f"g:cd:{nonce}:{days}")]]
+    rows = [
+        [
+            Button(
+                _("In {days} days (default)").format(days=days),
+                btn.ROOM_DEADLINE.build(nonce=nonce, days=days),
+            )
+        ]
+    ]
     if days != LATER_DAYS:
-        rows.append([Button(_("In {days} days").format(days=LATER_DAYS), f"g:cd:{nonce}:30")])
+        rows.append(
+            [
+                Button(
+                    _("In {days} days").format(days=LATER_DAYS),
+                    btn.ROOM_DEADLINE.build(nonce=nonce, days=LATER_DAYS),
+                )
+            ]
+        )
     ctx.say(
         text or _("By when? Press a button, or type a date as dd/mm/yyyy."),
         buttons=[*rows, _cancel_row(ctx)],
@@ -500,7 +571,10 @@ def _ask_responsible(ctx: Context, due: date) -> None:
         _(
             "Deadline: {date}. Who is responsible? Type a name or a unit, or press the agency."
         ).format(date=ctx.t.date(due)),
-        buttons=[[Button(_("🏛 The agency itself"), f"g:cr:{nonce}")], _cancel_row(ctx)],
+        buttons=[
+            [Button(_("🏛 The agency itself"), btn.ROOM_DRAFT.build(step="cr", nonce=nonce))],
+            _cancel_row(ctx),
+        ],
     )
 
 
@@ -591,15 +665,24 @@ async def _show_attendance(ctx: Context, dialogue: Dialogue, page: int) -> None:
             [
                 Button(
                     f"{mark} {household.head_name}{where}"[:60],
-                    f"g:at:{invitee.invitation.id}:{page}",
+                    btn.ROOM_ATTENDANCE.build(invitation=invitee.invitation.id, page=page),
                 )
             ]
         )
     nav = []
     if page > 0:
-        nav.append(Button(_("⬅️ Previous"), f"g:a:{dialogue.id}:{page - 1}"))
+        nav.append(
+            Button(
+                _("⬅️ Previous"),
+                btn.ROOM_DIALOGUE.build(step="a", dialogue=dialogue.id, page=page - 1),
+            )
+        )
     if page + 1 < pages:
-        nav.append(Button(_("➡️ More"), f"g:a:{dialogue.id}:{page + 1}"))
+        nav.append(
+            Button(
+                _("➡️ More"), btn.ROOM_DIALOGUE.build(step="a", dialogue=dialogue.id, page=page + 1)
+            )
+        )
     if nav:
         rows.append(nav)
     rows.append(_back(ctx, dialogue.id))

@@ -5,9 +5,10 @@ Everything that is not understood gets a short helpful reply, never silence or a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
-from bot.i18n import SUPPORTED
+from bot import buttons as btn
 from bot.messages import Button, Kind
 from handlers import (
     ask,
@@ -26,6 +27,8 @@ from handlers import (
 )
 from handlers.context import Context
 from handlers.menu import show_help, show_menu
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Context], Awaitable[None]]
 
@@ -60,7 +63,7 @@ COMMANDS: dict[str, str] = {
 NEEDS_ACCOUNT = {"ask", "mine", "browse", "moderate", "inbox", "room", "digest"}
 
 # Buttons of the later flows: the first part of the data names the flow, the rest is its own.
-BUTTON_FLOWS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
+BUTTON_FLOWS: dict[str, Callable[[Context, btn.Pressed], Awaitable[None]]] = {
     "s": moderation.on_button,  # facilitator: moderation queue
     "o": inbox.on_button,  # official: inbox, answers, commitments, forwarding
     "f": feedback.on_button,  # asker or follower: "Hài lòng" / "Chưa hài lòng"
@@ -126,7 +129,7 @@ async def _run(ctx: Context, action: str) -> None:
         nonce = ctx.state.data.get("nonce", "")
         ctx.say(
             ctx.t._("You are still writing a question."),
-            buttons=[[Button(ctx.t._("▶️ Continue"), f"a:{nonce}:resume")]],
+            buttons=[[Button(ctx.t._("▶️ Continue"), btn.ASK.build(nonce=nonce, step="resume"))]],
         )
 
 
@@ -143,31 +146,41 @@ async def _command(ctx: Context) -> None:
 
 
 async def _button(ctx: Context) -> None:
-    parts = ctx.incoming.data.split(":")
-    head = parts[0]
-    if head == "m" and len(parts) == 2 and parts[1] in ("ask", "mine", "help", "lang"):
-        await _run(ctx, "language" if parts[1] == "lang" else parts[1])
-    elif head == "c" and len(parts) in (3, 4) and parts[2] in SUPPORTED:
-        handler = {"lang": start.choose_language, "ok": start.accept, "no": start.decline}.get(
-            parts[1]
+    pressed = btn.parse(ctx.incoming.data)
+    if pressed is None:
+        # Stale (an old keyboard) or forged by hand: said briefly, logged once, no traceback.
+        log.info(
+            "button data refused: %d bytes, not a button of ours", len(ctx.incoming.data.encode())
         )
-        if handler is None:
-            await ask.stale(ctx)
-        else:
-            await handler(ctx, parts[2], parts[3] if len(parts) == 4 else "")
-    elif head == "m" and parts[1:] == ["link"] and ctx.account is not None:
+        await _stale_button(ctx)
+        return
+    form = pressed.format
+    if form is btn.MENU and pressed["item"] != "link":
+        item = pressed["item"]
+        await _run(ctx, "language" if item == "lang" else item)
+    elif form is btn.CONSENT:
+        handler = {"lang": start.choose_language, "ok": start.accept, "no": start.decline}[
+            pressed["choice"]
+        ]
+        await handler(ctx, pressed["locale"], pressed.get("code", ""))
+    elif form is btn.MENU and ctx.account is not None:
         await link.offer(ctx)
-    elif head == "r" and len(parts) == 3 and ctx.account is not None:
-        await invitations.on_answer(ctx, parts[1], parts[2])
-    elif head == "l" and len(parts) == 2:
-        await language.choose(ctx, parts[1])
-    elif head == "a" and len(parts) in (3, 4) and ctx.account is not None:
-        await ask.on_button(ctx, parts[1], parts[2], parts[3] if len(parts) == 4 else "")
-    elif head == "x" and len(parts) == 2:
-        await delete.on_button(ctx, parts[1])
-    elif head in BUTTON_FLOWS and ctx.account is not None:
-        await BUTTON_FLOWS[head](ctx, parts[1:])
-    elif ctx.account is None:
+    elif form is btn.INVITATION and ctx.account is not None:
+        await invitations.on_answer(ctx, pressed["invitation"], pressed["answer"])
+    elif form is btn.LANGUAGE:
+        await language.choose(ctx, pressed["locale"])
+    elif form in (btn.ASK, btn.ASK_DIALOGUE, btn.ASK_TOPIC) and ctx.account is not None:
+        await ask.on_button(ctx, pressed)
+    elif form is btn.DELETE:
+        await delete.on_button(ctx, pressed["answer"])
+    elif pressed.prefix in BUTTON_FLOWS and ctx.account is not None:
+        await BUTTON_FLOWS[pressed.prefix](ctx, pressed)
+    else:
+        await _stale_button(ctx)
+
+
+async def _stale_button(ctx: Context) -> None:
+    if ctx.account is None:
         ctx.notice = ctx.t._("This button is out of date.")
         start.show_consent(ctx)
     else:

@@ -5,11 +5,14 @@ Before consent the flow keeps no state: the chosen language travels in the butto
 
 from __future__ import annotations
 
+from bot import buttons as btn
+from bot.i18n import NATIVE_NAMES
 from bot.messages import Button
 from handlers import link
 from handlers.context import Context
 from handlers.menu import show_role_menu
 from storage.accounts import create_account
+from storage.personal_data import forget_chat
 from storage.staff import is_staff_code
 
 
@@ -17,11 +20,16 @@ def _consent_buttons(ctx: Context, code: str) -> list[list[Button]]:
     _ = ctx.t._
     loc = ctx.t.locale
     # A household's or a staff code given with /start waits in the buttons until consent.
-    tail = f":{code}" if code else ""
+    code = code if btn.START_CODE.decode(code) else ""
+    consent = btn.CONSENT.build
     return [
-        [Button(_("✅ I agree"), f"c:ok:{loc}{tail}")],
-        [Button(_("Not now"), f"c:no:{loc}")],
-        [Button("Tiếng Việt", f"c:lang:vi{tail}"), Button("English", f"c:lang:en{tail}")],
+        [Button(_("✅ I agree"), consent(choice="ok", locale=loc, code=code or None))],
+        [Button(_("Not now"), consent(choice="no", locale=loc))],
+        # The languages, each in its own words, whatever the language of the statement.
+        [
+            Button(name, consent(choice="lang", locale=lang, code=code or None))
+            for lang, name in NATIVE_NAMES.items()
+        ],
     ]
 
 
@@ -92,8 +100,8 @@ async def accept(ctx: Context, locale: str, code: str = "") -> None:
     if is_staff_code(code):
         if await link.by_staff_code(ctx, code):
             return  # the role's message carries its menu
-    elif code:
-        await link.by_code(ctx, code)
+    elif code and await link.by_code(ctx, code):
+        return  # a Khmer household is asked its language first; either answer brings the menu
     await show_role_menu(
         ctx,
         _('Thank you. You can now send a question. Press "Send a question" below, or type /hoi.'),
@@ -101,8 +109,13 @@ async def accept(ctx: Context, locale: str, code: str = "") -> None:
 
 
 async def decline(ctx: Context, locale: str, code: str = "") -> None:
-    """c:no:xx - nothing is stored; the way back is /start."""
+    """c:no:xx - nothing is stored; the way back is /start. What the chat was sent so far
+    keeps no address from now, and this answer none once the clock has swept."""
     ctx.use_locale(locale)
+    if ctx.account is None:
+        await forget_chat(
+            ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id, now=ctx.now
+        )
     ctx.say(
         ctx.t._(
             "All right: nothing has been stored. When you are ready, type /start. "

@@ -1,6 +1,6 @@
 """Citizens browse the approved questions of their dialogues and press "Tôi cũng muốn hỏi".
 
-/xemcauhoi (button "u:b") lists the questions of the dialogues the person takes part in, the
+/xemcauhoi (button btn.BROWSE.build()) lists the questions of the dialogues the person takes part in, the
 most supported first, five a page ("u:p:<page>"); "u:s:<ticket>" supports one: it counts once,
 and the supporter receives the answer like the asker. The support keeps no account, only the
 person's keyed hash and a sealed handle (see storage/support.py).
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from bot import buttons as btn
 from bot.messages import Button
 from handlers.context import Context
 from handlers.menu import menu_buttons
@@ -87,7 +88,7 @@ async def _show(ctx: Context, page: int) -> None:
             [
                 Button(
                     _("🙋 I have this question too #{ticket}").format(ticket=question.ticket),
-                    f"u:s:{question.ticket}",
+                    btn.SUPPORT.build(ticket=question.ticket),
                 )
             ]
         )
@@ -95,7 +96,7 @@ async def _show(ctx: Context, page: int) -> None:
     if pages > 1:
         blocks.append(_("Page {page} of {pages}").format(page=page + 1, pages=pages))
     if page + 1 < pages:
-        rows.append([Button(_("➡️ More"), f"u:p:{page + 1}")])
+        rows.append([Button(_("➡️ More"), btn.BROWSE_PAGE.build(page=page + 1))])
     ctx.say("\n\n".join(blocks), title=_("Questions of the dialogues"), buttons=rows)
 
 
@@ -115,14 +116,14 @@ def _item(ctx: Context, question: Question, *, own: bool, followed: set[str]) ->
     return f"{head}\n“{excerpt(question.text)}”"
 
 
-async def on_button(ctx: Context, parts: list[str]) -> None:
+async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
     """u:b (the list), u:p:<page> (a later page), u:s:<ticket> (I have this question too)."""
-    if parts == ["b"]:
+    if pressed.format is btn.BROWSE:
         await _show(ctx, 0)
-    elif len(parts) == 2 and parts[0] == "p" and parts[1].isdigit():
-        await _show(ctx, int(parts[1]))
-    elif len(parts) == 2 and parts[0] == "s":
-        await _support(ctx, parts[1])
+    elif pressed.format is btn.BROWSE_PAGE:
+        await _show(ctx, pressed["page"])
+    elif pressed.format is btn.SUPPORT:
+        await _support(ctx, pressed["ticket"])
     else:
         _stale(ctx)
 
@@ -132,7 +133,7 @@ def _stale(ctx: Context) -> None:
     ctx.notice = _("This button is out of date.")
     ctx.say(
         _("That button is from an earlier message."),
-        buttons=[[Button(_("📋 Questions of the dialogues"), "u:b")]],
+        buttons=[[Button(_("📋 Questions of the dialogues"), btn.BROWSE.build())]],
     )
 
 
@@ -143,7 +144,7 @@ async def _support(ctx: Context, ticket: str) -> None:
     assert account is not None
     question = await store.by_ticket(ctx.session, ticket=ticket[:12])
     dialogue_ids, _linked = await _dialogues(ctx)
-    back = [[Button(_("📋 Other questions"), "u:b")]]
+    back = [[Button(_("📋 Other questions"), btn.BROWSE.build())]]
     if question is None or not store.may_browse(question, dialogue_ids=dialogue_ids):
         # A replayed or forged button: neither the ticket nor the person goes to the log.
         log.warning("refused a support of a question the person may not browse")

@@ -49,6 +49,18 @@ async def mark_unreachable(
     )
 
 
+async def fill_display_name(
+    session: AsyncSession, *, channel: str, user_id: str, display_name: str
+) -> None:
+    """The platform told us the person's name: kept for an account that has none yet."""
+    await session.execute(
+        update(Account)
+        .where(Account.channel == channel, Account.user_id == user_id, Account.display_name == "")
+        .values(display_name=display_name[:200])
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def delete_account(session: AsyncSession, *, account: Account) -> None:
     """Remove the account row: its name, phone, address and the salt of its asker hash."""
     await session.delete(account)

@@ -7,14 +7,12 @@ file is in WAL mode so that readers never wait (and `reading` sessions take no l
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,6 +20,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ = "doithoai_read"  # execution option: this transaction only reads
@@ -81,6 +82,8 @@ async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # Alembic's config interpolates %; a password may hold one.
@@ -90,23 +93,56 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema up to `revision` (synchronous: call it outside an event loop)."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 def check(url: str) -> None:
     """Raise if the models and the migrations differ (alembic check)."""
+    from alembic import command
+
     command.check(alembic_config(url))
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+)$", re.MULTILINE)
+
+
 def head_revision(url: str) -> str | None:
+    """The newest migration: read from the files' `revision` and `down_revision` lines (every
+    command checks it: Alembic itself takes longer to import than the command to run), or by
+    Alembic when the files say something else than one plain chain."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict((name, value.strip()) for name, value in _REVISION.findall(path.read_text()))
+        single = re.fullmatch(r"[\"']([\w-]+)[\"']", found.get("revision", ""))
+        parent = found.get("down_revision", "")
+        if single is None or not re.fullmatch(r"None|[\"']([\w-]+)[\"']", parent):
+            return _alembic_head(url)
+        revisions.add(single.group(1))
+        parents.add(parent.strip("\"'"))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else _alembic_head(url)
+
+
+def _alembic_head(url: str) -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
+    """The database's revision (None: no schema), read without Alembic."""
     async with engine.connect() as connection:
-        return await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        tables = await connection.run_sync(
+            lambda sync: sync.dialect.has_table(sync, "alembic_version")
         )
+        if not tables:
+            return None
+        rows = list(await connection.execute(text("SELECT version_num FROM alembic_version")))
+    if len(rows) > 1:
+        raise RuntimeError("alembic_version has several heads")
+    return rows[0][0] if rows else None
 
 
 class SchemaBehind(Exception):

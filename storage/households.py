@@ -237,3 +237,14 @@ async def find_by_phone(session: AsyncSession, *, phone: str) -> list[Household]
         select(Household).where(Household.phone == number).order_by(Household.id)
     )
     return list(found)
+
+
+async def registry_wards(session: AsyncSession) -> list[str]:
+    """The wards and communes the registry has households in, and those of planned dialogues
+    (the names a command line may give)."""
+    from storage.models import Dialogue
+
+    names = set(await session.scalars(select(Household.ward).distinct()))
+    for wards in await session.scalars(select(Dialogue.wards).where(Dialogue.kind == "session")):
+        names.update(wards or [])
+    return sorted(names)

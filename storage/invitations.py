@@ -17,14 +17,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, case, cast, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import refresh_statistics
-from storage.models import Account, Household, HouseholdLink, Invitation, OutboxMessage
+from storage.models import Account, Dialogue, Household, HouseholdLink, Invitation, OutboxMessage
+from storage.outbox import UNDELIVERED, key_range
 
 INVITED = ("invited", "letter", "accepted", "declined")
 EXPECTED = ("invited", "letter", "accepted")  # still counted on to come, or asked to
@@ -289,8 +302,13 @@ async def enqueue_invitations(
             HouseholdLink.channel,
             HouseholdLink.user_id,
             literal(priority, Integer()),
-            body,
-            literal("pending", text),
+            # A chat known to have blocked the bot is not tried again until the person writes:
+            # its invitation is recorded unreachable at once (and listed as undelivered).
+            case((Account.unreachable_at.is_not(None), null()), else_=body),
+            case(
+                (Account.unreachable_at.is_not(None), literal("unreachable", text)),
+                else_=literal("pending", text),
+            ),
             literal(0, Integer()),
             literal(now, OutboxMessage.__table__.c.not_before.type),
             literal(now, OutboxMessage.__table__.c.created_at.type),
@@ -343,3 +361,143 @@ async def enqueue_invitations(
         .execution_options(synchronize_session=False)
     )
     return queued, letters.rowcount or 0
+
+
+# ------------------------------------------------------------------------------ printed letters
+
+
+async def letters_to_print(
+    session: AsyncSession, *, dialogue_id: int, changed: bool = False
+) -> list[Invitee]:
+    """The households invited by letter whose letter is still to be printed: those never
+    printed, or (`changed`) those holding one whose time went out of date."""
+    wanted = (
+        Invitation.letter_outdated_at.is_not(None)
+        if changed
+        else Invitation.letter_printed_at.is_(None)
+    )
+    rows = await session.execute(
+        select(Invitation, Household)
+        .join(Household, Household.id == Invitation.household_id)
+        .where(Invitation.dialogue_id == dialogue_id, Invitation.status == "letter", wanted)
+        .order_by(Invitation.group, Invitation.rank)
+    )
+    return [Invitee(invitation, household) for invitation, household in rows]
+
+
+async def mark_printed(session: AsyncSession, *, invitation_ids: list[int], now: datetime) -> None:
+    """These households' letters were written now, with the dialogue's current time."""
+    for start in range(0, len(invitation_ids), 5000):
+        await session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(invitation_ids[start : start + 5000]))
+            .values(letter_printed_at=now, letter_outdated_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def outdate_letters(
+    session: AsyncSession, *, dialogue_id: int, now: datetime
+) -> list[Invitee]:
+    """The dialogue moved or is cancelled: the printed letters of the households that have no
+    chat (still "letter") now carry an old time. They are marked so and returned, to be told
+    again by hand or with a new letter."""
+    await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.dialogue_id == dialogue_id,
+            Invitation.status == "letter",
+            Invitation.letter_printed_at.is_not(None),
+        )
+        .values(letter_outdated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return await outdated_letters(session, dialogue_id=dialogue_id)
+
+
+async def outdated_letters(session: AsyncSession, *, dialogue_id: int) -> list[Invitee]:
+    """The households holding a printed letter whose time is out of date, told by no chat."""
+    rows = await session.execute(
+        select(Invitation, Household)
+        .join(Household, Household.id == Invitation.household_id)
+        .where(
+            Invitation.dialogue_id == dialogue_id,
+            Invitation.letter_outdated_at.is_not(None),
+            Invitation.status.in_(("letter", "cancelled")),
+        )
+        .order_by(Household.hamlet, Household.code)
+        .execution_options(populate_existing=True)
+    )
+    return [Invitee(invitation, household) for invitation, household in rows]
+
+
+async def adopt_letters(
+    session: AsyncSession, *, household_id: int, channel: str, now: datetime
+) -> list[Invitation]:
+    """The household invited by letter linked a chat: its invitations to dialogues still ahead
+    become "invited" on that chat, so that its reminders and notices go there."""
+    invitations = list(
+        await session.scalars(
+            select(Invitation)
+            .join(Dialogue, Dialogue.id == Invitation.dialogue_id)
+            .where(
+                Invitation.household_id == household_id,
+                Invitation.status == "letter",
+                Dialogue.status == "planned",
+                Dialogue.starts_at > now,
+            )
+            .order_by(Dialogue.starts_at)
+        )
+    )
+    for invitation in invitations:
+        invitation.status = "invited"
+        invitation.channel = channel
+        # Whatever the paper says, the chat now carries the dialogue's current time.
+        invitation.letter_outdated_at = None
+    await session.flush()
+    return invitations
+
+
+async def undelivered_invitations(session: AsyncSession, *, dialogue_id: int) -> dict[str, int]:
+    """Group -> households still waiting for an answer ("invited") whose invitation reached
+    none of their chats: every invitation row of theirs ended refused (Zalo's window,
+    unreachable, failed) and none was sent, is on its way or may have arrived."""
+    prefix = f"invite:{dialogue_id}:"
+    outcome: dict[int, bool] = {}  # household -> reached (or may have)
+    for key, status in await session.execute(
+        select(OutboxMessage.key, OutboxMessage.status).where(key_range(prefix))
+    ):
+        household = key[len(prefix) :].split(":", 1)[0]
+        if not household.isdigit():
+            continue
+        reached = status not in UNDELIVERED
+        outcome[int(household)] = outcome.get(int(household), False) or reached
+    missed = [household for household, reached in outcome.items() if not reached]
+    if not missed:
+        return {}
+    found: dict[str, int] = {}
+    for start in range(0, len(missed), 5000):
+        rows = await session.execute(
+            select(Invitation.group, func.count())
+            .where(
+                Invitation.dialogue_id == dialogue_id,
+                Invitation.status == "invited",
+                Invitation.household_id.in_(missed[start : start + 5000]),
+            )
+            .group_by(Invitation.group)
+        )
+        for group, n in rows:
+            found[group] = found.get(group, 0) + n
+    return found
+
+
+async def standing(session: AsyncSession, *, dialogue_id: int) -> int:
+    """Invitations that stand: the households asked to come that have not declined (a decline
+    and the household that took its seat are one seat, counted once)."""
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Invitation)
+            .where(Invitation.dialogue_id == dialogue_id, Invitation.status.in_(EXPECTED))
+        )
+    ) or 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Household, HouseholdLink, LinkAttempt
@@ -24,8 +24,9 @@ class Throttle:
     left: int = MAX_FAILURES
 
 
-async def throttle(session: AsyncSession, *, channel: str, user_id: str, now: datetime) -> Throttle:
-    attempt = await session.get(LinkAttempt, (channel, user_id))
+async def throttle(session: AsyncSession, *, key: str, now: datetime) -> Throttle:
+    """Whether the address whose keyed hash is `key` may try another code now."""
+    attempt = await session.get(LinkAttempt, key)
     if attempt is None or now - attempt.window_start >= WINDOW:
         return Throttle(False)
     if attempt.failures >= MAX_FAILURES:
@@ -33,18 +34,26 @@ async def throttle(session: AsyncSession, *, channel: str, user_id: str, now: da
     return Throttle(False, left=MAX_FAILURES - attempt.failures)
 
 
-async def record_failure(
-    session: AsyncSession, *, channel: str, user_id: str, now: datetime
-) -> Throttle:
-    attempt = await session.get(LinkAttempt, (channel, user_id))
+async def record_failure(session: AsyncSession, *, key: str, now: datetime) -> Throttle:
+    """One more wrong code from the address whose keyed hash is `key` (never the address:
+    this is written before any consent)."""
+    attempt = await session.get(LinkAttempt, key)
     if attempt is None:
-        attempt = LinkAttempt(channel=channel, user_id=user_id, failures=0, window_start=now)
+        attempt = LinkAttempt(key=key, failures=0, window_start=now)
         session.add(attempt)
     elif now - attempt.window_start >= WINDOW:
         attempt.failures, attempt.window_start = 0, now
     attempt.failures += 1
     await session.flush()
     return Throttle(attempt.failures >= MAX_FAILURES, left=MAX_FAILURES - attempt.failures)
+
+
+async def expire_attempts(session: AsyncSession, *, now: datetime) -> int:
+    """Forget the wrong codes whose window has ended (the clock calls this)."""
+    result = await session.execute(
+        delete(LinkAttempt).where(LinkAttempt.window_start <= now - WINDOW)
+    )
+    return result.rowcount or 0
 
 
 async def household_of(session: AsyncSession, *, channel: str, user_id: str) -> Household | None:

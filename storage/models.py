@@ -224,14 +224,27 @@ class HouseholdLink(Base):
 
 
 class LinkAttempt(Base):
-    """Wrong household codes tried from one address, to throttle guessing."""
+    """Wrong household codes tried from one address, to throttle guessing. The address is kept
+    only as a keyed hash (HMAC with SECRET_KEY), and the row goes when its window ends."""
 
     __tablename__ = "link_attempts"
 
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class UnconsentedChat(Base):
+    """A chat that wrote without having consented (never, or no longer: after /xoa or a
+    refusal). Replies reach it through the outbox, which must hold its address for that;
+    UNCONSENTED_MINUTES after it was last seen, the clock forgets the address everywhere
+    (storage.personal_data) and this row goes with it."""
+
+    __tablename__ = "unconsented_chats"
+
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Invitation(Base):
@@ -254,6 +267,10 @@ class Invitation(Base):
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attended: Mapped[bool | None] = mapped_column(Boolean)
+    # The household's printed letter (giấy mời): when it was written, and when the time on it
+    # went out of date (the dialogue moved or was cancelled) if it has not been printed again.
+    letter_printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    letter_outdated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Reminder(Base):
@@ -476,6 +493,16 @@ class ShownChoices(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     shown_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Heartbeat(Base):
+    """When a recurring piece of the service last did its work (the clock's tick), so that
+    `doithoai doctor` can tell an operator whether it runs."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class BoardCount(Base):

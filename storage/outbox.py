@@ -36,7 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import OutboxMessage, ProcessedUpdate, RateBudget, RecipientPace
+from storage.models import Account, OutboxMessage, ProcessedUpdate, RateBudget, RecipientPace
 
 PRIORITY_REPLY = 0
 PRIORITY_REMINDER = 10
@@ -139,12 +139,46 @@ async def enqueue_many(session: AsyncSession, *, messages: list[Outgoing], now: 
     )
     added = 0
     for start in range(0, len(messages), CHUNK):
+        chunk = messages[start : start + CHUNK]
+        blocked = await _blocked(session, chunk)
         rows = [
             _row(m.key, m.channel, m.recipient, m.body, m.priority, now)
-            for m in messages[start : start + CHUNK]
+            if (m.channel, m.recipient) not in blocked
+            else _row_unreachable(m, now)
+            for m in chunk
         ]
+        if blocked:  # every row of one INSERT names the same columns
+            for row in rows:
+                row.setdefault("error", None)
         added += len((await session.execute(statement, rows)).all())
     return added
+
+
+async def _blocked(session: AsyncSession, messages: list[Outgoing]) -> set[tuple[str, str]]:
+    """The recipients among these known to have blocked the bot (their account is marked
+    unreachable until they write again). Replies are not looked up: they answer someone who
+    just wrote, which made them reachable again."""
+    wanted = {(m.channel, m.recipient) for m in messages if not m.key.startswith(PRUNABLE)}
+    if not wanted:
+        return set()
+    rows = await session.execute(
+        select(Account.channel, Account.user_id).where(
+            Account.unreachable_at.is_not(None),
+            Account.user_id.in_(sorted({user_id for _, user_id in wanted})),
+        )
+    )
+    return {(channel, user_id) for channel, user_id in rows} & wanted
+
+
+def _row_unreachable(m: Outgoing, now: datetime) -> dict:
+    """A message to someone who blocked the bot: recorded unreachable, never requested."""
+    row = _row(m.key, m.channel, m.recipient, None, m.priority, now)
+    row.update(
+        status=Status.UNREACHABLE,
+        recipient=forgotten(m.key, m.recipient),
+        error="blocked the bot earlier: not tried until they write again",
+    )
+    return row
 
 
 @dataclass(frozen=True)
@@ -391,7 +425,8 @@ _FINISH = (
     .values(
         status=bindparam("to_status"),
         body=bindparam("to_body"),
-        recipient=bindparam("to_recipient"),
+        # A recipient forgotten while the row was on the wire stays forgotten.
+        recipient=case((ROWS.c.recipient == "", ""), else_=bindparam("to_recipient")),
         sent_at=bindparam("to_sent_at"),
         error=bindparam("to_error"),
         lease_until=None,
@@ -451,7 +486,13 @@ async def retry_later(
             "recipient": forgotten(message.key, message.recipient),
         }
     else:
-        values = {"status": Status.PENDING, "not_before": not_before}
+        # Not again to a recipient forgotten meanwhile (forget_recipient).
+        gone = OutboxMessage.recipient == ""
+        values = {
+            "status": case((gone, Status.FAILED), else_=Status.PENDING),
+            "body": case((gone, None), else_=OutboxMessage.body),
+            "not_before": not_before,
+        }
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id)
@@ -532,6 +573,42 @@ async def drop_pending_to(session: AsyncSession, *, channel: str, recipient: str
         .values(status=Status.FAILED, body=None, error="recipient deleted their data")
     )
     return result.rowcount or 0
+
+
+FORGOTTEN = "recipient deleted their data"
+
+
+async def forget_recipient(session: AsyncSession, *, channel: str, recipient: str) -> int:
+    """Erase a chat's address from the outbox, as "sealed:" rows are once final: what was
+    waiting for it (or had an unknown fate that an organiser could resend) is failed and
+    dropped, and every other row keeps an empty recipient, those on the wire too (their
+    outcome is recorded without it, and they are not tried again). How many rows changed."""
+    at = (OutboxMessage.channel == channel, OutboxMessage.recipient == recipient)
+    # Waiting, claimed but not yet sending (mark_sending then skips it), or of unknown fate.
+    waiting = await session.execute(
+        update(OutboxMessage)
+        .where(*at, OutboxMessage.status.in_((Status.PENDING, Status.CLAIMED, Status.UNKNOWN)))
+        .values(
+            status=Status.FAILED,
+            body=None,
+            recipient="",
+            claim=None,
+            lease_until=None,
+            error=FORGOTTEN,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    # Finished, or on the wire (its outcome is then recorded without the address).
+    finished = await session.execute(
+        update(OutboxMessage)
+        .where(*at)
+        .values(
+            recipient="",
+            body=case((OutboxMessage.status == Status.SENDING, OutboxMessage.body), else_=None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return (waiting.rowcount or 0) + (finished.rowcount or 0)
 
 
 async def counts(session: AsyncSession) -> dict[str, int]:

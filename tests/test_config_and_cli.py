@@ -117,24 +117,24 @@ def test_db_upgrade_then_console_chats_in_the_terminal(tmp_path):
         stdin="/start\n1\n/hoi\n11\nXin hỏi lịch tiếp công dân tháng này?\n1\n1\n/cauhoi\n",
     )
     assert chat.returncode == 0, chat.stderr
-    assert "Đã nhận câu hỏi của bạn" in chat.stdout
-    assert "1 câu hỏi của bạn" in chat.stdout and "🕶 ẩn danh" in chat.stdout
+    assert "Đã nhận câu hỏi của ông/bà" in chat.stdout
+    assert "1 câu hỏi của ông/bà" in chat.stdout and "🕶 ẩn danh" in chat.stdout
 
 
 def test_the_demo_goes_from_a_question_to_its_answer_back_to_the_anonymous_asker(tmp_path):
     result = _doithoai("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.count("Đã nhận câu hỏi của bạn") == 2
-    assert "Câu hỏi có ghi tên bạn: Nguyễn Thị Lan." in out
-    assert "Câu hỏi của bạn là ẩn danh" in out
-    assert "2 câu hỏi của bạn" in out and "🕶 ẩn danh" in out and "👤 có ghi tên" in out
+    assert out.count("Đã nhận câu hỏi của ông/bà") == 2
+    assert "Câu hỏi có ghi tên ông/bà: Nguyễn Thị Lan." in out
+    assert "Câu hỏi của ông/bà là ẩn danh" in out
+    assert "2 câu hỏi của ông/bà" in out and "🕶 ẩn danh" in out and "👤 có ghi tên" in out
     # The other half: the facilitator and the official take their roles by code, the official
     # sees an anonymous asker, and the answer comes back to Lan.
     assert "Người hỏi: Người hỏi ẩn danh" in out
     card = out[out.rindex("== Câu hỏi #") :].split("\n\n👤", 1)[0]
     assert "Người hỏi ẩn danh" in card and "Nguyễn Thị Lan" not in card
-    answer = out[out.index("→ Nguyễn Thị Lan\n     == Câu hỏi của bạn đã có trả lời ==") :]
+    answer = out[out.index("→ Nguyễn Thị Lan\n     == Câu hỏi của ông/bà đã có trả lời ==") :]
     assert "Phường sẽ rà soát lại hộ này" in answer and "😊 Hài lòng" in answer
     assert list(tmp_path.iterdir()) == []  # nothing left behind: a temporary database
 
@@ -159,7 +159,13 @@ def test_an_operator_replaces_spent_zalo_tokens_without_them_showing_on_screen(t
     import sqlite3
 
     url = f"sqlite:///{tmp_path / 'z.db'}"
-    env = {"DOITHOAI_DATABASE_URL": url, "DOITHOAI_SECRET_KEY": "k" * 40}
+    env = {
+        "DOITHOAI_DATABASE_URL": url,
+        "DOITHOAI_SECRET_KEY": "k" * 40,
+        "DOITHOAI_ZALO_APP_ID": "2553928453557884079",
+        "DOITHOAI_ZALO_APP_SECRET": "app-secret",
+        "DOITHOAI_ZALO_OA_SECRET_KEY": "oa-secret",
+    }
     assert _doithoai("db", "upgrade", env=env).returncode == 0
     result = _doithoai("zalo", "tokens", env=env, stdin="access-AAA\nrefresh-RRR\n")
     assert result.returncode == 0, result.stderr

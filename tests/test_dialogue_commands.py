@@ -13,8 +13,9 @@ from pathlib import Path
 from docx import Document
 from sqlalchemy import func, select
 
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, session_factory, upgrade
 from storage.models import Invitation, OutboxMessage, Reminder
+from tests.support.cli import in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = ROOT / "tests" / "fixtures" / "households" / "phuong7.csv"
@@ -53,7 +54,7 @@ async def _count(url, model, *where):
 
 
 def test_an_organiser_plans_selects_invites_and_follows_a_dialogue(tmp_path):
-    # Dialogue 1 is the standing intake for general questions: the first session is 2.
+    # The first dialogue planned is number 1 (the standing intake for general questions is 0).
     url = f"sqlite+aiosqlite:///{tmp_path / 'doithoai.db'}"
     _ok(_doithoai(tmp_path, "db", "upgrade"))
     imported = _ok(_doithoai(tmp_path, "households", "import", str(REGISTRY)))
@@ -79,39 +80,39 @@ def test_an_organiser_plans_selects_invites_and_follows_a_dialogue(tmp_path):
             "15",
         )
     )
-    assert "Đã tạo buổi đối thoại số 2" in created and "08:00, Thứ Hai, 26/04/2027" in created
+    assert "Đã tạo buổi đối thoại số 1" in created and "08:00, Thứ Hai, 26/04/2027" in created
     assert asyncio.run(_count(url, Reminder, Reminder.status == "pending")) == 3
 
-    selected = _ok(_doithoai(tmp_path, "dialogue", "select", "2", "--seed", "7"))
+    selected = _ok(_doithoai(tmp_path, "dialogue", "select", "1", "--seed", "7"))
     assert "Đã chọn 20 trên 20 hộ" in selected
     assert "Phường 7" in selected and "Phường 8" in selected
     assert "không đủ" not in selected
 
     letters = tmp_path / "giay-moi.docx"
-    invited = _ok(_doithoai(tmp_path, "dialogue", "invite", "2", "--letters", str(letters)))
+    invited = _ok(_doithoai(tmp_path, "dialogue", "invite", "1", "--letters", str(letters)))
     assert "0 giấy mời được xếp gửi qua tin nhắn; 20 giấy mời in" in invited
     document = Document(str(letters))
     text = "\n".join(p.text for p in document.paragraphs)
     assert text.count("GIẤY MỜI") == 20 and "t.me/doithoai_phuong7_bot?start=" in text
     assert asyncio.run(_count(url, Invitation, Invitation.status == "letter")) == 20
-    again = _ok(_doithoai(tmp_path, "dialogue", "invite", "2", "--letters", str(letters)))
+    again = _ok(_doithoai(tmp_path, "dialogue", "invite", "1", "--letters", str(letters)))
     assert "0 giấy mời được xếp gửi" in again
     assert asyncio.run(_count(url, OutboxMessage)) == 0
 
-    status = _ok(_doithoai(tmp_path, "dialogue", "status", "2"))
+    status = _ok(_doithoai(tmp_path, "dialogue", "status", "1"))
     assert "Hộ nghèo, cận nghèo, mới thoát nghèo" in status and "Giấy mời in" in status
 
     invited_codes = asyncio.run(_invited_codes(url))
     sheet = tmp_path / "diem-danh.csv"
     sheet.write_text("Mã hộ\n" + "\n".join(invited_codes[:12]) + "\n", encoding="utf-8")
-    came = _ok(_doithoai(tmp_path, "dialogue", "attendance", "2", str(sheet)))
+    came = _ok(_doithoai(tmp_path, "dialogue", "attendance", "1", str(sheet)))
     assert "12 trên 20 hộ được mời đã đến dự" in came
     wrong = tmp_path / "sai.csv"
     wrong.write_text("Mã hộ\nP7-999\n", encoding="utf-8")
-    refused = _doithoai(tmp_path, "dialogue", "attendance", "2", str(wrong))
+    refused = _doithoai(tmp_path, "dialogue", "attendance", "1", str(wrong))
     assert refused.returncode == 1 and "Dòng 2: hộ P7-999 không được mời" in refused.stdout
 
-    moved = _ok(_doithoai(tmp_path, "dialogue", "move", "2", "--start", "2027-04-28 14:00"))
+    moved = _ok(_doithoai(tmp_path, "dialogue", "move", "1", "--start", "2027-04-28 14:00"))
     assert "14:00, Thứ Tư, 28/04/2027" in moved
     reminders = asyncio.run(_reminders(url))
     assert (
@@ -119,17 +120,18 @@ def test_an_organiser_plans_selects_invites_and_follows_a_dialogue(tmp_path):
         and list(reminders.values()).count("cancelled") == 3
     )
 
-    cancelled = _ok(_doithoai(tmp_path, "dialogue", "cancel", "2"))
+    cancelled = _ok(_doithoai(tmp_path, "dialogue", "cancel", "1"))
     assert "Đã huỷ buổi đối thoại" in cancelled
     listing = _ok(_doithoai(tmp_path, "dialogue", "list"))
     assert "đã huỷ" in listing
 
 
 def test_impossible_quotas_are_said_plainly(tmp_path):
-    _ok(_doithoai(tmp_path, "db", "upgrade"))
-    _ok(_doithoai(tmp_path, "households", "import", str(REGISTRY)))
-    _ok(
-        _doithoai(
+    # The setup in this process: only `select` is tested here.
+    upgrade(f"sqlite+aiosqlite:///{tmp_path / 'doithoai.db'}")
+    assert in_process(tmp_path, "households", "import", str(REGISTRY)).exit_code == 0
+    assert (
+        in_process(
             tmp_path,
             "dialogue",
             "create",
@@ -145,15 +147,16 @@ def test_impossible_quotas_are_said_plainly(tmp_path):
             "500",
             "--priority",
             "400",
-        )
+        ).exit_code
+        == 0
     )
-    out = _ok(_doithoai(tmp_path, "dialogue", "select", "2"))
+    out = _ok(_doithoai(tmp_path, "dialogue", "select", "1"))
     assert "Danh sách hộ không đủ đáp ứng chỉ tiêu: chỉ có" in out
     assert "cần 400 hộ" in out and "cần 500 hộ" in out
 
 
 def test_a_bad_start_time_is_refused_with_a_clear_message(tmp_path):
-    _ok(_doithoai(tmp_path, "db", "upgrade"))
+    upgrade(f"sqlite+aiosqlite:///{tmp_path / 'doithoai.db'}")
     result = _doithoai(
         tmp_path,
         "dialogue",

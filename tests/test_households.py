@@ -34,9 +34,9 @@ BAD_ROWS = FIXTURES / "bad_rows.csv"
 EN = Translator("en")
 
 
-def households(*args: str, url: str, locale: str | None = "en"):
+def households(*args: str, url: str, locale: str | None = "en", extra_env=None):
     """Run `doithoai households ARGS` on the database at URL, in LOCALE (None: the default)."""
-    env = {"DOITHOAI_DATABASE_URL": url, "DOITHOAI_DEFAULT_LOCALE": locale}
+    env = {"DOITHOAI_DATABASE_URL": url, "DOITHOAI_DEFAULT_LOCALE": locale, **(extra_env or {})}
     return CliRunner().invoke(households_app, list(args), env=env)
 
 

@@ -1,4 +1,5 @@
-"""The catalogs: complete in Vietnamese and English, placeholders intact, in step with the code."""
+"""The catalogs: complete in Vietnamese, English and Khmer, placeholders intact, in step with the
+code."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def _extracted(tmp_path: Path):
         return read_po(handle)
 
 
-def test_every_text_in_the_code_is_in_both_catalogs(tmp_path):
+def test_every_text_in_the_code_is_in_every_catalog(tmp_path):
     extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in _extracted(tmp_path) if m.id}
     assert len(extracted) > 50
     for locale in SUPPORTED:
@@ -95,5 +96,46 @@ def test_dates_are_written_as_vietnamese_people_write_them():
 
 def test_an_unsupported_or_missing_locale_falls_back_to_the_default():
     assert choose("en-US", "vi") == "en"
-    assert choose("km", "vi") == "vi"
+    assert choose("km-KH", "vi") == "km"
+    assert choose("fr", "vi") == "vi"
     assert choose(None, "en") == "en"
+
+
+def test_khmer_is_a_language_of_the_service():
+    assert SUPPORTED == ("vi", "en", "km")
+    t = Translator("km")
+    assert t._("Send a question") == "ផ្ញើសំណួរ"
+    assert t._("Delete my data") == "លុបទិន្នន័យរបស់ខ្ញុំ"
+
+
+def test_dates_and_numbers_in_khmer_come_from_babels_khmer_data():
+    t = Translator("km")
+    # Babel's Khmer name of Wednesday, after "ថ្ងៃ" (day), then the day-first numbers.
+    assert t.date(date(2023, 4, 26)) == "ថ្ងៃពុធ 26/04/2023"
+    assert t.short_date(date(2023, 4, 26)) == "26/04/2023"
+    assert t.datetime(datetime(2023, 4, 26, 1, 30, tzinfo=UTC)) == "08:30, ថ្ងៃពុធ 26/04/2023"
+    assert t.number(1234567) == "1,234,567"
+
+
+def _review_listed() -> set[str]:
+    """The English texts that locales/km/REVIEW.md lists: the "- " items of its sections, with
+    "⏎" where the text has a line break."""
+    listed, in_sections = set(), False
+    for line in (LOCALES_DIR / "km" / "REVIEW.md").read_text(encoding="utf-8").splitlines():
+        in_sections = in_sections or line.startswith("## ")
+        if in_sections and line.startswith("- "):
+            listed.add(line[2:].replace(" ⏎ ", "\n"))
+    return listed
+
+
+def test_the_khmer_entries_a_native_speaker_must_review_are_marked_and_listed():
+    marked = {
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in _catalog("km")
+        if m.id and any(c.startswith("REVIEW:") for c in m.user_comments)
+    }
+    consent = "Hello! Here you can send questions to the policy dialogue"
+    assert any(text.startswith(consent) for text in marked)
+    assert "Your question is anonymous: nobody can see who asked it." in marked
+    assert "This cannot be undone." in " ".join(marked)  # deleting one's data
+    assert marked == _review_listed()

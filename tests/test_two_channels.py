@@ -221,7 +221,7 @@ async def test_the_invitation_goes_to_the_chat_used_last_and_the_reminder_follow
 
     # Its "Tham dự" from the other chat counts: the chat belongs to the household.
     [accepted] = await on_other.press("Tham dự")
-    assert accepted.text.startswith("Cảm ơn: chúng tôi chờ bạn lúc")
+    assert accepted.text.startswith("Xin cảm ơn: chúng tôi kính chờ ông/bà lúc")
     async with runtime.sessions() as session:
         rows = list(await session.execute(select(OutboxMessage.key, OutboxMessage.channel)))
     reminders = [(k, c) for k, c in rows if k.startswith("remind:")]

@@ -116,7 +116,7 @@ async def test_what_the_window_stops_goes_once_to_the_households_chat_on_another
 
     # The invitation answered from the chat it reached.
     [accepted] = await on_telegram.press("Tham dự")
-    assert accepted.text.startswith("Cảm ơn: chúng tôi chờ bạn lúc")
+    assert accepted.text.startswith("Xin cảm ơn: chúng tôi kính chờ ông/bà lúc")
     async with runtime.sessions() as session:
         invitation_row = await session.scalar(select(Invitation))
         assert invitation_row.status == "accepted"

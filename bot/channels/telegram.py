@@ -44,16 +44,20 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 ACKNOWLEDGED_KEPT = 10_000  # presses remembered as answered, against redeliveries
 
 # Commands shown in Telegram's menu: the Vietnamese ones for everybody, English aliases for
-# English clients. Descriptions come from the catalogs.
+# English clients, and the Vietnamese ones described in Khmer for Khmer clients (the commands
+# are the ones their neighbours and the letters use). Descriptions come from the catalogs.
 MENU = {
-    "vi": ["hoi", "cauhoi", "ngonngu", "xoa", "huy", "trogiup", "start"],
-    "en": ["ask", "myquestions", "language", "delete", "cancel", "help", "start"],
+    "vi": ["hoi", "cauhoi", "xemcauhoi", "ngonngu", "xoa", "huy", "trogiup", "start"],
+    "en": ["ask", "myquestions", "browse", "language", "delete", "cancel", "help", "start"],
+    "km": ["hoi", "cauhoi", "xemcauhoi", "ngonngu", "xoa", "huy", "trogiup", "start"],
 }
 DESCRIPTIONS = {
     "hoi": N_("Send a question"),
     "ask": N_("Send a question"),
     "cauhoi": N_("My questions"),
     "myquestions": N_("My questions"),
+    "xemcauhoi": N_("Other people's questions"),
+    "browse": N_("Other people's questions"),
     "ngonngu": N_("Language"),
     "language": N_("Language"),
     "xoa": N_("Delete my data"),
@@ -265,6 +269,7 @@ class TelegramChannel:
         self.mailboxes = mailboxes or Mailboxes()
         self._background: set[asyncio.Task[None]] = set()
         self._acknowledged: dict[str, None] = {}  # recent presses answered, oldest first
+        self._cleared: dict[str, None] = {}  # messages whose keyboard was taken away
         builder = (
             Application.builder()
             .token(token)
@@ -313,26 +318,41 @@ class TelegramChannel:
     def acknowledge(self, update: Update) -> None:
         """A button press is answered at once, before any database work (Telegram gives up
         after 15 s), and its keyboard taken away so it is not pressed again; in the
-        background, so that taking updates in never waits on it."""
+        background, so that taking updates in never waits on it.
+
+        A second press on the same keyboard (a double tap, before the app saw it go) is
+        answered too, but the keyboard is taken away once: editing a message to what it already
+        is, Telegram refuses with 400 "message is not modified"."""
         query = update.callback_query
         if query is None or query.id in self._acknowledged:
             return  # a redelivered press was answered the first time
         self._acknowledged[query.id] = None
         if len(self._acknowledged) > ACKNOWLEDGED_KEPT:
             del self._acknowledged[next(iter(self._acknowledged))]
-        task = asyncio.create_task(self._acknowledge(query))
+        clear = False
+        message = query.message
+        if message is not None and getattr(message, "reply_markup", None):
+            key = f"{message.chat.id}:{message.message_id}"
+            clear = key not in self._cleared
+            self._cleared[key] = None
+            if len(self._cleared) > ACKNOWLEDGED_KEPT:
+                del self._cleared[next(iter(self._cleared))]
+        task = asyncio.create_task(self._acknowledge(query, clear=clear))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     @staticmethod
-    async def _acknowledge(query: CallbackQuery) -> None:
+    async def _acknowledge(query: CallbackQuery, *, clear: bool) -> None:
         try:
             await query.answer()
         except TelegramError as exc:  # too old, or answered already (a redelivery)
             log.info("callback answer refused: %s", exc)
-        if query.message is not None and getattr(query.message, "reply_markup", None):
+        if clear:
             try:
                 await query.edit_message_reply_markup(reply_markup=None)
+            except BadRequest as exc:
+                if "not modified" not in exc.message.lower():  # another process took it away
+                    log.info("could not remove a used keyboard: %s", exc)
             except TelegramError as exc:
                 log.info("could not remove a used keyboard: %s", exc)
 
@@ -387,7 +407,7 @@ class TelegramChannel:
         return Delivery(SendResult.SENT)
 
     async def register_commands(self) -> None:
-        """setMyCommands: Vietnamese by default, English for English-speaking clients."""
+        """setMyCommands: Vietnamese by default; English and Khmer for clients in those languages."""
         for locale, commands in MENU.items():
             t = Translator(locale)
             bot_commands = [BotCommand(c, t._(DESCRIPTIONS[c])) for c in commands]

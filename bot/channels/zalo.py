@@ -20,6 +20,9 @@ Where the shapes come from (developers.zalo.me, "Official Account API" and "Webh
   "data": {"message_id", "user_id"}} or a negative error with its message;
 - image upload: POST {api}/v2.0/oa/upload/image, multipart "file" (jpg/png, 1 MB), answer
   {"error": 0, "data": {"attachment_id"}};
+- a follower's profile: GET {api}/v3.0/oa/user/detail?data={"user_id": "..."}, header
+  `access_token`, answer {"error": 0, "message": "Success", "data": {"user_id",
+  "display_name", "avatar", "user_is_follower", ...}} (the successor of v2.0 `getprofile`);
 - tokens: POST {oauth}/v4/oa/access_token, header `secret_key` (the app's secret), form
   app_id, grant_type=refresh_token, refresh_token -> {"access_token", "refresh_token",
   "expires_in": "90000"} (seconds, a string); the refresh token is single-use and rotates.
@@ -36,6 +39,8 @@ import json
 import logging
 import os
 import re
+import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,18 +55,19 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import metrics
+from bot import metrics, safe_json
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult
 from storage import tokens
-from storage.accounts import mark_unreachable
+from storage.accounts import fill_display_name, mark_unreachable
 from storage.models import ShownChoices
 
 log = logging.getLogger(__name__)
 
 NAME = "zalo"
 SIGNATURE_HEADER = "x-zevent-signature"
+MAX_EVENT_BYTES = 1 << 20  # an event is a few kilobytes (bot.web refuses bigger bodies)
 TEXT_LIMIT = 2000  # characters of a customer-service message's text
 MAX_BUTTONS = 5  # buttons of one template message; more are listed as numbered options
 BUTTON_TITLE_LIMIT = 100
@@ -76,6 +82,16 @@ TOKEN_ERRORS = {-216, -220}  # access token invalid / expired
 WINDOW_ERRORS = {-230, -232}  # the person has not written to the OA within the window
 UNREACHABLE_ERRORS = {-213, -227}  # not following the OA / blocked or gone
 RATE_ERRORS = {-32}  # over the app's rate limit
+PROFILE_CACHE = 10_000  # followers' names kept in memory per process
+PROFILE_TIMEOUT = 5.0  # seconds to wait for a profile: the event goes on without the name
+
+
+def _clean_name(raw: str) -> str:
+    """A display name as stored: NFC, no control characters, spaces collapsed, bounded."""
+    text = unicodedata.normalize("NFC", raw)
+    text = "".join(c for c in text if unicodedata.category(c)[0] != "C")
+    return " ".join(text.split())[:200]
+
 
 RATE_BACKOFF = 60.0  # seconds: Zalo says nothing about when to try again
 TOKEN_BACKOFF = 300.0  # no usable token: try again later rather than lose the message
@@ -116,8 +132,8 @@ def verify_signature(
     if signature[:4].lower() == "mac=":
         signature = signature[4:].strip()
     try:
-        event = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        event = safe_json.loads(raw, max_bytes=MAX_EVENT_BYTES)
+    except safe_json.BadJson:
         return False
     timestamp = event.get("timestamp") if isinstance(event, dict) else None
     if isinstance(timestamp, bool) or not isinstance(timestamp, str | int):
@@ -126,6 +142,18 @@ def verify_signature(
         app_id.encode() + raw + str(timestamp).encode() + oa_secret_key.encode()
     ).hexdigest()
     return hmac.compare_digest(expected.encode(), signature.lower().encode("ascii", "replace"))
+
+
+def event_age(event: Mapping[str, Any], now: datetime) -> timedelta | None:
+    """How long ago Zalo says the event happened (negative: in the future), from its
+    "timestamp" (milliseconds); None if it has none that reads as a number."""
+    stamp = event.get("timestamp")
+    if isinstance(stamp, bool) or not isinstance(stamp, str | int):
+        return None
+    text = str(stamp)
+    if not (text.isascii() and text.isdigit()) or len(text) > 15:
+        return None
+    return now - datetime.fromtimestamp(int(text) / 1000, UTC)
 
 
 def _sender(event: Mapping[str, Any]) -> str:
@@ -498,6 +526,7 @@ class ZaloChannel:
         )
         self._seal = _ChoiceSeal(settings.secret_key.get_secret_value())
         self.t = Translator(settings.default_locale, settings.zone)
+        self._names: OrderedDict[str, str] = OrderedDict()  # user id -> profile name, bounded
 
     async def close(self) -> None:
         if self._own_http:
@@ -516,14 +545,67 @@ class ZaloChannel:
         )
 
     async def parse(self, raw: bytes) -> Incoming | None:
+        """A verified event as an Incoming (with the person's name from their Zalo profile:
+        Zalo's events carry none), or None for what the bot does not answer."""
+        incoming = await self._parse(raw)
+        if incoming is None or incoming.display_name:
+            return incoming
+        name = await self.display_name(incoming.address.user_id)
+        return dataclasses.replace(incoming, display_name=name) if name else incoming
+
+    async def display_name(self, user_id: str) -> str:
+        """The follower's display name from their Zalo profile, fetched once per process and
+        kept for their account if it has no name yet (a named question shows it); "" when Zalo
+        does not say (the event is handled all the same)."""
+        if user_id in self._names:
+            self._names.move_to_end(user_id)
+            return self._names[user_id]
+        name = await self._profile_name(user_id)
+        if name is None:
+            return ""
+        self._names[user_id] = name
+        while len(self._names) > PROFILE_CACHE:
+            self._names.popitem(last=False)
+        if name:
+            async with self.sessions() as session, session.begin():
+                await fill_display_name(session, channel=NAME, user_id=user_id, display_name=name)
+        return name
+
+    async def _profile_name(self, user_id: str) -> str | None:
+        """GET user/detail; None if it could not be asked (the next event asks again)."""
+        url = f"{self.settings.zalo_api_url}/v3.0/oa/user/detail"
+        params = {"data": json.dumps({"user_id": user_id})}
+        try:
+            token = await self.tokens.current()
+            for attempt in range(2):
+                response = await self.http.get(
+                    url, headers={"access_token": token}, params=params, timeout=PROFILE_TIMEOUT
+                )
+                body = response.json()
+                code = body.get("error") if isinstance(body, dict) else None
+                if code in TOKEN_ERRORS and attempt == 0:
+                    token = await self.tokens.refused(token)
+                    continue
+                break
+        except (TokensUnusable, httpx.HTTPError, ValueError) as exc:
+            log.warning("zalo: could not read a follower's profile (%s)", type(exc).__name__)
+            return None
+        if code != 0:
+            log.warning("zalo: a follower's profile was refused (error %s)", code)
+            return "" if code in UNREACHABLE_ERRORS else None
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        raw_name = data.get("display_name")
+        return _clean_name(raw_name) if isinstance(raw_name, str) else ""
+
+    async def _parse(self, raw: bytes) -> Incoming | None:
         """A verified event as an Incoming, or None for what the bot does not answer (the OA's
         own messages echoed, delivery and seen receipts, unfollow, unknown JSON).
 
         An unfollow marks the person's account unreachable here (nothing is answered); they
         become reachable again when they follow or write (the dispatcher clears it)."""
         try:
-            event = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            event = safe_json.loads(raw, max_bytes=MAX_EVENT_BYTES)
+        except safe_json.BadJson:
             return None
         if not isinstance(event, dict):
             return None

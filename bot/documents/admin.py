@@ -7,9 +7,7 @@ out alike in Word and LibreOffice.
 
 from __future__ import annotations
 
-import os
 import string
-import tempfile
 import unicodedata
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +19,9 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Length, Pt
+from lxml import etree
+
+from bot.documents.files import write_atomically
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
@@ -31,6 +32,20 @@ if TYPE_CHECKING:
     from bot.i18n import Translator
 
 FONT = "Times New Roman"
+# Khmer letters (a Khmer household's letter, a question written in Khmer in the minutes) are a
+# complex script to Word and LibreOffice alike: they take the run's complex-script font (w:cs)
+# and size (w:szCs). Khmer OS Siemreap is the body font of Khmer administrative documents, on
+# Khmer users' computers and in Debian's fonts-khmeros; the font table names the fallbacks a
+# reader may have instead: Khmer OS, Windows' own Khmer UI (Vista and later), Noto Sans Khmer
+# (Android, fonts-noto-core), Leelawadee UI (Windows 10), DaunPenh (Windows 7).
+KHMER_FONT = "Khmer OS Siemreap"
+KHMER_FALLBACKS = ("Khmer OS", "Khmer UI", "Noto Sans Khmer", "Leelawadee UI", "DaunPenh")
+KHMER_TAG = "km-KH"
+# Khmer OS draws its letters, with the vowels above and the subscripts below, larger and on
+# taller lines than Times New Roman's at the same size: Khmer text is set at 80 % of the Latin
+# size beside it (13 pt -> 10.5 pt, as Khmer documents set their body), so that a letter's
+# Khmer page with all ten topics keeps to its page (checked in LibreOffice by the tests).
+KHMER_SCALE = 0.8
 
 # The national name and motto (quốc hiệu, tiêu ngữ) head every Vietnamese administrative
 # document exactly so, whatever language the rest of it is in: they are never translated, so
@@ -70,6 +85,53 @@ SIGNATURE_SPACE = Cm(2.6)  # the signature and the red stamp go here
 # A number is given to a document when it is registered; without one, the clerk writes it in.
 BLANK_NUMBER = "……………"
 
+# What follows some of a run's properties in the schema's order (CT_RPr).
+_RPR_ORDER = (
+    "w:rStyle",
+    "w:rFonts",
+    "w:b",
+    "w:bCs",
+    "w:i",
+    "w:iCs",
+    "w:caps",
+    "w:smallCaps",
+    "w:strike",
+    "w:dstrike",
+    "w:outline",
+    "w:shadow",
+    "w:emboss",
+    "w:imprint",
+    "w:noProof",
+    "w:snapToGrid",
+    "w:vanish",
+    "w:webHidden",
+    "w:color",
+    "w:spacing",
+    "w:w",
+    "w:kern",
+    "w:position",
+    "w:sz",
+    "w:szCs",
+    "w:highlight",
+    "w:u",
+    "w:effect",
+    "w:bdr",
+    "w:shd",
+    "w:fitText",
+    "w:vertAlign",
+    "w:rtl",
+    "w:cs",
+    "w:em",
+    "w:lang",
+    "w:eastAsianLayout",
+    "w:specVanish",
+    "w:oMath",
+)
+_AFTER_BCS = _RPR_ORDER[_RPR_ORDER.index("w:bCs") + 1 :]
+_AFTER_ICS = _RPR_ORDER[_RPR_ORDER.index("w:iCs") + 1 :]
+_AFTER_SZCS = _RPR_ORDER[_RPR_ORDER.index("w:szCs") + 1 :]
+_AFTER_LANG = _RPR_ORDER[_RPR_ORDER.index("w:lang") + 1 :]
+
 # What follows a table's borders and a paragraph's in the schema's order of their siblings.
 _AFTER_CELL_MARGINS = ("w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")
 _AFTER_TABLE_BORDERS = ("w:shd", "w:tblLayout", "w:tblCellMar", *_AFTER_CELL_MARGINS)
@@ -104,7 +166,7 @@ _AFTER_PARAGRAPH_BORDERS = (
 )
 
 # Word's language tags, so that its spelling checker reads the document in the right language.
-_LANGUAGE_TAGS = {"vi": "vi-VN", "en": "en-GB"}
+_LANGUAGE_TAGS = {"vi": "vi-VN", "en": "en-GB", "km": KHMER_TAG}
 
 
 def written_date(day: date, t: Translator) -> str:
@@ -117,6 +179,10 @@ def written_date(day: date, t: Translator) -> str:
     if t.locale == "vi":
         month = f"{day.month:02d}" if day.month < 3 else str(day.month)
         return f"ngày {day.day:02d} tháng {month} năm {day.year}"
+    if t.locale == "km":
+        # As Khmer letters write it: "ថ្ងៃទី05 ខែកុម្ភៈ ឆ្នាំ2026", with Babel's name of the month.
+        month = format_date(day, "MMMM", locale="km")
+        return f"ថ្ងៃទី{day.day:02d} ខែ{month} ឆ្នាំ{day.year}"
     return format_date(day, "d MMMM yyyy", locale=t.locale)
 
 
@@ -155,6 +221,9 @@ def set_up(document: DocxDocument, *, title: str, author: str, t: Translator) ->
     tag = _LANGUAGE_TAGS.get(t.locale, t.locale)
     language.set(qn("w:val"), tag)
     language.set(qn("w:eastAsia"), tag)
+    # The language of complex-script text, which in these documents can only be Khmer.
+    language.set(qn("w:bidi"), KHMER_TAG)
+    khmer_font_table(document)
 
     normal = document.styles["Normal"]
     times(normal.element.get_or_add_rPr().get_or_add_rFonts())
@@ -339,8 +408,56 @@ def run(
     added.font.italic = italic
     # Named on the run too: some readers (and copy and paste into another document) ignore the
     # styles.
-    times(added._r.get_or_add_rPr().get_or_add_rFonts())
+    fonts = added._r.get_or_add_rPr().get_or_add_rFonts()
+    times(fonts)
+    if has_khmer(text):
+        khmer(added, fonts, size=size, bold=bold, italic=italic)
     return added
+
+
+def has_khmer(text: str) -> bool:
+    return any("\u1780" <= c <= "\u17ff" or "\u19e0" <= c <= "\u19ff" for c in text)
+
+
+def khmer(target: Run, fonts, *, size: float, bold: bool, italic: bool) -> None:  # type: ignore[no-untyped-def]
+    """A run with Khmer in it: its Khmer letters in the Khmer font at the run's size, bold and
+    italic (the complex script's own properties); its Latin letters stay in Times New Roman."""
+    fonts.set(qn("w:cs"), KHMER_FONT)
+    properties = target._r.get_or_add_rPr()
+    # In the schema's order: rFonts, b, bCs, i, iCs, ..., sz, szCs, ..., lang.
+    for wanted, tag, after in ((bold, "w:bCs", _AFTER_BCS), (italic, "w:iCs", _AFTER_ICS)):
+        if wanted and properties.find(qn(tag)) is None:
+            properties.insert_element_before(OxmlElement(tag), *after)
+    size_cs = properties.find(qn("w:szCs"))
+    if size_cs is None:
+        size_cs = OxmlElement("w:szCs")
+        properties.insert_element_before(size_cs, *_AFTER_SZCS)
+    size_cs.set(qn("w:val"), str(round(size * KHMER_SCALE * 2)))
+    language = properties.find(qn("w:lang"))
+    if language is None:
+        language = OxmlElement("w:lang")
+        properties.insert_element_before(language, *_AFTER_LANG)
+    language.set(qn("w:bidi"), KHMER_TAG)
+
+
+def khmer_font_table(document: DocxDocument) -> None:
+    """Khmer OS in the document's font table, with its fallbacks as alternative names."""
+    for part in document.part.package.iter_parts():
+        if str(part.partname) != "/word/fontTable.xml":
+            continue
+        root = etree.fromstring(part.blob)
+        if any(f.get(qn("w:name")) == KHMER_FONT for f in root.iter(qn("w:font"))):
+            return
+        font = etree.SubElement(root, qn("w:font"), {qn("w:name"): KHMER_FONT})
+        for tag, value in (
+            ("w:altName", ",".join(KHMER_FALLBACKS)),
+            ("w:charset", "00"),
+            ("w:family", "auto"),
+            ("w:pitch", "variable"),
+        ):
+            etree.SubElement(font, qn(tag), {qn("w:val"): value})
+        part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        return
 
 
 def rule(container: DocxDocument | _Cell, length: Length, width: Length) -> None:
@@ -422,13 +539,5 @@ def nfc(text: str) -> str:
 
 def save(document: DocxDocument, path: Path) -> None:
     """Write to a temporary name beside `path` and rename, so that `path` never holds half a
-    document."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        document.save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    document; only ever over a regular file (bot.documents.files)."""
+    write_atomically(path, document.save)

@@ -10,14 +10,22 @@ backend. A lock still keeps two renderings from running at once, since the text 
 are shared. matplotlib is imported on the first chart only: it takes most of a second, which
 every CLI command would otherwise pay. The PNG carries no metadata, so the same data always
 gives the same bytes.
+
+Khmer: matplotlib falls back glyph by glyph along a list of families, and shapes complex scripts
+with libraqm (3.11+), so every text is drawn in DejaVu Sans (Latin and Vietnamese) with the first
+Khmer font installed after it (Debian's fonts-khmeros or fonts-noto-core). Without one, Khmer
+labels would be empty boxes: the first chart says so in the log, naming the package.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import textwrap
 import threading
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,6 +33,16 @@ if TYPE_CHECKING:
 
 WIDTH_PX, HEIGHT_PX, DPI = 900, 1200, 100
 FONT = "DejaVu Sans"  # ships with matplotlib and has every Vietnamese diacritic
+# Khmer-capable families, best first: Noto's (fonts-noto-core), then Khmer OS (fonts-khmeros).
+KHMER_FONTS = ("Noto Sans Khmer", "Khmer OS System", "Khmer OS", "Khmer OS Content")
+# Their files, for a font installed after matplotlib wrote its cache of the system's fonts.
+_KHMER_FILES = ("notosanskhmer-regular", "khmerossys", "khmeros", "khmeroscontent")
+KHMER_PACKAGE = "fonts-khmeros"
+# Khmer's vowel signs and subscript consonants are characters of their own that take no width:
+# a line of Khmer holds more characters than a line of Vietnamese.
+KHMER_LABEL_WIDTH = 36
+
+log = logging.getLogger(__name__)
 TITLE_PT, LABEL_PT, TICK_PT, NOTE_PT = 24, 18, 15, 15
 LABEL_WIDTH = 24  # characters of a topic or agency name per line before it wraps
 MIN_ROWS = 3  # a panel is drawn with room for at least this many bars
@@ -66,11 +84,50 @@ class DigestChart:
     others: str = "…"  # the label of the rows beyond MAX_ROWS, summed into one
 
 
+class _NoBoldFallbackNews(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("findfont: Failed to find font weight")
+
+
+@cache
+def khmer_font() -> str | None:
+    """The first Khmer-capable family matplotlib can use, or None (said once in the log)."""
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    for attempt in range(2):
+        known = {entry.name for entry in manager.ttflist}
+        for name in KHMER_FONTS:
+            if name in known:
+                # Khmer OS has no bold: matplotlib draws its regular and would say so at every
+                # bold title; that is expected, not news for the log.
+                logging.getLogger("matplotlib.font_manager").addFilter(_NoBoldFallbackNews())
+                return name
+        if attempt == 0:
+            # matplotlib's cache predates the font: add the system's Khmer fonts to it.
+            for path in font_manager.findSystemFonts():
+                if Path(path).stem.lower() in _KHMER_FILES:
+                    manager.addfont(path)
+    log.warning(
+        "no Khmer font found (%s): Khmer text in the charts will not be readable; install %s",
+        ", ".join(KHMER_FONTS),
+        KHMER_PACKAGE,
+    )
+    return None
+
+
+def families() -> list[str]:
+    """The chart's font families, in the order matplotlib tries them for each glyph."""
+    khmer = khmer_font()
+    return [FONT, khmer] if khmer else [FONT]
+
+
 def render(chart: DigestChart) -> bytes:
     """The chart as PNG bytes, 900 × 1200 px."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    families()  # found before the lock: the first call may scan the system's fonts
     with _lock:
         figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout="constrained")
         FigureCanvasAgg(figure)
@@ -86,7 +143,7 @@ def _draw(figure: Figure, chart: DigestChart) -> bytes:
         f"{chart.title}\n{chart.subtitle}" if chart.subtitle else chart.title,
         fontsize=TITLE_PT,
         fontweight="bold",
-        fontfamily=FONT,
+        fontfamily=families(),
     )
     topics = _capped(chart.topics, chart.others)
     overdue = _capped(chart.overdue, chart.others)
@@ -123,7 +180,21 @@ def _draw(figure: Figure, chart: DigestChart) -> bytes:
 
 
 def _label(bar: Bars) -> str:
-    return textwrap.fill(bar.label, LABEL_WIDTH, max_lines=3, placeholder="…")
+    # Khmer writes no space between words and its vowels are combining marks: a Khmer label is
+    # cut only at its spaces (between phrases), never inside a word, where a mark would be
+    # left without its letter.
+    khmer = _is_khmer(bar.label)
+    return textwrap.fill(
+        bar.label,
+        KHMER_LABEL_WIDTH if khmer else LABEL_WIDTH,
+        max_lines=3,
+        placeholder="…",
+        break_long_words=not khmer,
+    )
+
+
+def _is_khmer(text: str) -> bool:
+    return any("\u1780" <= c <= "\u17ff" for c in text)
 
 
 def _lines(bars: list[Bars]) -> int:
@@ -141,7 +212,7 @@ def _capped(bars: tuple[Bars, ...], others: str) -> list[Bars]:
 
 
 def _panel(axes, *, heading, bars, parts, colours, empty, empty_colour) -> None:  # type: ignore[no-untyped-def]
-    axes.set_title(heading, fontsize=LABEL_PT, fontweight="bold", fontfamily=FONT, loc="left")
+    axes.set_title(heading, fontsize=LABEL_PT, fontweight="bold", fontfamily=families(), loc="left")
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     if not any(b.total for b in bars):
@@ -153,7 +224,7 @@ def _panel(axes, *, heading, bars, parts, colours, empty, empty_colour) -> None:
             ha="center",
             va="center",
             fontsize=LABEL_PT,
-            fontfamily=FONT,
+            fontfamily=families(),
             color=empty_colour,
             transform=axes.transAxes,
         )
@@ -174,7 +245,7 @@ def _panel(axes, *, heading, bars, parts, colours, empty, empty_colour) -> None:
             va="center",
             fontsize=TICK_PT,
             fontweight="bold",
-            fontfamily=FONT,
+            fontfamily=families(),
         )
     axes.set_yticks(list(rows), [_label(b) for b in bars])
     # The largest on top; room for at least MIN_ROWS, so that one bar is not a slab.
@@ -184,12 +255,12 @@ def _panel(axes, *, heading, bars, parts, colours, empty, empty_colour) -> None:
     axes.tick_params(labelsize=TICK_PT)
     axes.tick_params(axis="y", length=0)
     for label in (*axes.get_xticklabels(), *axes.get_yticklabels()):
-        label.set_fontfamily(FONT)
+        label.set_fontfamily(families())
     if len(parts) > 1:
         axes.legend(
             loc="upper center",
             bbox_to_anchor=(0.5, -0.06),
-            prop={"family": FONT, "size": NOTE_PT},
+            prop={"family": families(), "size": NOTE_PT},
             frameon=False,
             ncols=2,
         )

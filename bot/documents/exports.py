@@ -8,8 +8,6 @@ identifies no anonymous asker: they appear as "Người hỏi ẩn danh", with t
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +18,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from bot.documents.cells import append_as_text
+from bot.documents.files import write_atomically
 from bot.i18n import N_
 from storage.reports import (
     DialogueReport,
@@ -206,7 +206,7 @@ def _fill(sheet: Worksheet, columns: list[Column], rows: list[list[object]]) -> 
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for row in rows:
-        sheet.append(row)
+        append_as_text(sheet, row)  # what people typed is text, never a formula
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = column.width
@@ -240,13 +240,6 @@ def _yes(value: bool, t: Translator) -> str | None:
 
 
 def _save(workbook: Workbook, path: Path) -> None:
-    """Write to a temporary name beside `path` and rename: `path` never holds half a file."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        workbook.save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write to a temporary name beside `path` and rename: `path` never holds half a file, and
+    is only ever a regular file (bot.documents.files)."""
+    write_atomically(path, workbook.save)

@@ -10,6 +10,11 @@ administrative documents are (Nghị định 30/2020/NĐ-CP, Phụ lục I): mar
 the two-column heading with the national name and motto, the place-and-date line, the document
 type and its subject, "Kính gửi", the body, "Nơi nhận" and the signature block. The ward prints
 the file, signs and stamps each page, and hands the letters out.
+
+A household whose registry row says Khmer gets the letter in Vietnamese and, on the next page,
+the same letter in Khmer (print it on the back): the Vietnamese one is the document of record,
+the Khmer one lets an elder who reads only Khmer know what it says. The national name and motto
+head both, untranslated, as on every Vietnamese administrative document.
 """
 
 from __future__ import annotations
@@ -39,13 +44,12 @@ from bot.documents.admin import (
     issued_on_line,
 )
 from bot.documents.qr import qr_png
-from bot.i18n import N_
+from bot.i18n import N_, Translator
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
     from docx.table import _Cell
 
-    from bot.i18n import Translator
 
 # Kept importable from here: the letters' tests and older callers read them from this module.
 __all__ = [
@@ -92,6 +96,8 @@ class LetterDialogue:
     number: str  # the document number, e.g. "12/GM-UBND"; "" leaves dots to fill in
     signer_title: str  # e.g. "CHỦ TỊCH"; a deputy writes "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH"
     signer_name: str  # "" leaves the space for a name written by hand
+    # The same dialogue's words in Khmer, for the Khmer page of Khmer households' letters.
+    khmer: LetterDialogue | None = None
 
 
 @dataclass(frozen=True)
@@ -104,14 +110,15 @@ class Letter:
     hamlet: str
     ward: str
     link: str  # the household's deep link, printed as a QR code and written out
+    khmer: bool = False  # the registry says Khmer: the letter is followed by its Khmer page
 
 
 def write_invitation_letters(
     path: Path, dialogue: LetterDialogue, letters: Sequence[Letter], t: Translator
 ) -> int:
-    """Write one letter per household to the DOCX at `path`; returns the pages written.
+    """Write one letter per household to the DOCX at `path`; returns the letters written.
 
-    Each letter is one page: a two-line title, a two-line venue and all ten topics still fit
+    Each letter is one page (a Khmer household's two: Vietnamese, then Khmer): a two-line title, a two-line venue and all ten topics still fit
     (checked by rendering it with LibreOffice in the tests).
 
     An empty `letters` writes nothing, leaves `path` as it is and returns 0: there is nothing
@@ -124,8 +131,12 @@ def write_invitation_letters(
     admin.set_up(
         document, title=f"{t._('INVITATION')}: {dialogue.title}", author=dialogue.issuer, t=t
     )
+    in_khmer = Translator("km", t.zone)
     for index, letter in enumerate(letters):
         _write_letter(document, dialogue, letter, t)
+        if letter.khmer and dialogue.khmer is not None and t.locale != "km":
+            admin.page_break(document)
+            _write_letter(document, dialogue.khmer, letter, in_khmer)
         if index < len(letters) - 1:
             admin.page_break(document)
         else:

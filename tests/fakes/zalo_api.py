@@ -10,7 +10,9 @@ One server answers both hosts (set zalo_api_url and zalo_oauth_url to ``fake.url
 * ``POST /v4/oa/access_token`` (header ``secret_key``, form app_id, grant_type=refresh_token,
   refresh_token): single-use rotating refresh tokens (a spent one is refused), expiry times,
   and a count of refreshes;
-* ``POST /v2.0/oa/upload/image`` (multipart ``file``): keeps the image, gives an attachment_id.
+* ``POST /v2.0/oa/upload/image`` (multipart ``file``): keeps the image, gives an attachment_id;
+* ``GET /v3.0/oa/user/detail?data={"user_id": …}`` (header ``access_token``): a follower's
+  profile (``display_name``, avatars, ``user_is_follower``, …); -213 for someone not following.
 
 It posts signed webhook events to a URL the test gives (``webhook_url``), exactly as Zalo
 does (user_send_text, a pressed ``oa.query.show`` button, follow, unfollow, user_submit_info,
@@ -121,6 +123,8 @@ class _User:
     following: bool = True
     blocked: bool = False
     last_interaction: datetime | None = None
+    display_name: str = ""
+    gender: int = 1  # Zalo's user_gender: 1 male, 2 female
 
 
 @dataclass
@@ -154,6 +158,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._answer(200, answer)
+
+    def do_GET(self) -> None:  # noqa: N802
+        fake = self.server.fake
+        parts = urlsplit(self.path)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if parts.path.rstrip("/") != "/v3.0/oa/user/detail":
+            self._answer(404, {"error": 404, "message": "not found"})
+            return
+        self._answer(200, fake._user_detail(headers, dict(parse_qsl(parts.query))))
 
     def _answer(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload, ensure_ascii=False).encode()
@@ -207,6 +220,7 @@ class FakeZaloAPI:
         self.refusals = 0  # refresh requests refused (a spent or unknown refresh token)
         self.posted: list[Posted] = []
         self.rate_limited = 0
+        self.profile_requests = 0  # GET /v3.0/oa/user/detail
         self.images: dict[str, bytes] = {}
         # Set to make the token endpoint rotate the tokens and then never answer: what a
         # service sees when it dies (or its connection drops) after Zalo's answer.
@@ -352,6 +366,51 @@ class FakeZaloAPI:
             user.following, user.blocked = True, False
             if interacted:
                 user.last_interaction = self.clock()
+
+    def set_profile(self, user_id: str, *, display_name: str, gender: int = 1) -> None:
+        """The name (and gender) a person's Zalo profile shows the OA."""
+        with self._cond:
+            user = self._users.setdefault(user_id, _User())
+            user.display_name, user.gender = display_name, gender
+
+    def _user_detail(self, headers: dict[str, str], query: dict[str, str]) -> dict[str, Any]:
+        """GET /v3.0/oa/user/detail?data={"user_id": "..."}: a follower's profile, in the
+        shape Zalo answers (display_name, avatars, follower flag, shared info, tags)."""
+        with self._cond:
+            self.profile_requests += 1
+            try:
+                user_id = str(json.loads(query.get("data", ""))["user_id"])
+            except (ValueError, KeyError, TypeError):
+                self.violations.append("user/detail: data is not JSON with user_id")
+                return self._error(-201)
+            code = self._token_error(headers) or self._fault("/v3.0/oa/user/detail", user_id)
+            if code:
+                return self._error(code)
+            user = self._users.get(user_id)
+            if user is None or not user.following:
+                return self._error(-213)
+            avatar = f"https://s120-ava-talk.zadn.vn/fake/{user_id}.jpg"
+            return {
+                "data": {
+                    "user_id": user_id,
+                    "user_id_by_app": str(int(user_id) % 10**16) if user_id.isdigit() else "",
+                    "user_external_id": "",
+                    "display_name": user.display_name or f"Zalo {user_id[-4:]}",
+                    "user_alias": "",
+                    "is_sensitive": False,
+                    "user_last_interaction_date": (
+                        user.last_interaction.strftime("%d/%m/%Y") if user.last_interaction else ""
+                    ),
+                    "user_is_follower": user.following,
+                    "user_gender": user.gender,
+                    "avatar": avatar,
+                    "avatars": {"120": avatar, "240": avatar.replace(".jpg", "_240.jpg")},
+                    "tags_and_notes_info": {"notes": [], "tag_names": []},
+                    "shared_info": {},
+                },
+                "error": 0,
+                "message": "Success",
+            }
 
     def block(self, user_id: str) -> None:
         with self._cond:

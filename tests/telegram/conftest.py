@@ -73,6 +73,26 @@ class Harness:
         )
         return Chat(self.fake, user_id)
 
+    async def settled(self, timeout: float = 30) -> None:
+        """Wait until the outbox has recorded the outcome of every message it took (the
+        person may see a message a moment before its row is marked sent)."""
+        from sqlalchemy import func, select
+
+        from storage.models import OutboxMessage
+        from storage.outbox import Status
+
+        unfinished = (Status.PENDING, Status.CLAIMED, Status.SENDING)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            async with self.runtime.sessions() as session:
+                left = await session.scalar(
+                    select(func.count()).where(OutboxMessage.status.in_(unfinished))
+                )
+            if not left:
+                return
+            assert asyncio.get_running_loop().time() < deadline, f"{left} messages unfinished"
+            await asyncio.sleep(0.02)
+
     async def consenting(
         self, user_id: int, first_name: str = "Lan", last_name: str | None = None
     ) -> Chat:

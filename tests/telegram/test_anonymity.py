@@ -24,6 +24,7 @@ async def _ask_anonymously(telegram: Harness) -> None:
     await asker.press("Ẩn danh")
     await asker.press("✅ Gửi")
     await asker.say("/cauhoi")
+    await telegram.settled()
 
 
 async def _all_rows(runtime) -> list[tuple[str, dict[str, object]]]:

@@ -31,7 +31,7 @@ async def test_start_greets_in_vietnamese_and_asks_for_consent_before_storing_an
     [welcome] = await lan.say("/start")
     assert welcome.text.startswith("Chào mừng")
     assert "/xoa" in welcome.text and "ẩn danh" in welcome.text
-    assert welcome.button_texts == ["✅ Tôi đồng ý", "Để sau", "Tiếng Việt", "English"]
+    assert welcome.button_texts == ["✅ Tôi đồng ý", "Để sau", "Tiếng Việt", "English", "ភាសាខ្មែរ"]
     async with telegram.runtime.sessions() as session:
         assert list(await session.scalars(select(Account))) == []
     [english] = await lan.press("English")
@@ -59,7 +59,7 @@ async def test_accepting_consent_stores_the_account_and_shows_the_menu(telegram)
         [account] = list(await session.scalars(select(Account)))
     assert (account.user_id, account.display_name, account.locale) == ("102", "Lan Nguyễn", "vi")
     [again] = await lan.say("/start")
-    assert "Chào mừng bạn trở lại, Lan Nguyễn!" in again.text
+    assert "Chào mừng Lan Nguyễn trở lại!" in again.text
 
 
 async def test_a_citizen_asks_anonymously_and_gets_a_receipt_and_sees_it_in_my_questions(
@@ -69,7 +69,7 @@ async def test_a_citizen_asks_anonymously_and_gets_a_receipt_and_sees_it_in_my_q
     lan = await telegram.consenting(103)
     [topics] = await lan.say("/hoi")
     assert "Đối thoại giảm nghèo phường 7" in topics.text
-    assert "Câu hỏi của bạn thuộc lĩnh vực nào?" in topics.text
+    assert "Câu hỏi của ông/bà thuộc lĩnh vực nào?" in topics.text
     assert "Tín dụng, vay vốn" in topics.button_texts and "❌ Huỷ" in topics.button_texts
     [prompt] = await lan.press("Rà soát hộ nghèo")
     assert "từ 10 đến 1000 ký tự" in prompt.text
@@ -81,7 +81,7 @@ async def test_a_citizen_asks_anonymously_and_gets_a_receipt_and_sees_it_in_my_q
     assert "Cách gửi: Ẩn danh" in check.text and question in check.text
     assert "Phòng Lao động – Thương binh và Xã hội" in check.text
     [receipt] = await lan.press("✅ Gửi")
-    assert receipt.text.startswith("Đã nhận câu hỏi của bạn")
+    assert receipt.text.startswith("Đã nhận câu hỏi của ông/bà")
     assert "không ai biết người hỏi là ai" in receipt.text
     [stored] = await _questions(telegram.runtime)
     assert f"Mã câu hỏi: {stored.ticket}" in receipt.text
@@ -101,7 +101,7 @@ async def test_a_named_question_carries_the_askers_account(telegram):
     assert "Cách gửi: Ghi tên" in check.text
     assert "Câu hỏi chung" in check.text
     [receipt] = await binh.press("✅ Gửi")
-    assert "Câu hỏi có ghi tên bạn: Bình Trần." in receipt.text
+    assert "Câu hỏi có ghi tên ông/bà: Bình Trần." in receipt.text
     [stored] = await _questions(telegram.runtime)
     async with telegram.runtime.sessions() as session:
         account = await session.scalar(select(Account))
@@ -139,7 +139,7 @@ async def test_too_short_text_is_kept_and_joined_and_too_long_text_is_given_back
     [check] = await lan.press("Ẩn danh")
     assert "Thẻ BHYT\ncủa mẹ tôi hết hạn, làm lại ở đâu?" in check.text
     [again] = await lan.press("Viết lại")
-    assert again.text.startswith("Xin bạn gửi nội dung mới")
+    assert again.text.startswith("Xin ông/bà gửi nội dung mới")
     long_text = "Đường & cống <ngập> " * 60
     refusal, echo = await lan.say(long_text, expect=2)
     assert "Câu hỏi quá dài: 1199 ký tự, tối đa 1000" in refusal.text
@@ -183,7 +183,7 @@ async def test_a_draft_survives_other_commands_and_can_be_resumed(telegram):
     await lan.press("Giáo dục")
     await lan.say("Trường tiểu học có bán trú cho con em hộ nghèo không?")
     _help, reminder = await lan.say("/trogiup", expect=2)
-    assert reminder.text == "Bạn đang soạn dở một câu hỏi."
+    assert reminder.text == "Ông/bà đang soạn dở một câu hỏi."
     [offer] = await lan.say("/hoi")
     assert offer.button_texts == ["▶️ Tiếp tục", "🔄 Bắt đầu lại"]
     [how] = await lan.press("Tiếp tục")
@@ -194,7 +194,7 @@ async def test_text_typed_before_choosing_a_topic_is_not_lost(telegram):
     lan = await telegram.consenting(110)
     await lan.say("/hoi")
     [kept] = await lan.say("Xin hỏi về tiền hỗ trợ tiền điện cho hộ nghèo")
-    assert kept.text.startswith("Tôi đã giữ lại nội dung bạn viết")
+    assert kept.text.startswith("Tôi đã giữ lại nội dung ông/bà viết")
     [how] = await lan.press("Giảm nghèo")
     assert "Xin hỏi về tiền hỗ trợ tiền điện cho hộ nghèo" in how.text
     assert how.button_texts[0] == "🕶 Ẩn danh"
@@ -203,7 +203,7 @@ async def test_text_typed_before_choosing_a_topic_is_not_lost(telegram):
 async def test_english_on_choice(telegram):
     lan = await telegram.consenting(111)
     [choices] = await lan.say("/ngonngu")
-    assert choices.button_texts == ["🇻🇳 Tiếng Việt", "🇬🇧 English"]
+    assert choices.button_texts == ["🇻🇳 Tiếng Việt", "🇬🇧 English", "ភាសាខ្មែរ"]
     [switched] = await lan.press("English")
     assert switched.text == "From now on I will write in English."
     [topics] = await lan.say("/ask")
@@ -250,7 +250,7 @@ async def test_media_while_writing_a_question_asks_for_words(telegram):
     await lan.press("Khác")
     telegram.fake.send_photo(113)
     [reply] = await lan.expect(1)
-    assert reply.text == "Tôi chỉ đọc được chữ. Xin bạn viết câu hỏi bằng chữ."
+    assert reply.text == "Tôi chỉ đọc được chữ. Xin ông/bà viết câu hỏi bằng chữ."
 
 
 async def test_a_group_chat_is_told_to_write_privately(telegram):
@@ -263,7 +263,7 @@ async def test_a_group_chat_is_told_to_write_privately(telegram):
 async def test_commands_need_consent_first(telegram):
     lan = telegram.chat(115)
     [notice] = await lan.say("/hoi")
-    assert notice.text.startswith("Trước hết, xin bạn đọc và đồng ý")
+    assert notice.text.startswith("Trước hết, xin ông/bà đọc và đồng ý")
     assert "✅ Tôi đồng ý" in notice.button_texts
     [unknown_code] = await lan.say("/start HG-0042")
     assert "Mã HG-0042 không đúng hoặc đã hết hạn" in unknown_code.text
@@ -280,7 +280,7 @@ async def test_delete_my_data_erases_the_account_and_unlinks_its_questions(teleg
     [confirm] = await lan.say("/xoa")
     assert confirm.button_texts == ["🗑 Xoá dữ liệu của tôi", "Không, giữ lại"]
     [done] = await lan.press("Xoá dữ liệu")
-    assert done.text.startswith("Dữ liệu của bạn đã được xoá")
+    assert done.text.startswith("Dữ liệu của ông/bà đã được xoá")
     async with telegram.runtime.sessions() as session:
         assert list(await session.scalars(select(Account))) == []
     questions = await _questions(telegram.runtime)
@@ -291,7 +291,7 @@ async def test_delete_my_data_erases_the_account_and_unlinks_its_questions(teleg
     await lan.say("/start")
     await lan.press("Tôi đồng ý")
     [mine] = await lan.say("/cauhoi")
-    assert mine.text.startswith("Bạn chưa gửi câu hỏi nào")
+    assert mine.text.startswith("Ông/bà chưa gửi câu hỏi nào")
 
 
 async def test_a_person_can_keep_their_data(telegram):

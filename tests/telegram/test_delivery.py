@@ -98,7 +98,7 @@ async def test_a_list_longer_than_telegram_allows_is_split_with_the_buttons_on_t
                 account_id=account.id,
             )
     first, second = await lan.say("/cauhoi", expect=2)
-    assert first.text.startswith("20 câu hỏi của bạn")
+    assert first.text.startswith("20 câu hỏi của ông/bà")
     assert first.buttons == [] and second.button_texts[0] == "✍️ Gửi câu hỏi"
     assert "<giao thông> & cống" in first.text
     assert first.text.count("#") + second.text.count("#") == 20

@@ -441,7 +441,10 @@ async def test_a_citizen_asking_for_the_digest_is_refused_and_it_is_logged(teleg
     assert refused.text == VI._("This is for officials and facilitators only.")
     official = await telegram.staff(731, role="official", agency="ldtbxh")
     [refused] = await official.say("/baocao")
-    assert refused.text == VI._("This is for officials and facilitators only.")
+    assert refused.text == VI._(
+        "This is for the ward's facilitator; you are an official of your agency. Type "
+        "/trogiup to see what you can do."
+    )
     refusals = [r for r in caplog.records if "refused digest" in r.getMessage()]
     assert len(refusals) == 4
     assert all("730" not in r.getMessage() and "731" not in r.getMessage() for r in refusals)

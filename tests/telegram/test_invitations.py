@@ -112,9 +112,9 @@ async def test_wrong_codes_are_throttled_against_guessing(telegram):
     for attempt in range(5):
         [wrong] = await chat.say(f"/start WRONG{attempt}")
         assert "không đúng hoặc đã hết hạn" in wrong.text
-    assert "Bạn đã nhập sai quá nhiều lần" in wrong.text
+    assert "Mã đã bị nhập sai quá nhiều lần" in wrong.text
     [blocked] = await chat.say("/start WRONG9")
-    assert blocked.text.startswith("Bạn đã nhập sai quá nhiều lần. Xin thử lại sau")
+    assert blocked.text.startswith("Mã đã bị nhập sai quá nhiều lần. Xin thử lại sau")
 
 
 async def test_sharing_ones_own_phone_links_by_the_registry(telegram):
@@ -162,12 +162,14 @@ async def test_invitations_answers_and_the_waitlist_end_to_end(telegram, clock):
     assert invitation.button_texts[:2] == ["✅ Tham dự", "❌ Không tham dự"]
     answer_yes = invitation.data_for("Tham dự")
     [accepted] = await first.press("Tham dự")
-    assert accepted.text.startswith("Cảm ơn: chúng tôi chờ bạn lúc 09:00, Thứ Tư, 25/11/2026")
+    assert accepted.text.startswith(
+        "Xin cảm ơn: chúng tôi kính chờ ông/bà lúc 09:00, Thứ Tư, 25/11/2026"
+    )
 
     other = chats[households[4].id]
     await other.expect(1)
     [declined] = await other.press("Không tham dự")
-    assert declined.text.startswith("Đã ghi nhận: bạn sẽ không tham dự")
+    assert declined.text.startswith("Đã ghi nhận: ông/bà sẽ không tham dự")
     replacement = chats[households[5].id]  # the next of the same group
     [invited_next] = await replacement.expect(1)
     assert invited_next.text.startswith("Giấy mời dự đối thoại chính sách")

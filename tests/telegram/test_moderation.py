@@ -133,8 +133,8 @@ async def test_a_rejection_with_a_preset_or_a_typed_reason_reaches_the_anonymous
     assert done.text.startswith(f"Câu hỏi #{first} không được chấp nhận; người hỏi đã được báo")
     assert f"Câu hỏi #{second}" in done.text  # the next card
     [told] = await lan.expect(1)
-    assert told.text.startswith(f"Về câu hỏi #{first} của bạn")
-    assert "Cảm ơn bạn đã gửi câu hỏi “Cho tôi hỏi cái này với ạ" in told.text
+    assert told.text.startswith(f"Về câu hỏi #{first} của ông/bà")
+    assert "Cảm ơn ông/bà đã gửi câu hỏi “Cho tôi hỏi cái này với ạ" in told.text
     assert "vì lý do: Câu hỏi chưa đủ thông tin để trả lời." in told.text
     question = await _question(telegram, first)
     assert (question.status, question.reject_reason) == (
@@ -152,7 +152,7 @@ async def test_a_rejection_with_a_preset_or_a_typed_reason_reaches_the_anonymous
     assert done.text.startswith(f"Câu hỏi #{second} không được chấp nhận")
     assert "Không còn câu hỏi nào chờ duyệt" in done.text
     [told] = await lan.expect(1)
-    assert told.text.startswith(f"Về câu hỏi #{second} của bạn") and reason in told.text
+    assert told.text.startswith(f"Về câu hỏi #{second} của ông/bà") and reason in told.text
     question = await _question(telegram, second)
     assert (question.status, question.reject_reason) == ("rejected", reason)
     assert await _events(telegram, second) == [("rejected", reason)]
@@ -185,9 +185,9 @@ async def test_a_duplicate_merged_into_an_approved_question_tells_both_askers(
 
     [to_minh] = await minh.expect(1)
     assert f"được gộp vào câu hỏi #{kept}" in to_minh.text
-    assert "Bạn sẽ nhận câu trả lời của câu hỏi đó tại đây." in to_minh.text
+    assert "Ông/bà sẽ nhận câu trả lời của câu hỏi đó tại đây." in to_minh.text
     [to_lan] = await lan.expect(1)
-    assert to_lan.text.startswith(f"Về câu hỏi #{kept} của bạn")
+    assert to_lan.text.startswith(f"Về câu hỏi #{kept} của ông/bà")
     assert f"Có người khác cũng hỏi giống câu hỏi #{kept}" in to_lan.text
     q_kept, q_dup = await _question(telegram, kept), await _question(telegram, duplicate)
     assert (q_dup.status, q_dup.merged_into, q_kept.supporters) == ("merged", q_kept.id, 1)

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from telegram import Update
 
 from handlers.pushback import publish_answer, publish_commitment
+from storage.dialogues import general_intake
 from storage.models import Answer, Commitment, Question
 from tests.telegram.test_inbox import TODAY, approve, follow, open_card, question, vi
 
@@ -131,7 +132,7 @@ async def test_a_commitment_tied_to_no_question_is_not_pushed(telegram):
     runtime = telegram.runtime
     async with runtime.sessions() as session, session.begin():
         commitment = Commitment(
-            dialogue_id=1,
+            dialogue_id=(await general_intake(session)).id,
             question_id=None,
             agency="ubnd",
             content="Lắp đèn đường khóm 2",

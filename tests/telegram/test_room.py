@@ -313,7 +313,7 @@ async def test_a_citizen_and_a_facilitator_of_another_ward_are_refused(telegram,
     for data in (f"g:q:{anonymous}", f"g:i:{anonymous}", f"g:d:{dialogue.id}:0", "g:a:1:0"):
         for chat, expected in (
             (lan, "Chức năng này chỉ dành cho cán bộ cơ quan và thúc đẩy viên."),
-            (official, "Chức năng này chỉ dành cho cán bộ cơ quan và thúc đẩy viên."),
+            (official, "Chức năng này dành cho thúc đẩy viên của phường/xã; bạn là cán bộ"),
             (elsewhere, "Đây không phải câu hỏi hoặc buổi đối thoại của phường/xã mình phụ trách"),
         ):
             last = telegram.fake.messages_to(chat.user_id)[-1].message_id

@@ -130,9 +130,9 @@ async def test_wrong_staff_codes_count_toward_the_same_throttle_as_household_cod
     for attempt in range(2):
         [wrong] = await chat.say(f"/start s{attempt}" + "k" * 18)
         assert wrong.text.startswith("Mã cán bộ này không đúng")
-    assert "Bạn đã nhập sai quá nhiều lần" in wrong.text
+    assert "Mã đã bị nhập sai quá nhiều lần" in wrong.text
     [blocked] = await chat.say("/start s" + "m" * 19)
-    assert blocked.text.startswith("Bạn đã nhập sai quá nhiều lần")
+    assert blocked.text.startswith("Mã đã bị nhập sai quá nhiều lần")
 
 
 async def test_the_help_and_the_menu_show_each_role_its_own_entries(telegram):

@@ -119,7 +119,8 @@ async def test_a_linked_citizen_sees_the_approved_questions_of_their_dialogue_mo
     # The asker sees her own questions marked as hers.
     [mine] = await lan.say("/browse")
     assert (
-        f"#{tickets['few']} · Rà soát hộ nghèo, hộ cận nghèo · 👥0 · ✍️ câu hỏi của bạn" in mine.text
+        f"#{tickets['few']} · Rà soát hộ nghèo, hộ cận nghèo · 👥0 · ✍️ câu hỏi của ông/bà"
+        in mine.text
     )
 
     # Someone whose chat is linked to no household sees the general questions only.
@@ -144,7 +145,9 @@ async def test_i_have_this_question_too_counts_once_refuses_ones_own_and_makes_a
     )
     texts = sorted(message.text for [message] in pressed)
     for text in texts:
-        assert text.startswith(f"Cảm ơn bạn: đã ghi nhận bạn cũng muốn hỏi câu #{tickets['few']}")
+        assert text.startswith(
+            f"Xin cảm ơn: đã ghi nhận ông/bà cũng muốn hỏi câu #{tickets['few']}"
+        )
     assert sorted(re.search(r"👥(\d+)", text).group(1) for text in texts) == ["1", "2"]
     assert (await _question(runtime, tickets["few"])).supporters == 2
 
@@ -152,19 +155,20 @@ async def test_i_have_this_question_too_counts_once_refuses_ones_own_and_makes_a
     await binh.say("/xemcauhoi")
     [again] = await binh.press(f"Tôi cũng muốn hỏi #{tickets['few']}")
     assert again.text == (
-        f"Bạn đã theo dõi câu hỏi #{tickets['few']}: bạn sẽ nhận câu trả lời tại đây."
+        f"Ông/bà đã theo dõi câu hỏi #{tickets['few']}: ông/bà sẽ nhận câu trả lời tại đây."
     )
     assert (await _question(runtime, tickets["few"])).supporters == 2
     [listed] = await binh.say("/xemcauhoi")
-    assert f"#{tickets['few']} · Rà soát hộ nghèo, hộ cận nghèo · 👥2 · ✅ bạn đang theo dõi" in (
-        listed.text
+    assert (
+        f"#{tickets['few']} · Rà soát hộ nghèo, hộ cận nghèo · 👥2 · ✅ ông/bà đang theo dõi"
+        in (listed.text)
     )
 
     # One's own question, anonymous or named, is not counted.
     for name in ("few", "many"):
         await lan.say("/xemcauhoi")
         [own] = await lan.press(f"Tôi cũng muốn hỏi #{tickets[name]}")
-        assert own.text.startswith(f"#{tickets[name]} là câu hỏi của chính bạn")
+        assert own.text.startswith(f"#{tickets[name]} là câu hỏi của chính ông/bà")
     assert (await _question(runtime, tickets["many"])).supporters == 5
 
     # A replayed button for a question one may not see is refused.

@@ -431,7 +431,10 @@ async def build_story(runtime: Runtime) -> Story:
 
 @pytest.fixture
 async def board_runtime(database_url: str, clock) -> AsyncIterator[Runtime]:
-    service = Runtime(make_settings(database_url, telegram_bot_username=BOT), clock=clock)
+    service = Runtime(
+        make_settings(database_url, telegram_bot_username=BOT, public_url="http://board.test"),
+        clock=clock,
+    )
     yield service
     await service.close()
 

@@ -184,7 +184,7 @@ async def test_a_citizen_asks_a_question_through_the_webhook_and_gets_the_receip
     await lan.say(question)
     await lan.press("Ẩn danh")
     [receipt] = await lan.press("✅ Gửi")
-    assert receipt.text.startswith("Đã nhận câu hỏi của bạn")
+    assert receipt.text.startswith("Đã nhận câu hỏi của ông/bà")
     async with hook.runtime.sessions() as session:
         [stored] = list(await session.scalars(select(Question)))
     assert stored.text == question and stored.anonymous and stored.account_id is None

@@ -37,7 +37,7 @@ async def test_a_citizen_follows_the_oa_and_asks_anonymously_through_to_my_quest
     assert "✍️ Gửi câu hỏi" in options(menu)
 
     [topics] = await lan.say("/hoi")
-    assert "Câu hỏi của bạn thuộc lĩnh vực nào?" in topics.text
+    assert "Câu hỏi của ông/bà thuộc lĩnh vực nào?" in topics.text
     assert any("Rà soát" in option for option in options(topics))
     [prompt] = await lan.press("Rà soát")
     assert "từ 10 đến 1000 ký tự" in prompt.text
@@ -47,7 +47,7 @@ async def test_a_citizen_follows_the_oa_and_asks_anonymously_through_to_my_quest
     [check] = await lan.press("Ẩn danh")
     assert "Cách gửi: Ẩn danh" in check.text and question in check.text
     [receipt] = await lan.press("✅ Gửi")
-    assert receipt.text.startswith("ĐÃ NHẬN CÂU HỎI CỦA BẠN")
+    assert receipt.text.startswith("ĐÃ NHẬN CÂU HỎI CỦA ÔNG/BÀ")
     assert "không ai biết người hỏi là ai" in receipt.text
 
     async with zalo.runtime.sessions() as session:

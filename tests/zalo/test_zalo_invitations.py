@@ -69,7 +69,7 @@ async def test_a_household_on_zalo_gets_its_invitation_and_the_answer_to_its_que
     assert f"Kính mời Ông {household.head_name} tham dự" in invitation.text
     assert options(invitation)[:2] == ["✅ Tham dự", "❌ Không tham dự"]
     [accepted] = await lan.press("Tham dự")
-    assert accepted.text.startswith("Cảm ơn: chúng tôi chờ bạn lúc")
+    assert accepted.text.startswith("Xin cảm ơn: chúng tôi kính chờ ông/bà lúc")
 
     await official.say("/hopthu")
     await official.press(f"#{ticket}")
@@ -105,7 +105,7 @@ async def test_what_zalo_refuses_outside_its_window_goes_once_to_the_households_
     assert invitation.text.startswith("Giấy mời dự đối thoại chính sách")
     assert f"Kính mời Ông {household.head_name} tham dự" in invitation.text
     [accepted] = await on_telegram.press("Tham dự")
-    assert accepted.text.startswith("Cảm ơn: chúng tôi chờ bạn lúc")
+    assert accepted.text.startswith("Xin cảm ơn: chúng tôi kính chờ ông/bà lúc")
     await delivered(runtime)
     await on_zalo.expect(0)
 
