@@ -317,9 +317,9 @@ def test_the_invite_command_adds_a_khmer_page_to_the_letters_of_khmer_households
             "1",
         )
     )
-    _ok(_doithoai(tmp_path, "dialogue", "select", "2", "--seed", "7"))
+    _ok(_doithoai(tmp_path, "dialogue", "select", "1", "--seed", "7"))
     letters = tmp_path / "giay-moi.docx"
-    _ok(_doithoai(tmp_path, "dialogue", "invite", "2", "--letters", str(letters)))
+    _ok(_doithoai(tmp_path, "dialogue", "invite", "1", "--letters", str(letters)))
     text = [p.text for p in Document(str(letters)).paragraphs]
     assert text.count("GIẤY MỜI") == 2 and text.count("លិខិតអញ្ជើញ") == 1
     khmer_page = " ".join(text[text.index("លិខិតអញ្ជើញ") :])
