@@ -460,6 +460,19 @@ def run(kind: str, url: str, args: argparse.Namespace) -> None:
             f"{latencies(locks, intervals[name])}"
         )
     print(f"  load average during the rounds: {', '.join(loads)}")
+    home = statistics.median(b / h for b, h in zip(rates["home"], rates["hello"], strict=True))
+    page = statistics.median(b / h for b, h in zip(rates["dialogue"], rates["hello"], strict=True))
+    rendering = sorted(
+        d * 1000
+        for at, d, what in writes
+        if what == "record" and any(a <= at < b for a, b in intervals["uncached"])
+    )
+    print(
+        f"  targets ({kind}): home {home:.2f}× hello (≥ 0.25), first dialogue page {page:.2f}× "
+        f"(≥ 0.15), largest page {max(sizes.values()) / 1024:.0f} KB (< 200), errors "
+        f"{sum(errors.values())} (0), median write while every request renders "
+        f"{statistics.median(rendering) if rendering else float('nan'):.1f} ms (< 50 on SQLite)"
+    )
 
 
 BENCH_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
