@@ -248,13 +248,15 @@ async def bot(url: str, dialogue_id: int, out: str) -> None:
         session.add(staff)
         await session.flush()
         staff_id = staff.id
-    writes: list[tuple[float, float, str]] = []
+    writes: list[tuple[float, float, str]] = []  # (start, seconds, kind)
     rng = random.Random(7)
     n = 0
     while not stop.is_set():
         started = time.time()
         t0 = time.perf_counter()
         async with sessions() as session, session.begin():
+            await session.connection()  # BEGIN (IMMEDIATE on SQLite): the write lock
+            writes.append((started, time.perf_counter() - t0, "lock"))
             question = await add_question(
                 session,
                 dialogue_id=dialogue_id,
@@ -446,10 +448,31 @@ def run(kind: str, url: str, args: argparse.Namespace) -> None:
     print("  errors: " + ", ".join(f"{name} {n}" for name, n in errors.items()))
     print(f"  pages rendered by the server during the rounds: {renders}")
     for name in phases:
-        print(f"  bot's writes during {name}: {latencies(writes, intervals[name])}")
+        records = [w for w in writes if w[2] == "record"]
+        print(f"  bot's writes during {name}: {latencies(records, intervals[name])}")
+    everywhen = sum(intervals.values(), [])
     published = [w for w in writes if w[2] == "publish"]
-    print(f"  of which publications: {latencies(published, sum(intervals.values(), []))}")
+    print(f"  of which publications: {latencies(published, everywhen)}")
+    for name in phases:
+        locks = [w for w in writes if w[2] == "lock"]
+        print(
+            f"  bot's wait for its transaction to begin during {name}: "
+            f"{latencies(locks, intervals[name])}"
+        )
     print(f"  load average during the rounds: {', '.join(loads)}")
+    home = statistics.median(b / h for b, h in zip(rates["home"], rates["hello"], strict=True))
+    page = statistics.median(b / h for b, h in zip(rates["dialogue"], rates["hello"], strict=True))
+    rendering = sorted(
+        d * 1000
+        for at, d, what in writes
+        if what == "record" and any(a <= at < b for a, b in intervals["uncached"])
+    )
+    print(
+        f"  targets ({kind}): home {home:.2f}× hello (≥ 0.25), first dialogue page {page:.2f}× "
+        f"(≥ 0.15), largest page {max(sizes.values()) / 1024:.0f} KB (< 200), errors "
+        f"{sum(errors.values())} (0), median write while every request renders "
+        f"{statistics.median(rendering) if rendering else float('nan'):.1f} ms (< 50 on SQLite)"
+    )
 
 
 BENCH_PG = "postgresql://postgres@127.0.0.1:5432/postgres"

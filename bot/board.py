@@ -509,10 +509,9 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
             for name in PARAMETERS
             if name in request.query_params
         )
-        base = "" if runtime.settings.webhook_url else str(request.base_url)
+        # Links come from the settings, never from the request's Host: no host in the key.
         key = (
             request.scope.get("root_path", ""),
-            base,
             request.url.path,
             params,
             lang,

@@ -301,7 +301,7 @@ async def _counts(
         BoardCount.name,
         BoardCount.day,
         func.sum(BoardCount.n).label("n"),
-    ).where(BoardCount.n != 0, BoardCount.dialogue_id != VERSION[0])
+    ).where(BoardCount.n != 0, BoardCount.name != VERSION[2])
     if dialogue_ids is not None:
         query = query.where(BoardCount.dialogue_id.in_(dialogue_ids))
     if agency is not None:

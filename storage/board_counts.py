@@ -14,7 +14,7 @@ Overdue is a function of time, so counts that can become overdue keep their dead
 "overdue today" is the sum of the rows whose day is before today (a handful of rows: a dialogue's
 deadlines fall on few days).
 
-The row (0, "", "version", 0) grows with every committed change that the board shows (questions,
+The row (-1, "", "version", 0) grows with every committed change that the board shows (questions,
 answers, commitments, dialogues, agencies): the rendered pages are cached under it.
 
 The code is synchronous on a Connection: it runs inside the Session's commit (SQLAlchemy's
@@ -50,7 +50,7 @@ PUBLISHED = ("approved", "answered", "committed", "fulfilled", "reopened")
 ANSWERED_STATUSES = ("answered", "committed", "fulfilled")
 
 Key = tuple[int, str, str, int]  # dialogue, agency, name, day
-VERSION: Key = (0, "", "version", 0)
+VERSION: Key = (-1, "", "version", 0)  # no dialogue has id -1 (the general intake may be 0)
 CHUNK = 500  # ids in one IN (...): far below every driver's limit on parameters
 
 _TOUCHED = "board_touched"
@@ -274,14 +274,10 @@ def recount_all(connection: Connection) -> None:
 
 def kept(connection: Connection) -> Counter[Key]:
     """Every non-zero kept count but the version (to compare with a recount)."""
-    rows = connection.execute(select(BoardCount.__table__).where(BoardCount.n != 0))
-    return Counter(
-        {
-            (r.dialogue_id, r.agency, r.name, r.day): r.n
-            for r in rows
-            if (r.dialogue_id, r.agency, r.name, r.day) != VERSION
-        }
+    rows = connection.execute(
+        select(BoardCount.__table__).where(BoardCount.n != 0, BoardCount.name != VERSION[2])
     )
+    return Counter({(r.dialogue_id, r.agency, r.name, r.day): r.n for r in rows})
 
 
 def touch(session: Any, question_id: str) -> None:

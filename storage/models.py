@@ -512,7 +512,7 @@ class BoardCount(Base):
     Names: asked, shown (published and public), private (sensitive and unanswered),
     answered, late_q (public, unanswered, approved: by their deadline), state:STATUS (public,
     by deadline or earliest open commitment), topic:CODE, commitments, on_time, late_done,
-    open (by deadline). The row (0, "", "version", 0) grows with every change the board shows.
+    open (by deadline). The row (-1, "", "version", 0) grows with every change the board shows.
     Maintained in the transaction of the change (storage/board_counts.py)."""
 
     __tablename__ = "board_counts"

@@ -77,7 +77,7 @@ RULES: dict[str, str] = {
     "staff.name": "an official's or facilitator's name as the organiser gave it (work record)",
     "commitments.responsible": "who is responsible, as an official wrote it (work record)",
     "agencies.name": "an agency's name (public)",
-    "board_counts.name": "the name of a kept count of the board (asked, answered…): no one's",
+    "board_counts.name": "what the board counts (asked, answered, …): numbers, naming no one",
 }
 
 

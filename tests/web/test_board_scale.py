@@ -487,14 +487,14 @@ async def test_the_feeds_carry_the_last_hundred_entries_and_link_to_older_ones(
 
     feed = (await http.get("/feed.json")).json()
     assert len(feed["items"]) == 100
-    assert feed["next_url"] == "http://board.test/feed.json?trang=2"
+    assert feed["next_url"].endswith("/feed.json?trang=2")
     older = (await http.get(feed["next_url"])).json()
     assert len(older["items"]) == 5 and "next_url" not in older
     assert not {i["id"] for i in feed["items"]} & {i["id"] for i in older["items"]}
 
     atom = lxml.etree.fromstring((await http.get("/feed.atom")).content)
     links = {link.get("rel"): link.get("href") for link in atom.findall("{*}link")}
-    assert links["next"] == "http://board.test/feed.atom?trang=2"
+    assert links["next"].endswith("/feed.atom?trang=2")
     assert len(atom.findall("{*}entry")) == 100
 
 
@@ -605,14 +605,15 @@ async def test_the_cached_home_page_follows_a_cancelled_dialogue_and_the_clock(
         return " ".join(found.text_content().split())
 
     first = await http.get("/")
+    assert "Đối thoại về đất ở" in section(first, "sap-toi")
     assert "Đối thoại về nước sạch" in section(first, "sap-toi")
-    assert "Đã huỷ" not in section(first, "sap-toi")
 
     # The organiser cancels one (as `doithoai dialogue cancel` does): shown at once.
     async with service.sessions() as session, session.begin():
         (await session.get(type(later), later.id)).status = "cancelled"
     cancelled = await http.get("/")
-    assert "Đã huỷ" in section(cancelled, "sap-toi")
+    assert "Đối thoại về đất ở" not in section(cancelled, "sap-toi")
+    assert "Đối thoại về đất ở" in section(cancelled, "da-huy")
 
     # Nothing changes in the data, but the first dialogue ends: it moves to the results.
     clock.at(local(2026, 11, 20, 16, 30))
