@@ -11,6 +11,7 @@ from bot.i18n import SUPPORTED
 from bot.messages import Button, Kind
 from handlers import (
     ask,
+    consultation,
     delete,
     digest,
     feedback,
@@ -55,9 +56,11 @@ COMMANDS: dict[str, str] = {
     "room": "room",
     "baocao": "digest",
     "digest": "digest",
+    "gopy": "consult",
+    "consult": "consult",
 }
 
-NEEDS_ACCOUNT = {"ask", "mine", "browse", "moderate", "inbox", "room", "digest"}
+NEEDS_ACCOUNT = {"ask", "mine", "browse", "moderate", "inbox", "room", "digest", "consult"}
 
 # Buttons of the later flows: the first part of the data names the flow, the rest is its own.
 BUTTON_FLOWS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
@@ -67,6 +70,7 @@ BUTTON_FLOWS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
     "u": support.on_button,  # citizen: browse questions, "Tôi cũng muốn hỏi"
     "g": room.on_button,  # facilitator: at and after the dialogue
     "d": digest.on_button,  # facilitator: the digest on demand
+    "v": consultation.on_button,  # anyone: answering a consultation (tham vấn)
 }
 # Typed text of the later flows, by the state's prefix.
 TEXT_FLOWS: dict[str, Handler] = {
@@ -74,6 +78,7 @@ TEXT_FLOWS: dict[str, Handler] = {
     "inbox.": inbox.on_text,
     "fb.": feedback.on_text,
     "room.": room.on_text,
+    "consult.": consultation.on_text,
 }
 
 
@@ -99,6 +104,7 @@ ACTIONS: dict[str, Handler] = {
     "inbox": inbox.show,
     "room": room.show,
     "digest": digest.on_demand,
+    "consult": consultation.begin,
 }
 
 
