@@ -259,7 +259,9 @@ def _show_question(
             for i, choice in enumerate(question["choices"])
         ]
     elif kind == "multiple":
-        picked = data.setdefault("picked", list(current) if isinstance(current, list) else [])
+        if "picked" not in data:
+            data["picked"] = list(current) if isinstance(current, list) else []
+        picked = data["picked"]
         lines += ["", _("Choose all that apply, then press “Done”.")]
         rows = [
             [Button(("☑️ " if choice in picked else "⬜ ") + choice, _data(nonce, "m", i))]
@@ -432,12 +434,10 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
         and int(arg) < len(question["choices"])
     ):
         choice = question["choices"][int(arg)]
-        picked = data.setdefault("picked", [])
-        if choice in picked:
-            picked.remove(choice)
-        else:
-            picked.append(choice)
-        data["picked"] = [c for c in question["choices"] if c in picked]
+        # A new list (never changed in place): the dispatcher saves the state when it differs.
+        before = set(data.get("picked") or [])
+        after = before - {choice} if choice in before else before | {choice}
+        data["picked"] = [c for c in question["choices"] if c in after]
         _show_question(ctx, consultation, response, question["id"])
     elif action == "done" and kind == "multiple":
         picked = data.get("picked") or []

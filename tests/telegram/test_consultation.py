@@ -1,0 +1,205 @@
+"""Answering a consultation (tham vấn) by chat, end to end through the Bot API fake, on SQLite
+and PostgreSQL: one question per message with its progress line, choices as buttons, a
+condition, back and skip, resuming later, changing one's answers, the deep link, and nothing
+of the person next to their answers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from storage.consultations import create_consultation, set_status
+from storage.households import HouseholdRow, upsert_households
+from storage.models import (
+    ConsultationOpinion,
+    ConsultationResponse,
+    Household,
+)
+
+WARD, OTHER_WARD = "Phường 7", "Phường 9"
+
+QUESTIONS = [
+    {
+        "id": "agree",
+        "type": "single",
+        "text": "Ông/bà có đồng ý với dự thảo hỗ trợ nhà ở không?",
+        "choices": ["Đồng ý", "Không đồng ý"],
+        "required": True,
+    },
+    {
+        "id": "why",
+        "type": "text",
+        "text": "Vì sao ông/bà không đồng ý?",
+        "required": True,
+        "if": {"question": "agree", "values": ["Không đồng ý"]},
+    },
+    {
+        "id": "needs",
+        "type": "multiple",
+        "text": "Gia đình cần hỗ trợ gì nhất?",
+        "choices": ["Vật liệu", "Vốn vay", "Ngày công"],
+        "required": True,
+    },
+    {
+        "id": "clear",
+        "type": "scale",
+        "text": "Dự thảo có dễ hiểu không?",
+        "low": "rất khó hiểu",
+        "high": "rất dễ hiểu",
+        "required": True,
+    },
+    {"id": "idea", "type": "text", "text": "Ý kiến khác của ông/bà?", "required": False},
+]
+
+
+async def _setting(runtime, clock):
+    rows = [
+        HouseholdRow(code=code, head_name=name, category=category, ward=ward, gender="female")
+        for code, name, category, ward in [
+            ("P7-001", "Thạch Thị Sa Ly", "poor", WARD),
+            ("P7-002", "Nguyễn Văn Hai", "near_poor", WARD),
+            ("P9-001", "Kim Sô Phên", "poor", OTHER_WARD),
+        ]
+    ]
+    async with runtime.sessions() as session, session.begin():
+        await upsert_households(session, rows=rows)
+        households = {h.code: h for h in await session.scalars(select(Household))}
+        consultation = await create_consultation(
+            session,
+            title="Lấy ý kiến dự thảo hỗ trợ nhà ở",
+            purpose="Biết người dân cần gì trước khi trình HĐND.",
+            policy="Dự thảo gồm 5 điều về hỗ trợ sửa chữa nhà ở cho hộ nghèo.",
+            link="https://phuong7.example.vn/du-thao",
+            audience={"wards": [WARD], "categories": [], "priority": [], "open": False},
+            targets={"poor": 10, "near_poor": 10},
+            questions=QUESTIONS,
+            opens_at=clock() - timedelta(hours=1),
+            closes_at=clock() + timedelta(days=10),
+            now=clock(),
+        )
+        await set_status(session, consultation=consultation, status="open", now=clock())
+    return households, consultation.id
+
+
+async def _link(telegram, user_id, household, name):
+    chat = telegram.chat(user_id, name)
+    await chat.say(f"/start {household.link_code}")
+    await chat.press("Tôi đồng ý")
+    return chat
+
+
+async def _responses(runtime):
+    async with runtime.sessions() as session:
+        return list(await session.scalars(select(ConsultationResponse)))
+
+
+async def test_a_citizen_answers_a_consultation_one_question_at_a_time_and_can_change_it(
+    telegram, clock
+):
+    runtime = telegram.runtime
+    households, cid = await _setting(runtime, clock)
+    lan = await _link(telegram, 901, households["P7-001"], "Lan")
+
+    [intro] = await lan.say("/gopy")
+    assert intro.text.startswith("Lấy ý kiến dự thảo hỗ trợ nhà ở")
+    assert (
+        "Biết người dân cần gì" in intro.text and "https://phuong7.example.vn/du-thao" in intro.text
+    )
+    assert "ẩn danh" in intro.text
+
+    [first] = await lan.press("Bắt đầu")
+    assert "Câu 1/4" in first.text and "đồng ý với dự thảo" in first.text
+    assert "Đồng ý" in first.button_texts
+    assert "⏭ Bỏ qua" not in first.button_texts  # a required question
+    assert "⬅️ Quay lại" not in first.button_texts
+
+    # The condition: "Không đồng ý" brings the question "why" in.
+    [why] = await lan.press("Không đồng ý")
+    assert "Câu 2/5" in why.text and "Vì sao" in why.text
+    [needs] = await lan.say("Mức hỗ trợ quá thấp so với giá vật liệu.")
+    assert "Câu 3/5" in needs.text
+    [again] = await lan.press("Vật liệu")
+    assert "☑️ Vật liệu" in again.button_texts
+    [again] = await lan.press("Vốn vay")
+    [scale] = await lan.press("Xong")
+    assert "Câu 4/5" in scale.text and "1 = rất khó hiểu, 5 = rất dễ hiểu" in scale.text
+    [idea] = await lan.press("4")
+    assert "Câu 5/5" in idea.text and "⏭ Bỏ qua" in idea.button_texts
+
+    # Back to the scale, which shows the answer given, and forward again.
+    [scale] = await lan.press("Quay lại")
+    assert "Câu 4/5" in scale.text and "✅4" in scale.button_texts
+    [idea] = await lan.press("5")
+    [review] = await lan.press("Bỏ qua")
+    assert "Mức hỗ trợ quá thấp" in review.text and "Vật liệu, Vốn vay" in review.text
+    [thanks] = await lan.press("✅ Gửi")
+    assert "ẩn danh" in thanks.text
+
+    [response] = await _responses(runtime)
+    assert response.submitted and response.group == "poor" and response.ward == WARD
+    assert response.answers == {
+        "agree": "Không đồng ý",
+        "why": "Mức hỗ trợ quá thấp so với giá vật liệu.",
+        "needs": ["Vật liệu", "Vốn vay"],
+        "clear": 5,
+        "idea": None,
+    }
+    assert not hasattr(response, "account_id")
+    assert "901" not in (response.respondent_hash or "")
+
+    # Changing one's mind: "Đồng ý" drops the question "why" and its answer.
+    [intro] = await lan.say("/consult")
+    assert "đã gửi" in intro.text
+    [first] = await lan.press("Sửa câu trả lời")
+    assert "Câu 1/5" in first.text
+    [needs] = await lan.press("Đồng ý")
+    assert "Câu 2/4" in needs.text and "☑️ Vốn vay" in needs.button_texts
+    [scale] = await lan.press("Xong")
+    [idea] = await lan.press("3")
+    [review] = await lan.say("Nên hỗ trợ thêm ngày công của đoàn thanh niên.")
+    assert "Mức hỗ trợ quá thấp" not in review.text
+    [thanks] = await lan.press("✅ Gửi")
+    [response] = await _responses(runtime)
+    assert response.answers["agree"] == "Đồng ý" and "why" not in response.answers
+    async with runtime.sessions() as session:
+        opinions = [o.text for o in await session.scalars(select(ConsultationOpinion))]
+    assert opinions == ["Nên hỗ trợ thêm ngày công của đoàn thanh niên."]
+
+
+async def test_answers_are_kept_for_later_and_the_consultation_reaches_only_its_audience(
+    telegram, clock
+):
+    runtime = telegram.runtime
+    households, cid = await _setting(runtime, clock)
+    hai = await _link(telegram, 902, households["P7-002"], "Hai")
+    await hai.say("/gopy")
+    await hai.press("Bắt đầu")
+    [needs] = await hai.press("Đồng ý")
+    assert "Câu 2/4" in needs.text
+    [later] = await hai.press("Để sau")
+    assert "/gopy" in later.text
+    [intro] = await hai.say("/gopy")
+    [needs] = await hai.press("Tiếp tục")
+    assert "Câu 2/4" in needs.text
+    [response] = await _responses(runtime)
+    assert not response.submitted and response.answers == {"agree": "Đồng ý"}
+
+    # Another ward's household is not in the audience; nor is a chat linked to no household.
+    kim = await _link(telegram, 904, households["P9-001"], "Kim")
+    [none] = await kim.say("/gopy")
+    assert "chưa có cuộc tham vấn" in none.text
+    stranger = await telegram.consenting(905, "Minh")
+    [none] = await stranger.say("/gopy")
+    assert "chưa có cuộc tham vấn" in none.text
+
+    # The deep link brings a linked person straight to the consultation.
+    [intro] = await hai.say(f"/start gopy_{cid}")
+    assert intro.text.startswith("Lấy ý kiến dự thảo hỗ trợ nhà ở")
+
+    # An old button after the consultation closed: said so, nothing changes.
+    clock.advance(days=11)
+    [closed] = await hai.press("Tiếp tục")
+    assert "đã kết thúc" in closed.text
+    [response] = await _responses(runtime)
+    assert response.answers == {"agree": "Đồng ý"}
