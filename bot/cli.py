@@ -30,6 +30,7 @@ app.add_typer(db_app, name="db")
 
 
 def _register_subcommands() -> None:
+    from bot.cli_consultation import consultation_app
     from bot.cli_dialogues import dialogue_app
     from bot.cli_export import export_app
     from bot.cli_households import households_app
@@ -43,6 +44,7 @@ def _register_subcommands() -> None:
     app.add_typer(export_app, name="export")
     app.add_typer(zalo_app, name="zalo")
     app.add_typer(outbox_app, name="outbox")
+    app.add_typer(consultation_app, name="consultation")
     from bot.cli_web import web
 
     app.command()(web)
