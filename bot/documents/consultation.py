@@ -269,13 +269,13 @@ def write_report(
         document,
         t._(
             "From {opens} to {closes}, {count} people answered the questionnaire by chat "
-            "(Telegram, Zalo), anonymously, against a target of {target}. Margin of error at "
+            "(Telegram, Zalo), anonymously, against a target of {goal}. Margin of error at "
             "95 %: {margin} points."
         ),
         opens=opened,
         closes=closed,
         count=str(results.total),
-        target=str(results.target or "–"),
+        goal=str(results.target or "–"),
         margin=points(results.margin, loc),
     )
     if consultation.purpose:
