@@ -404,7 +404,10 @@ def board_routes(runtime: Runtime) -> list[BaseRoute]:
         lang = runtime.settings.default_locale
         return _respond(request, body, kind="css", lang=lang, max_age=CSS_MAX_AGE)
 
+    from bot.board_consultation import consultation_routes
+
     return [
+        *consultation_routes(runtime),
         Route("/", home, methods=["GET"]),
         Route("/doi-thoai/{dialogue_id}", dialogue, methods=["GET"]),
         Route("/co-quan/{code}", agency, methods=["GET"]),

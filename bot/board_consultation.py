@@ -1,0 +1,96 @@
+"""The board's page of a consultation (/tham-van/<id>): its plan, how to answer (deep link and
+QR code while it is open), its results (no group under 5 responses shown apart) and what was
+adopted of the opinions, and why not. A draft is not public (404)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot.consultation_results import GROUP_NAMES, MIN_SHOWN, compute, percent, points
+from handlers.consultation import start_code
+from handlers.consultation_news import DECISION_NAMES
+from storage import consultations as store
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+
+def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
+    from bot import board
+
+    async def consultation(request: Request) -> Response:
+        ident = board._int(request.path_params["consultation_id"])
+        async with runtime.sessions() as session, session.begin():
+            page = board.Page(request, runtime, {})
+            found = (
+                await store.get_consultation(session, consultation_id=ident)
+                if ident is not None
+                else None
+            )
+            if found is None or found.status == "draft":
+                return board._not_found(page)
+            responses = await store.submitted_responses(session, consultation_id=found.id)
+            themes = await store.themes(session, consultation_id=found.id)
+            counts = await store.theme_counts(session, consultation_id=found.id)
+        t, lang = page.t, page.lang
+        results = compute(found.questions, found.targets, responses)
+        open_now = store.is_open(found, page.now)
+        link = (
+            f"{page.bot_link}?start={start_code(found.id)}" if page.bot_link and open_now else None
+        )
+        groups = [
+            {
+                "name": t._(GROUP_NAMES.get(g.group, g.group)),
+                "count": str(g.count) if g.shown else t._("under {min}").format(min=MIN_SHOWN),
+                "target": g.target,
+                "short": g.short,
+            }
+            for g in results.groups
+        ]
+        questions: list[dict[str, Any]] = [
+            {
+                "text": q.text,
+                "answered": q.answered,
+                "margin": points(q.margin, lang),
+                "choices": [
+                    (c.label, c.count, percent(c.share, lang), points(c.margin, lang))
+                    for c in q.choices
+                ],
+                "mean": t.number(round(q.mean, 2)) if q.mean is not None else None,
+                "texts": len(q.texts),
+            }
+            for q in results.questions
+        ]
+        decisions = [
+            {
+                "name": th.name,
+                "count": counts.get(th.id, 0),
+                "decision": t._(DECISION_NAMES[th.decision]) if th.decision else None,
+                "code": th.decision or "pending",
+                "change": th.change,
+                "reason": th.reason,
+            }
+            for th in themes
+        ]
+        return board._render(
+            page,
+            "board/consultation.html",
+            consultation=found,
+            open_now=open_now,
+            link=link,
+            link_qr=Markup(board._qr_svg(link)) if link else None,
+            total=results.total,
+            target=results.target,
+            margin=points(results.margin, lang),
+            groups=groups,
+            questions=questions,
+            decisions=decisions,
+            min_shown=MIN_SHOWN,
+        )
+
+    return [Route("/tham-van/{consultation_id}", consultation, methods=["GET"])]
