@@ -567,3 +567,10 @@ async def stale(ctx: Context) -> None:
         await show_step(ctx)
     else:
         show_menu(ctx, _("That button is from an earlier message. What would you like to do?"))
+
+
+async def forget(ctx: Context) -> None:
+    """/xoa: the person's responses stay, counted, but nothing leads back to them any more
+    (called before the account and its salt are deleted)."""
+    ids = await store.consultation_ids(ctx.session)
+    await store.forget_respondent(ctx.session, hashes=[_hash(ctx, cid) for cid in ids])

@@ -156,3 +156,38 @@ async def push_decisions(
             )
         )
     return await enqueue_many(session, messages=messages, now=now) if messages else 0
+
+
+async def digest_lines(session: AsyncSession, *, t: Translator, ward: str, now: datetime) -> str:
+    """The facilitators' digest: responses per open consultation of the ward against targets
+    ("" when none is open)."""
+    taking = [
+        c
+        for c in await store.list_consultations(session)
+        if store.is_open(c, now)
+        and (not (c.audience or {}).get("wards") or ward in c.audience["wards"])
+    ]
+    if not taking:
+        return ""
+    counts = await store.response_counts(session)
+    lines = ["", "", t._("📝 Open consultations (responses / target):")]
+    for c in taking:
+        got = sum(counts.get(c.id, {}).values())
+        target = sum(c.targets.values())
+        lines.append(
+            "  • "
+            + t._("{title}: {count} / {target}, until {date}").format(
+                title=c.title, count=got, target=target or "–", date=t.short_date(c.closes_at)
+            )
+        )
+        short = [g for g, n in c.targets.items() if counts.get(c.id, {}).get(g, 0) < n]
+        if short and target:
+            from bot.consultation_results import GROUP_NAMES
+
+            lines.append(
+                "    "
+                + t._("under target: {groups}").format(
+                    groups=", ".join(t._(GROUP_NAMES.get(g, g)) for g in short)
+                )
+            )
+    return "\n".join(lines)

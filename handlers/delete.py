@@ -8,6 +8,7 @@ handle) can bring them back to the person any more.
 from __future__ import annotations
 
 from bot.messages import Button
+from handlers import consultation
 from handlers.context import Context
 from handlers.menu import show_menu
 from storage.accounts import delete_account
@@ -55,6 +56,7 @@ async def on_button(ctx: Context, answer: str) -> None:
     await release_questions(ctx.session, account_id=account.id, asker_hash=person)
     # Their supports go too: no longer counted, and no answer can reach them any more.
     await release_supports(ctx.session, supporter_hash=person)
+    await consultation.forget(ctx)  # their consultation answers stay, linked to no one
     await drop_pending_to(ctx.session, channel=ctx.address.channel, recipient=ctx.address.user_id)
     await forget_state(ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id)
     await unlink_address(ctx.session, channel=ctx.address.channel, user_id=ctx.address.user_id)

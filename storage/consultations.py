@@ -407,3 +407,20 @@ async def locales_of(
             for user_id, locale in rows:
                 found[(channel, user_id)] = locale
     return found
+
+
+async def consultation_ids(session: AsyncSession) -> list[int]:
+    return list(await session.scalars(select(Consultation.id)))
+
+
+async def forget_respondent(session: AsyncSession, *, hashes: list[str]) -> int:
+    """A person deleted their data: their responses stay, counted, with no way back to them
+    (no hash to find them, no handle to reach them)."""
+    if not hashes:
+        return 0
+    result = await session.execute(
+        update(ConsultationResponse)
+        .where(ConsultationResponse.respondent_hash.in_(hashes))
+        .values(respondent_hash=None, reply_handle=None)
+    )
+    return result.rowcount or 0

@@ -313,3 +313,36 @@ async def _scan(runtime, people) -> None:
                 assert f"'{person.address.user_id}'" not in dump, table.name
                 assert person.name not in dump, table.name
             assert "Chủ hộ số" not in dump and "P7-" not in dump, table.name
+
+
+async def test_the_facilitators_digest_counts_responses_per_open_consultation_against_targets(
+    runtime, clock: Clock
+):
+    from handlers.digest import build_digest
+
+    t = Translator("vi", runtime.settings.zone)
+    plan = read_plan(PLAN, t, runtime.settings.zone)
+    async with runtime.sessions() as session, session.begin():
+        consultation = await store.create_consultation(session, **vars(plan), now=clock())
+        await store.set_status(session, consultation=consultation, status="open", now=clock())
+        for number in range(7):
+            response = await store.start_response(
+                session,
+                consultation_id=consultation.id,
+                respondent_hash=f"{number:064x}",
+                reply_handle=b"",
+                group="poor",
+                ward="Phường 7",
+            )
+            await store.submit(
+                session, response=response, answers={}, text_questions=[], on=clock().date()
+            )
+    async with runtime.sessions() as session:
+        digest = await build_digest(session, t=t, ward="Phường 7", day=clock().date(), now=clock())
+        elsewhere = await build_digest(
+            session, t=t, ward="Phường 9", day=clock().date(), now=clock()
+        )
+    assert "Tham vấn đang mở (phiếu / chỉ tiêu):" in digest.text
+    assert "Lấy ý kiến dự thảo quy định hỗ trợ sửa chữa nhà ở: 7 / 200" in digest.text
+    assert "chưa đạt chỉ tiêu: Hộ nghèo, Hộ cận nghèo" in digest.text
+    assert "Tham vấn đang mở" not in elsewhere.text

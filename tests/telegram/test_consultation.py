@@ -166,6 +166,13 @@ async def test_a_citizen_answers_a_consultation_one_question_at_a_time_and_can_c
         opinions = [o.text for o in await session.scalars(select(ConsultationOpinion))]
     assert opinions == ["Nên hỗ trợ thêm ngày công của đoàn thanh niên."]
 
+    # Deleting one's data: the response stays, counted, with nothing leading back to her.
+    await lan.say("/xoa")
+    await lan.press("Xoá dữ liệu")
+    [response] = await _responses(runtime)
+    assert response.submitted and response.answers["agree"] == "Đồng ý"
+    assert response.respondent_hash is None and response.reply_handle is None
+
 
 async def test_answers_are_kept_for_later_and_the_consultation_reaches_only_its_audience(
     telegram, clock
