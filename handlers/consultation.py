@@ -21,6 +21,7 @@ import secrets
 from typing import Any
 
 from bot.messages import Button
+from handlers import ask
 from handlers.context import Context
 from handlers.menu import show_menu
 from storage import consultations as store
@@ -370,6 +371,10 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
     if not state.name.startswith("consult.") or data.get("nonce") != nonce:
         await stale(ctx)
         return
+    if action == "cancel" and state.name == "consult.done":
+        ctx.clear_state()
+        show_menu(ctx)
+        return
     if action == "cancel":
         ctx.clear_state()
         ctx.notice = _("Cancelled")
@@ -408,6 +413,9 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
             _show_question(ctx, consultation, response, first)
         else:
             await _next(ctx, consultation, response, None)
+        return
+    if action == "ask" and state.name == "consult.done":
+        await _as_question(ctx, consultation, response, arg)
         return
     if action == "send" and state.name == "consult.review":
         await _send(ctx, consultation, response)
@@ -473,6 +481,10 @@ async def _back(ctx: Context, consultation: Consultation, response: Consultation
 async def on_text(ctx: Context) -> None:
     """Typed text: the answer to a free-text question; elsewhere, a pointer to the buttons."""
     _ = ctx.t._
+    if ctx.state.name == "consult.done":
+        ctx.clear_state()
+        show_menu(ctx, _('To send a question, press "Send a question" below or type /hoi.'))
+        return
     if ctx.state.name != "consult.q" or "c" not in ctx.state.data:
         ctx.say(_("Please answer with the buttons below."))
         await show_step(ctx)
@@ -522,8 +534,27 @@ async def _send(ctx: Context, consultation: Consultation, response: Consultation
         text_questions=[q["id"] for q in consultation.questions if q["type"] == "text"],
         on=ctx.today,
     )
+    nonce = ctx.state.data["nonce"]
     ctx.clear_state()
     ctx.notice = _("Sent")
+    # An opinion in words may also go to the dialogue as a question, if the person wants.
+    offers = [
+        q["id"]
+        for q in asked(consultation, answers)
+        if q["type"] == "text" and len(str(answers.get(q["id"]) or "")) >= ask.MIN_LENGTH
+    ]
+    buttons = []
+    if offers:
+        ctx.state.name, ctx.state.data = "consult.done", {"nonce": nonce, "c": consultation.id}
+        buttons = [
+            [
+                Button(
+                    _("✍️ Also send my opinion as a question to the dialogue"),
+                    _data(nonce, "ask", offers[0]),
+                )
+            ],
+            [Button(_("No, thank you"), _data(nonce, "cancel"))],
+        ]
     ctx.say(
         (
             _("Thank you! Your answers were received anonymously.")
@@ -535,13 +566,33 @@ async def _send(ctx: Context, consultation: Consultation, response: Consultation
             "You can change them with /gopy until {when}. You will be told which opinions were adopted."
         ).format(when=ctx.t.datetime(consultation.closes_at)),
         title=consultation.title,
+        buttons=buttons,
     )
-    show_menu(ctx)
+    if not offers:
+        show_menu(ctx)
+
+
+async def _as_question(
+    ctx: Context, consultation: Consultation, response: ConsultationResponse, key: str
+) -> None:
+    """The opinion in words becomes the draft of a question (/hoi): the person still chooses
+    the topic and whether it is anonymous, and confirms."""
+    text = (response.answers or {}).get(key)
+    if not isinstance(text, str) or len(text) < ask.MIN_LENGTH:
+        await stale(ctx)
+        return
+    ctx.clear_state()
+    await ask._fresh(ctx)  # the ask flow, its draft holding the opinion
+    ctx.state.data["text"] = text[: ask.MAX_LENGTH * 4]
 
 
 async def show_step(ctx: Context) -> None:
     """Show again where the person is (after a stale button or an unexpected message)."""
     data = ctx.state.data
+    if ctx.state.name == "consult.done":
+        ctx.clear_state()
+        show_menu(ctx)
+        return
     if ctx.state.name == "consult.pick" or "c" not in data:
         await begin(ctx)
         return

@@ -15,6 +15,7 @@ from storage.models import (
     ConsultationOpinion,
     ConsultationResponse,
     Household,
+    Question,
 )
 
 WARD, OTHER_WARD = "Phường 7", "Phường 9"
@@ -162,6 +163,17 @@ async def test_a_citizen_answers_a_consultation_one_question_at_a_time_and_can_c
     [thanks] = await lan.press("✅ Gửi")
     [response] = await _responses(runtime)
     assert response.answers["agree"] == "Đồng ý" and "why" not in response.answers
+
+    # Her opinion in words may also go to the dialogue as a question: the ask flow takes it.
+    assert "✍️ Gửi cả ý kiến này thành câu hỏi cho buổi đối thoại" in thanks.button_texts
+    [topics] = await lan.press("Gửi cả ý kiến")
+    [how] = await lan.press("Rà soát")
+    assert "Nên hỗ trợ thêm ngày công của đoàn thanh niên." in how.text
+    await lan.press("Ẩn danh")
+    await lan.press("✅ Gửi")
+    async with runtime.sessions() as session:
+        [asked] = list(await session.scalars(select(Question)))
+    assert asked.text == "Nên hỗ trợ thêm ngày công của đoàn thanh niên." and asked.anonymous
     async with runtime.sessions() as session:
         opinions = [o.text for o in await session.scalars(select(ConsultationOpinion))]
     assert opinions == ["Nên hỗ trợ thêm ngày công của đoàn thanh niên."]
