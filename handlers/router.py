@@ -12,6 +12,7 @@ from bot.messages import Button, Kind
 from handlers import (
     ask,
     consultation,
+    consultation_themes,
     delete,
     digest,
     feedback,
@@ -58,9 +59,21 @@ COMMANDS: dict[str, str] = {
     "digest": "digest",
     "gopy": "consult",
     "consult": "consult",
+    "chude": "themes",
+    "themes": "themes",
 }
 
-NEEDS_ACCOUNT = {"ask", "mine", "browse", "moderate", "inbox", "room", "digest", "consult"}
+NEEDS_ACCOUNT = {
+    "ask",
+    "mine",
+    "browse",
+    "moderate",
+    "inbox",
+    "room",
+    "digest",
+    "consult",
+    "themes",
+}
 
 # Buttons of the later flows: the first part of the data names the flow, the rest is its own.
 BUTTON_FLOWS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
@@ -71,6 +84,7 @@ BUTTON_FLOWS: dict[str, Callable[[Context, list[str]], Awaitable[None]]] = {
     "g": room.on_button,  # facilitator: at and after the dialogue
     "d": digest.on_button,  # facilitator: the digest on demand
     "v": consultation.on_button,  # anyone: answering a consultation (tham vấn)
+    "w": consultation_themes.on_button,  # facilitator: opinions grouped into themes
 }
 # Typed text of the later flows, by the state's prefix.
 TEXT_FLOWS: dict[str, Handler] = {
@@ -79,6 +93,7 @@ TEXT_FLOWS: dict[str, Handler] = {
     "fb.": feedback.on_text,
     "room.": room.on_text,
     "consult.": consultation.on_text,
+    "themes.": consultation_themes.on_text,
 }
 
 
@@ -105,6 +120,7 @@ ACTIONS: dict[str, Handler] = {
     "room": room.show,
     "digest": digest.on_demand,
     "consult": consultation.begin,
+    "themes": consultation_themes.begin,
 }
 
 

@@ -424,3 +424,20 @@ async def forget_respondent(session: AsyncSession, *, hashes: list[str]) -> int:
         .values(respondent_hash=None, reply_handle=None)
     )
     return result.rowcount or 0
+
+
+async def next_untagged(
+    session: AsyncSession, *, consultation_id: int, skipped: list[int]
+) -> tuple[ConsultationOpinion | None, int]:
+    """The first opinion under no theme (but those skipped for now), and how many are left."""
+    where = [
+        ConsultationOpinion.consultation_id == consultation_id,
+        ConsultationOpinion.theme_id.is_(None),
+    ]
+    if skipped:
+        where.append(ConsultationOpinion.id.not_in(skipped))
+    first = await session.scalar(
+        select(ConsultationOpinion).where(*where).order_by(ConsultationOpinion.id).limit(1)
+    )
+    left = await session.scalar(select(func.count()).select_from(ConsultationOpinion).where(*where))
+    return first, left or 0
