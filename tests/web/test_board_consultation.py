@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import httpx
+import lxml.etree
 import lxml.html
 import pytest
 
@@ -129,9 +130,20 @@ async def test_an_open_consultation_shows_its_plan_link_results_and_decisions(
     english = await client.get(f"/tham-van/{cid}", params={"lang": "en"})
     assert "Adopted" in text_of(english) and "Not adopted" in text_of(english)
 
+    # The decisions as an Atom feed, for a newsroom or the ward's portal.
+    feed = await client.get(f"/tham-van/{cid}/feed.atom")
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/atom")
+    root = lxml.etree.fromstring(feed.content)
+    atom = "{http://www.w3.org/2005/Atom}"
+    titles = sorted(e.findtext(f"{atom}title") for e in root.iter(f"{atom}entry"))
+    assert titles == ["Giờ thu gom: Tiếp thu", "Phí thu gom: Không tiếp thu"]
+    assert "Mức phí do thành phố quy định." in feed.text
+    assert f"/tham-van/{cid}/feed.atom" in response.text
+
 
 async def test_a_draft_or_unknown_consultation_is_not_public(board_runtime, client):
     cid = await _consultation(board_runtime, status="draft")
     assert (await client.get(f"/tham-van/{cid}")).status_code == 404
     assert (await client.get("/tham-van/9999")).status_code == 404
     assert (await client.get("/tham-van/abc")).status_code == 404
+    assert (await client.get(f"/tham-van/{cid}/feed.atom")).status_code == 404
