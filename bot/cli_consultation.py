@@ -4,6 +4,7 @@ its opinions into themes and record what was adopted and why not."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -59,6 +60,11 @@ def _now():  # type: ignore[no-untyped-def]
 
 def status_name(t: Translator, status: str) -> str:
     return {"draft": t._("draft"), "open": t._("open"), "closed": t._("closed")}.get(status, status)
+
+
+def _status(c: Consultation) -> str:
+    """Its status as it stands: an open consultation past its closing time is closed."""
+    return "closed" if c.status == "open" and c.closes_at <= _now() else c.status
 
 
 def group_name(t: Translator, group: str) -> str:
@@ -131,7 +137,7 @@ def list_() -> None:
                 str(c.id),
                 c.title,
                 f"{t.short_date(c.opens_at)} – {t.short_date(c.closes_at)}",
-                status_name(t, c.status),
+                status_name(t, _status(c)),
                 f"{got}/{target}" if target else str(got),
             )
         console.print(table)
@@ -167,7 +173,7 @@ def show(consultation_id: int = typer.Argument(..., metavar="ID")) -> None:
 
     async def work(session: AsyncSession) -> None:
         c = await _consultation(session, consultation_id, t)
-        console.print(f"[bold]{c.title}[/bold] ({status_name(t, c.status)})", highlight=False)
+        console.print(f"[bold]{c.title}[/bold] ({status_name(t, _status(c))})", highlight=False)
         if c.purpose:
             console.print(t._("Purpose: {text}").format(text=c.purpose), highlight=False)
         if c.link:
@@ -215,6 +221,14 @@ def open_(consultation_id: int = typer.Argument(..., metavar="ID")) -> None:
         if c.closes_at <= now:
             _fail(t._("Consultation {id} closes in the past; correct the plan.").format(id=c.id))
         await store.set_status(session, consultation=c, status="open", now=now)
+        if c.opens_at > now:
+            console.print(
+                t._(
+                    "Consultation {id} will take answers from {opens}. Run this command again "
+                    "then to announce it."
+                ).format(id=c.id, opens=t.datetime(c.opens_at))
+            )
+            return
         added, households = await announce(
             session,
             consultation=c,
@@ -438,13 +452,13 @@ def opinions(consultation_id: int = typer.Argument(..., metavar="ID")) -> None:
     _go(settings, work)
 
 
-def _numbers(value: str, t: Translator) -> list[int]:
-    parts = [p.strip() for p in value.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() and len(p) < 10 for p in parts):
+def _opinion_ids(value: str, t: Translator) -> list[str]:
+    parts = [p.strip().lower() for p in value.split(",") if p.strip()]
+    if not parts or len(parts) > 1000 or not all(re.fullmatch(r"[0-9a-f]{10}", p) for p in parts):
         raise typer.BadParameter(
             t._("give opinion numbers separated by commas"), param_hint="--opinions"
         )
-    return [int(p) for p in parts]
+    return parts
 
 
 def _theme_name(value: str, t: Translator) -> str:
@@ -458,12 +472,16 @@ def _theme_name(value: str, t: Translator) -> str:
 def theme(
     consultation_id: int = typer.Argument(..., metavar="ID"),
     name: str = typer.Argument(..., metavar="NAME"),
-    opinion_ids: str = typer.Option(..., "--opinions", help="Opinion numbers, e.g. 3,7,12."),
+    opinion_ids: str = typer.Option(
+        ...,
+        "--opinions",
+        help="Opinion numbers as `opinions` lists them, e.g. 3fa2c91b04,77d0e1a9c2.",
+    ),
 ) -> None:
     """Put opinions under a theme (created if new)."""
     settings, t = _context()
     name = _theme_name(name, t)
-    wanted = _numbers(opinion_ids, t)
+    wanted = _opinion_ids(opinion_ids, t)
 
     async def work(session: AsyncSession) -> None:
         c = await _consultation(session, consultation_id, t)

@@ -7,6 +7,7 @@ the audience group is what the tallies count against the targets.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -140,6 +141,7 @@ async def start_response(
     if found is not None:
         return found
     response = ConsultationResponse(
+        id=secrets.token_hex(16),
         consultation_id=consultation_id,
         respondent_hash=respondent_hash,
         reply_handle=reply_handle,
@@ -189,6 +191,7 @@ async def submit(
         if isinstance(text, str) and text.strip():
             session.add(
                 ConsultationOpinion(
+                    id=await _opinion_id(session),
                     consultation_id=response.consultation_id,
                     response_id=response.id,
                     question=key,
@@ -198,6 +201,16 @@ async def submit(
             )
     await session.flush()
     return first
+
+
+OPINION_ID_LENGTH = 10  # hex digits: short enough to type, random so that order says nothing
+
+
+async def _opinion_id(session: AsyncSession) -> str:
+    while True:
+        candidate = secrets.token_hex(OPINION_ID_LENGTH // 2)
+        if await session.get(ConsultationOpinion, candidate) is None:
+            return candidate
 
 
 async def submitted_responses(
@@ -334,7 +347,7 @@ async def theme_named(
 
 
 async def tag(
-    session: AsyncSession, *, consultation_id: int, opinion_ids: list[int], theme_id: int
+    session: AsyncSession, *, consultation_id: int, opinion_ids: list[str], theme_id: int
 ) -> int:
     """Put these opinions under a theme; how many were found."""
     result = await session.execute(
@@ -427,7 +440,7 @@ async def forget_respondent(session: AsyncSession, *, hashes: list[str]) -> int:
 
 
 async def next_untagged(
-    session: AsyncSession, *, consultation_id: int, skipped: list[int]
+    session: AsyncSession, *, consultation_id: int, skipped: list[str]
 ) -> tuple[ConsultationOpinion | None, int]:
     """The first opinion under no theme (but those skipped for now), and how many are left."""
     where = [

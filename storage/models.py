@@ -505,7 +505,8 @@ class ConsultationResponse(Base):
     responses cannot be joined either), which finds the response again to resume or change it;
     `reply_handle` is the address sealed with SECRET_KEY, opened only to tell them what was
     adopted. `group` is the audience group counted against the targets (a household category,
-    or "unlinked"); groups under 5 responses are never shown apart.
+    or "unlinked"); groups under 5 responses are never shown apart. Its id is random, so that
+    the order of the rows says nothing of who answered when.
     """
 
     __tablename__ = "consultation_responses"
@@ -515,7 +516,7 @@ class ConsultationResponse(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("consultations.id", ondelete="CASCADE"), index=True
     )
@@ -550,15 +551,16 @@ class ConsultationTheme(Base):
 
 class ConsultationOpinion(Base):
     """A free-text answer of a submitted response, to group into themes (no link to anyone:
-    the response it came from is itself anonymous)."""
+    the response it came from is itself anonymous). Its id is random and short (10 hex digits,
+    what the facilitator types), so that the order of the rows says nothing either."""
 
     __tablename__ = "consultation_opinions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("consultations.id", ondelete="CASCADE"), index=True
     )
-    response_id: Mapped[int] = mapped_column(
+    response_id: Mapped[str] = mapped_column(
         ForeignKey("consultation_responses.id", ondelete="CASCADE"), index=True
     )
     question: Mapped[str] = mapped_column(String(32))

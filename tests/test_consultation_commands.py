@@ -208,12 +208,25 @@ def test_an_organiser_runs_a_consultation_from_plan_to_adoption(tmp_path):
 
     listed = _ok(_doithoai(tmp_path, "consultation", "opinions", "1"))
     assert "Mức hỗ trợ còn thấp." in listed
+
+    async def opinion_ids(session):
+        found = await store.opinions(session, consultation_id=1)
+        return sorted(o.id for o in found if o.question == "why"), sorted(
+            o.id for o in found if o.question == "idea"
+        )
+
+    why, idea = asyncio.run(_in_db(url, opinion_ids))
+    assert all(o in listed for o in why + idea)  # the numbers the facilitator types
     themed = _ok(
-        _doithoai(tmp_path, "consultation", "theme", "1", "Mức hỗ trợ", "--opinions", "1,2,3,4,5,6")
+        _doithoai(
+            tmp_path, "consultation", "theme", "1", "Mức hỗ trợ", "--opinions", ",".join(why[:6])
+        )
     )
     assert "ý kiến thuộc chủ đề “Mức hỗ trợ”" in themed
-    _ok(_doithoai(tmp_path, "consultation", "theme", "1", "Hộ neo đơn", "--opinions", "7"))
-    _ok(_doithoai(tmp_path, "consultation", "theme", "1", "Người già", "--opinions", "8"))
+    wrong = _doithoai(tmp_path, "consultation", "theme", "1", "Khác", "--opinions", "1,2;drop")
+    assert wrong.returncode == 2 and "ghi số thứ tự các ý kiến" in wrong.stderr
+    _ok(_doithoai(tmp_path, "consultation", "theme", "1", "Hộ neo đơn", "--opinions", idea[0]))
+    _ok(_doithoai(tmp_path, "consultation", "theme", "1", "Người già", "--opinions", idea[1]))
     merged = _ok(_doithoai(tmp_path, "consultation", "merge", "1", "Hộ neo đơn", "Người già"))
     assert "đã được gộp vào" in merged
     refused = _doithoai(

@@ -8,6 +8,7 @@ answers."""
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 from pathlib import Path
 
@@ -129,8 +130,9 @@ async def _answer(person: Person, answers: dict) -> None:
 
 
 async def test_two_hundred_people_answer_and_the_figures_match_the_ones_computed_by_hand(
-    runtime, clock: Clock
+    runtime, clock: Clock, caplog
 ):
+    caplog.set_level(logging.DEBUG)
     t = Translator("vi", runtime.settings.zone)
     plan = read_plan(PLAN, t, runtime.settings.zone)
     households = await _registry(runtime)
@@ -299,6 +301,13 @@ async def test_two_hundred_people_answer_and_the_figures_match_the_ones_computed
     # Nothing of any respondent next to an answer: no table row holding an answer also holds
     # their chat id, name or phone.
     await _scan(runtime, people)
+    # Nor in any log line of the whole flow: no chat id, no name, no answer's words.
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for person, _g, answers in people:
+        assert f"{person.address.user_id}" not in logged
+        assert person.name not in logged
+        if answers.get("why"):
+            assert answers["why"] not in logged
 
 
 async def _scan(runtime, people) -> None:

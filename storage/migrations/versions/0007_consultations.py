@@ -5,8 +5,8 @@ Revises: 0005
 Create Date: 2026-12-07
 
 Consultation by chat (tham vấn): the plans and questionnaires, the anonymous responses (a
-keyed hash and a sealed handle, no account), the themes of free-text opinions and their
-adoption decisions (tiếp thu).
+keyed hash and a sealed handle, no account, a random id), the themes of free-text opinions and
+their adoption decisions (tiếp thu).
 """
 
 from collections.abc import Sequence
@@ -41,7 +41,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "consultation_responses",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("consultation_id", sa.Integer(), nullable=False),
         sa.Column("respondent_hash", sa.String(length=64), nullable=True),
         sa.Column("reply_handle", sa.LargeBinary(), nullable=True),
@@ -93,9 +93,9 @@ def upgrade() -> None:
 
     op.create_table(
         "consultation_opinions",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.String(length=16), nullable=False),
         sa.Column("consultation_id", sa.Integer(), nullable=False),
-        sa.Column("response_id", sa.Integer(), nullable=False),
+        sa.Column("response_id", sa.String(length=32), nullable=False),
         sa.Column("question", sa.String(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("theme_id", sa.Integer(), nullable=True),
