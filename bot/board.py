@@ -47,6 +47,7 @@ from storage.board import (
     BoardCommitment,
     FeedEntry,
 )
+from storage.consultations import public_consultations
 from storage.models import Dialogue
 from storage.topics import AGENCIES, TOPICS
 
@@ -312,6 +313,7 @@ def board_routes(runtime: Runtime) -> list[BaseRoute]:
                 else None
             )
             agencies = await store.agencies(session)
+            consultations = await public_consultations(session)
         return _render(
             page,
             "board/home.html",
@@ -319,6 +321,7 @@ def board_routes(runtime: Runtime) -> list[BaseRoute]:
             results=results,
             general=general_board,
             agencies=agencies,
+            consultations=consultations,
         )
 
     async def dialogue(request: Request) -> Response:
@@ -386,6 +389,8 @@ def board_routes(runtime: Runtime) -> list[BaseRoute]:
         paths = ["/"]
         paths += [f"/doi-thoai/{d.id}" for d in dialogues]
         paths += [f"/co-quan/{a.code}" for a in agencies]
+        async with runtime.sessions() as session, session.begin():
+            paths += [f"/tham-van/{c.id}" for c in await public_consultations(session)]
         return _respond(request, _sitemap(page, paths), kind="xml", lang=page.lang)
 
     async def robots(request: Request) -> Response:

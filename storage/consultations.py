@@ -454,3 +454,15 @@ async def next_untagged(
     )
     left = await session.scalar(select(func.count()).select_from(ConsultationOpinion).where(*where))
     return first, left or 0
+
+
+async def public_consultations(session: AsyncSession, *, limit: int = 20) -> list[Consultation]:
+    """The consultations the board shows (not drafts), the newest first, bounded."""
+    return list(
+        await session.scalars(
+            select(Consultation)
+            .where(Consultation.status != "draft")
+            .order_by(Consultation.id.desc())
+            .limit(limit)
+        )
+    )

@@ -140,6 +140,12 @@ async def test_an_open_consultation_shows_its_plan_link_results_and_decisions(
     assert "Mức phí do thành phố quy định." in feed.text
     assert f"/tham-van/{cid}/feed.atom" in response.text
 
+    # Listed on the board's home page and in its sitemap.
+    home = await client.get("/")
+    assert f'href="/tham-van/{cid}"' in home.text and "Lấy ý kiến về lịch thu gom rác" in home.text
+    sitemap = await client.get("/sitemap.xml")
+    assert f"/tham-van/{cid}</loc>" in sitemap.text
+
 
 async def test_a_draft_or_unknown_consultation_is_not_public(board_runtime, client):
     cid = await _consultation(board_runtime, status="draft")
@@ -147,3 +153,4 @@ async def test_a_draft_or_unknown_consultation_is_not_public(board_runtime, clie
     assert (await client.get("/tham-van/9999")).status_code == 404
     assert (await client.get("/tham-van/abc")).status_code == 404
     assert (await client.get(f"/tham-van/{cid}/feed.atom")).status_code == 404
+    assert f"/tham-van/{cid}" not in (await client.get("/")).text
