@@ -527,6 +527,11 @@ async def _send(ctx: Context, consultation: Consultation, response: Consultation
         ctx.say(_("Some questions still need an answer."))
         _show_question(ctx, consultation, response, missing[0]["id"])
         return
+    # The group counted is the person's when they send (they may have linked their household
+    # since they started).
+    household = await _household(ctx)
+    response.group = household.category if household else store.UNLINKED
+    response.ward = household.ward if household else ""
     first = await store.submit(
         ctx.session,
         response=response,
