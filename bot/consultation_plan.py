@@ -102,16 +102,30 @@ class _Checker:
 # --- reading the file -------------------------------------------------------------------------
 
 
-def _from_node(node: yaml.Node, t: Translator) -> _Value:
-    """The YAML tree as plain values (every scalar a string), each with its line."""
+MAX_DEPTH = 8  # a plan is never deeper: a question's condition is at depth 5
+MAX_NODES = 20_000
+
+
+def _from_node(node: yaml.Node, t: Translator, seen: set[int], depth: int = 0) -> _Value:
+    """The YAML tree as plain values (every scalar a string), each with its line.
+
+    Hostile files are refused, not expanded: an alias (a node met twice: "billion laughs"),
+    nesting deeper than a plan has, or more nodes than a plan needs."""
     where = t._("line {number}").format(number=node.start_mark.line + 1)
+    if id(node) in seen:
+        raise PlanError([f"{where}: " + t._("anchors and aliases (& and *) are not accepted")])
+    seen.add(id(node))
+    if depth > MAX_DEPTH or len(seen) > MAX_NODES:
+        raise PlanError([f"{where}: " + t._("the file is nested too deep or too long for a plan")])
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, _Value] = {}
         for key, value in node.value:
-            mapping[str(key.value)] = _from_node(value, t)
+            if not isinstance(key, yaml.ScalarNode):
+                raise PlanError([f"{where}: " + t._("a field's name must be a plain word")])
+            mapping[str(key.value)] = _from_node(value, t, seen, depth + 1)
         return _Value(mapping, where)
     if isinstance(node, yaml.SequenceNode):
-        return _Value([_from_node(item, t) for item in node.value], where)
+        return _Value([_from_node(item, t, seen, depth + 1) for item in node.value], where)
     return _Value(str(node.value), where)
 
 
@@ -131,9 +145,11 @@ def _read_yaml(path: Path, t: Translator) -> _Value:
         ) from None
     except yaml.YAMLError as exc:
         raise PlanError([t._("not valid YAML ({problem})").format(problem=exc)]) from None
+    except RecursionError:
+        raise PlanError([t._("the file is nested too deep or too long for a plan")]) from None
     if node is None:
         raise PlanError([t._("The file is empty.")])
-    return _from_node(node, t)
+    return _from_node(node, t, set())
 
 
 def _read_xlsx(path: Path, t: Translator) -> _Value:

@@ -18,6 +18,7 @@ Button data: "v:NONCE:ACTION[:ARG]" (built in `_data` only).
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from typing import Any
 
 from bot.messages import Button
@@ -501,7 +502,9 @@ async def on_text(ctx: Context) -> None:
         ctx.say(_("Please answer with the buttons below."))
         _show_question(ctx, consultation, response, question["id"])
         return
-    text = ctx.incoming.text.strip()
+    # NFC, and no control characters but line breaks: what a person typed, safe to store.
+    text = unicodedata.normalize("NFC", ctx.incoming.text)
+    text = "".join(c for c in text if c == "\n" or unicodedata.category(c)[0] != "C").strip()
     if not text:
         ctx.say(_("Your message was empty. Please write your answer in words."))
         return

@@ -87,6 +87,23 @@ def test_a_plan_with_errors_is_refused_whole_with_every_error_by_line(tmp_path):
     result = _doithoai(tmp_path, "consultation", "create", str(broken))
     assert result.returncode == 1 and "không phải YAML hợp lệ" in result.stderr
     assert "Traceback" not in result.stderr
+    laughs = tmp_path / "laughs.yaml"
+    laughs.write_text(
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+        + "".join(
+            f"{x}: &{x} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n"
+            for p, x in zip("abcdefgh", "bcdefghi", strict=True)
+        )
+        + "title: *i\n",
+        encoding="utf-8",
+    )
+    result = _doithoai(tmp_path, "consultation", "create", str(laughs))
+    assert result.returncode == 1 and "không chấp nhận anchor và alias" in result.stderr
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("title: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    result = _doithoai(tmp_path, "consultation", "create", str(deep))
+    assert result.returncode == 1 and "lồng quá sâu" in result.stderr
+    assert "Traceback" not in result.stderr
     result = _doithoai(tmp_path, "consultation", "create", str(tmp_path / "missing.yaml"))
     assert result.returncode == 1 and "Không đọc được" in result.stderr
 
