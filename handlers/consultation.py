@@ -39,6 +39,11 @@ def _data(nonce: str, action: str, arg: str | int = "") -> str:
     return f"v:{nonce}:{action}:{arg}" if arg != "" else f"v:{nonce}:{action}"
 
 
+def small_number(text: str) -> bool:
+    """A number a button may carry (an id): ASCII digits, at most 9 of them."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def start_code(consultation_id: int) -> str:
     return f"{START_PREFIX}{consultation_id}"
 
@@ -46,9 +51,9 @@ def start_code(consultation_id: int) -> str:
 def code_target(code: str) -> int | None:
     """The consultation a /start code names, if it is one of ours."""
     code = code.strip().lower()
-    if code.startswith(START_PREFIX) and code[len(START_PREFIX) :].isdigit():
+    if code.startswith(START_PREFIX) and small_number(code[len(START_PREFIX) :]):
         number = int(code[len(START_PREFIX) :])
-        return number if 0 < number < 2**31 else None
+        return number if number > 0 else None
     return None
 
 
@@ -359,7 +364,7 @@ async def _record(
 async def on_button(ctx: Context, parts: list[str]) -> None:
     """v:<nonce>:<action>[:<arg>]: a button of the consultation flow."""
     _ = ctx.t._
-    if len(parts) >= 3 and parts[0] == "-" and parts[1] == "open" and parts[2].isdigit():
+    if len(parts) == 3 and parts[0] == "-" and parts[1] == "open" and small_number(parts[2]):
         # The announcement's button: a flow of its own.
         await begin_for(ctx, int(parts[2]))
         return
@@ -381,7 +386,7 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
         ctx.notice = _("Cancelled")
         show_menu(ctx, _("Cancelled."))
         return
-    if action == "c" and state.name == "consult.pick" and arg.isdigit():
+    if action == "c" and state.name == "consult.pick" and small_number(arg):
         found = await store.open_for(ctx.session, now=ctx.now, household=await _household(ctx))
         chosen = next((c for c in found if c.id == int(arg)), None)
         if chosen is None:
@@ -432,14 +437,19 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
         await stale(ctx)
         return
     kind = question["type"]
-    if action == "a" and kind == "single" and arg.isdigit() and int(arg) < len(question["choices"]):
+    if (
+        action == "a"
+        and kind == "single"
+        and small_number(arg)
+        and int(arg) < len(question["choices"])
+    ):
         await _record(ctx, consultation, response, question["id"], question["choices"][int(arg)])
     elif action == "a" and kind == "scale" and arg in SCALE:
         await _record(ctx, consultation, response, question["id"], int(arg))
     elif (
         action == "m"
         and kind == "multiple"
-        and arg.isdigit()
+        and small_number(arg)
         and int(arg) < len(question["choices"])
     ):
         choice = question["choices"][int(arg)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 
 from bot.messages import Button
+from handlers.consultation import small_number
 from handlers.context import Context
 from handlers.menu import show_menu
 from handlers.roles import require
@@ -121,7 +122,7 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
         ctx.clear_state()
         show_menu(ctx, _("The themes are kept. Type /chude to go on."))
         return
-    if action == "c" and state.name == "themes.pick" and arg.isdigit():
+    if action == "c" and state.name == "themes.pick" and small_number(arg):
         staff = await require(ctx, "facilitator", "themes")
         found = await store.get_consultation(ctx.session, consultation_id=int(arg))
         if found is None or staff is None or not _for_ward(found, staff):
@@ -135,7 +136,12 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
         return
     cid = data["c"]
     themes = {th.id: th for th in await store.themes(ctx.session, consultation_id=cid)}
-    if action == "t" and state.name == "themes.opinion" and arg.isdigit() and int(arg) in themes:
+    if (
+        action == "t"
+        and state.name == "themes.opinion"
+        and small_number(arg)
+        and int(arg) in themes
+    ):
         await store.tag(
             ctx.session, consultation_id=cid, opinion_ids=[data["o"]], theme_id=int(arg)
         )
@@ -156,7 +162,9 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
         state.name = "themes.merge"
         data.pop("keep", None)
         _show_merge(ctx, list(themes.values()), _("Which theme do you keep?"))
-    elif action == "m" and state.name == "themes.merge" and arg.isdigit() and int(arg) in themes:
+    elif (
+        action == "m" and state.name == "themes.merge" and small_number(arg) and int(arg) in themes
+    ):
         if "keep" not in data:
             data["keep"] = int(arg)
             others = [th for th in themes.values() if th.id != int(arg)]

@@ -285,3 +285,27 @@ async def test_a_facilitator_groups_the_opinions_into_themes_in_chat(telegram, c
     async with runtime.sessions() as session:
         themes = {th.name for th in await store.themes(session, consultation_id=cid)}
     assert themes == {"Mức hỗ trợ", "Thủ tục"}
+
+
+async def test_forged_or_stale_consultation_buttons_get_a_short_answer(telegram, clock):
+    runtime = telegram.runtime
+    households, cid = await _setting(runtime, clock)
+    lan = await _link(telegram, 907, households["P7-001"], "Lan")
+    [menu] = await lan.say("/trogiup")
+    for data in (
+        "v:-:open:99999999999999999999",
+        "v:-:open:123456789",
+        "v:zz:a:0",
+        "v:-:open",
+        "w:zz:t:1",
+    ):
+        telegram.fake.press(907, data, message_id=menu.message_id)
+        [answer] = await lan.expect(1)
+        assert "Traceback" not in answer.text and answer.text
+    [intro] = await lan.say("/gopy")
+    nonce = intro.data_for("Bắt đầu").split(":")[1]
+    for data in (f"v:{nonce}:a:999999999999", f"v:{nonce}:m:1", f"v:{nonce}:send"):
+        telegram.fake.press(907, data, message_id=intro.message_id)
+        [answer] = await lan.expect(1)
+        assert answer.text.startswith("Nút đó thuộc một tin nhắn cũ. Bạn đang ở bước này:")
+    assert all(not r.submitted for r in await _responses(runtime))
