@@ -57,6 +57,7 @@ from storage.board import (
     BoardCommitment,
     FeedEntry,
 )
+from storage.consultations import public_consultations
 from storage.db import reading
 from storage.models import Dialogue
 from storage.topics import AGENCIES, TOPICS
@@ -573,6 +574,7 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
                 else None
             )
             agencies = await store.agencies(session)
+            consultations = await public_consultations(session)
             changes = [store.ends_at(d) for d in upcoming]
             return html(
                 page,
@@ -583,6 +585,7 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
                 general=general,
                 general_tally=general_tally,
                 agencies=agencies,
+                consultations=consultations,
             )
 
         return await serve(request, load)
@@ -673,6 +676,7 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
             paths = ["/"]
             paths += [f"/doi-thoai/{d.id}" for d in dialogues]
             paths += [f"/co-quan/{a.code}" for a in agencies]
+            paths += [f"/tham-van/{c.id}" for c in await public_consultations(session)]
             return lambda: (_sitemap(page, paths), None, 200)
 
         return await serve(request, load, kind="xml")
@@ -689,7 +693,10 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
         lang = runtime.settings.default_locale
         return _respond(request, body, kind="css", lang=lang, max_age=CSS_MAX_AGE)
 
+    from bot.board_consultation import consultation_routes
+
     return [
+        *consultation_routes(runtime),
         Route("/", home, methods=["GET"]),
         Route("/doi-thoai/{dialogue_id}", dialogue, methods=["GET"]),
         Route("/co-quan/{code}", agency, methods=["GET"]),

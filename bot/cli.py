@@ -48,6 +48,7 @@ def _options(
 
 
 def _register_subcommands() -> None:
+    from bot.cli_consultation import consultation_app
     from bot.cli_dialogues import dialogue_app
     from bot.cli_doctor import doctor
     from bot.cli_export import export_app
@@ -63,6 +64,7 @@ def _register_subcommands() -> None:
     app.add_typer(export_app, name="export")
     app.add_typer(zalo_app, name="zalo")
     app.add_typer(outbox_app, name="outbox")
+    app.add_typer(consultation_app, name="consultation")
     app.command()(web)
     app.command()(doctor)
     # Plain help: rich's formatting would double the start-up time of `doithoai --help`.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot import buttons as btn
 from bot.messages import Button
+from handlers import consultation
 from handlers.context import Context
 from handlers.menu import show_menu
 from storage.accounts import delete_account
@@ -54,6 +55,7 @@ async def on_button(ctx: Context, answer: str) -> None:
     await release_questions(ctx.session, account_id=account.id, asker_hash=person)
     # Their supports go too: no longer counted, and no answer can reach them any more.
     await release_supports(ctx.session, supporter_hash=person)
+    await consultation.forget(ctx)  # their consultation answers stay, linked to no one
     # The chat's address, from every table in this same transaction (storage.personal_data);
     # the goodbye below still reaches it, and the clock forgets it after that.
     await forget_chat(

@@ -73,8 +73,11 @@ async def build_digest(
     buttons: list[tuple[Button, ...]] = []
     if numbers.new or numbers.reopened:
         buttons.append((Button(t._("🗂 Moderate questions"), btn.MODERATE.build()),))
+    from handlers.consultation_news import digest_lines
+
+    consultations = await digest_lines(session, t=t, ward=ward, now=now)
     return Reply(
-        text=digest_text(t, numbers, names),
+        text=digest_text(t, numbers, names) + consultations,
         title="📊 " + _report_of(t, day),
         buttons=tuple(buttons),
         photo=photo,

@@ -112,8 +112,12 @@ async def show_help(ctx: Context) -> None:
         "/trogiup – this help\n\n"
         "You can also just press the buttons."
     )
+    text += "\n" + _("/gopy – give your opinion when a policy is being consulted")
     if staff is not None:
-        text = await staff_commands(ctx, staff) + "\n\n" + text
+        head = await staff_commands(ctx, staff)
+        if staff.role == "facilitator":
+            head += "\n" + _("/chude – group a consultation's opinions into themes")
+        text = head + "\n\n" + text
     ctx.say(
         text,
         title=_("Help"),

@@ -12,6 +12,8 @@ from bot import buttons as btn
 from bot.messages import Button, Kind
 from handlers import (
     ask,
+    consultation,
+    consultation_themes,
     delete,
     digest,
     feedback,
@@ -58,9 +60,23 @@ COMMANDS: dict[str, str] = {
     "room": "room",
     "baocao": "digest",
     "digest": "digest",
+    "gopy": "consult",
+    "consult": "consult",
+    "chude": "themes",
+    "themes": "themes",
 }
 
-NEEDS_ACCOUNT = {"ask", "mine", "browse", "moderate", "inbox", "room", "digest"}
+NEEDS_ACCOUNT = {
+    "ask",
+    "mine",
+    "browse",
+    "moderate",
+    "inbox",
+    "room",
+    "digest",
+    "consult",
+    "themes",
+}
 
 # Buttons of the later flows: the first part of the data names the flow, the rest is its own.
 BUTTON_FLOWS: dict[str, Callable[[Context, btn.Pressed], Awaitable[None]]] = {
@@ -70,6 +86,8 @@ BUTTON_FLOWS: dict[str, Callable[[Context, btn.Pressed], Awaitable[None]]] = {
     "u": support.on_button,  # citizen: browse questions, "Tôi cũng muốn hỏi"
     "g": room.on_button,  # facilitator: at and after the dialogue
     "d": digest.on_button,  # facilitator: the digest on demand
+    "v": consultation.on_button,  # anyone: answering a consultation (tham vấn)
+    "w": consultation_themes.on_button,  # facilitator: opinions grouped into themes
 }
 # Typed text of the later flows, by the state's prefix.
 TEXT_FLOWS: dict[str, Handler] = {
@@ -77,6 +95,8 @@ TEXT_FLOWS: dict[str, Handler] = {
     "inbox.": inbox.on_text,
     "fb.": feedback.on_text,
     "room.": room.on_text,
+    "consult.": consultation.on_text,
+    "themes.": consultation_themes.on_text,
 }
 
 
@@ -102,6 +122,8 @@ ACTIONS: dict[str, Handler] = {
     "inbox": inbox.show,
     "room": room.show,
     "digest": digest.on_demand,
+    "consult": consultation.begin,
+    "themes": consultation_themes.begin,
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from bot import buttons as btn
 from bot.i18n import NATIVE_NAMES
 from bot.messages import Button
-from handlers import link
+from handlers import consultation, link
 from handlers.context import Context
 from handlers.menu import show_role_menu
 from storage.accounts import create_account
@@ -58,6 +58,12 @@ async def start(ctx: Context) -> None:
     # Staff codes are lower case, households' upper case: each is read in its own case.
     staff_code = is_staff_code(given.lower())
     code = given.lower() if staff_code else given.upper()
+    consult = consultation.code_target(given)
+    if consult is not None:
+        code = consultation.start_code(consult)  # a consultation's deep link
+        if ctx.account is not None:
+            await consultation.begin_for(ctx, consult)
+            return
     if ctx.account is not None:
         if staff_code:
             await link.by_staff_code(ctx, code)
@@ -70,7 +76,7 @@ async def start(ctx: Context) -> None:
         return
     if staff_code and not await link.known_staff_code(ctx, code):
         code = ""  # said so; the consent comes without it
-    elif code and not staff_code and not await link.known_code(ctx, code):
+    elif code and not staff_code and consult is None and not await link.known_code(ctx, code):
         code = ""
     show_consent(ctx, code)
 
@@ -100,6 +106,9 @@ async def accept(ctx: Context, locale: str, code: str = "") -> None:
     if is_staff_code(code):
         if await link.by_staff_code(ctx, code):
             return  # the role's message carries its menu
+    elif consultation.code_target(code) is not None:
+        await consultation.begin_for(ctx, consultation.code_target(code) or 0)
+        return
     elif code and await link.by_code(ctx, code):
         return  # a Khmer household is asked its language first; either answer brings the menu
     await show_role_menu(

@@ -731,7 +731,7 @@ VIA = ":via:"
 # What may go to a household's other chat: its invitation, reminders and notices
 # (handlers.invitations) and the news of questions (handlers.pushback), which go to the
 # household's chats anyway. Not staff messages (a role belongs to one chat) nor replies.
-REROUTABLE = ("invite:", "remind:", "moved:", "cancelled:", SEALED)
+REROUTABLE = ("invite:", "remind:", "moved:", "cancelled:", SEALED, "consult:")  # + consultations
 
 
 def via_key(key: str, channel: str) -> str:
