@@ -27,6 +27,8 @@ people's chats (and those storage/invitations.py writes in SQL) keep working.
 | o      | inbox (official)              | o:i[:<page>], o:<step>:<ticket>, o:k…, o:<step>:<nonce>… |
 | g      | at the dialogue (facilitator) | g:r, g:d|a:<dialogue>:<page>, g:<step>:<ticket>, …      |
 | d      | the digest (facilitator)      | d:n                                                     |
+| v      | answering a consultation      | v:<nonce>:<action>[:<number>], v:-:open:<consultation>  |
+| w      | opinions into themes (facil.) | w:<nonce>:<action>[:<number>]                           |
 """
 
 from __future__ import annotations
@@ -280,6 +282,14 @@ ROOM_DRAFT = Format("room draft", ("g", Choice("step", "is", "cr", "x"), NONCE))
 ROOM_AGENCY = Format("room agency", ("g", "ca", NONCE, AGENCY))
 ROOM_DEADLINE = Format("room deadline", ("g", "cd", NONCE, DAYS))
 DIGEST = Format("digest", ("d", "n"))
+
+# Consultation (tham vấn): the flow's nonce ("-" on an announcement's button), an action and an
+# optional number (a consultation, a choice's index, a value of the scale, a theme).
+CONSULT_ACTION = Token("action", r"[a-z]{1,8}")
+CONSULTATION = Format(
+    "consultation", ("v", Token("nonce", r"[0-9a-f]{1,16}|-"), CONSULT_ACTION, Int("arg")), 1
+)
+THEMES = Format("themes", ("w", NONCE, CONSULT_ACTION, Int("arg")), 1)
 
 FORMATS: tuple[Format, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Format))
 _BY_PREFIX: dict[str, list[Format]] = {}

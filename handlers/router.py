@@ -86,9 +86,17 @@ BUTTON_FLOWS: dict[str, Callable[[Context, btn.Pressed], Awaitable[None]]] = {
     "u": support.on_button,  # citizen: browse questions, "Tôi cũng muốn hỏi"
     "g": room.on_button,  # facilitator: at and after the dialogue
     "d": digest.on_button,  # facilitator: the digest on demand
-    "v": consultation.on_button,  # anyone: answering a consultation (tham vấn)
-    "w": consultation_themes.on_button,  # facilitator: opinions grouped into themes
+    "v": lambda ctx, pressed: consultation.on_button(ctx, _parts(pressed)),  # anyone (tham vấn)
+    "w": lambda ctx, pressed: consultation_themes.on_button(ctx, _parts(pressed)),  # facilitator
 }
+
+
+def _parts(pressed: btn.Pressed) -> list[str]:
+    """A consultation button's typed values as the flow reads them: nonce, action[, number]."""
+    arg = pressed.get("arg")
+    return [pressed["nonce"], pressed["action"], *([] if arg is None else [str(arg)])]
+
+
 # Typed text of the later flows, by the state's prefix.
 TEXT_FLOWS: dict[str, Handler] = {
     "mod.": moderation.on_text,
