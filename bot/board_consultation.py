@@ -18,6 +18,7 @@ from bot.consultation_results import GROUP_NAMES, MIN_SHOWN, compute, percent, p
 from handlers.consultation import start_code
 from handlers.consultation_news import DECISION_NAMES
 from storage import consultations as store
+from storage.db import reading
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -28,7 +29,7 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
 
     async def consultation(request: Request) -> Response:
         ident = board._int(request.path_params["consultation_id"])
-        async with runtime.sessions() as session, session.begin():
+        async with reading(runtime.sessions) as session:
             page = board.Page(request, runtime, {})
             found = (
                 await store.get_consultation(session, consultation_id=ident)
@@ -99,7 +100,7 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
 
     async def feed(request: Request) -> Response:
         ident = board._int(request.path_params["consultation_id"])
-        async with runtime.sessions() as session, session.begin():
+        async with reading(runtime.sessions) as session:
             page = board.Page(request, runtime, {})
             found = (
                 await store.get_consultation(session, consultation_id=ident)

@@ -222,7 +222,7 @@ TICKET = Token("ticket", r"[0-9A-Z]{1,12}")
 NONCE = Token("nonce", r"[0-9a-f]{1,16}")
 AGENCY = Token("agency", r"[a-z0-9]{2,16}")
 TOPIC = Token("topic", r"[a-z0-9_]{1,16}")
-START_CODE = Token("code", r"[A-Za-z0-9]{1,32}")
+START_CODE = Token("code", r"[A-Za-z0-9_]{1,32}")
 PAGE = Int("page", 0, PAGE_MAX)
 DAYS = Int("days", 1, DAYS_MAX)
 LOCALE = Choice("locale", *SUPPORTED)
@@ -284,12 +284,14 @@ ROOM_DEADLINE = Format("room deadline", ("g", "cd", NONCE, DAYS))
 DIGEST = Format("digest", ("d", "n"))
 
 # Consultation (tham vấn): the flow's nonce ("-" on an announcement's button), an action and an
-# optional number (a consultation, a choice's index, a value of the scale, a theme).
+# optional argument (a consultation, a choice's index, a value of the scale, a theme, a
+# question's id from the plan); the flow checks the argument against its own state.
 CONSULT_ACTION = Token("action", r"[a-z]{1,8}")
+CONSULT_ARG = Token("arg", r"[A-Za-z0-9_]{1,32}")
 CONSULTATION = Format(
-    "consultation", ("v", Token("nonce", r"[0-9a-f]{1,16}|-"), CONSULT_ACTION, Int("arg")), 1
+    "consultation", ("v", Token("nonce", r"[0-9a-f]{1,16}|-"), CONSULT_ACTION, CONSULT_ARG), 1
 )
-THEMES = Format("themes", ("w", NONCE, CONSULT_ACTION, Int("arg")), 1)
+THEMES = Format("themes", ("w", NONCE, CONSULT_ACTION, CONSULT_ARG), 1)
 
 FORMATS: tuple[Format, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Format))
 _BY_PREFIX: dict[str, list[Format]] = {}

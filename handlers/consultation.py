@@ -21,6 +21,7 @@ import secrets
 import unicodedata
 from typing import Any
 
+from bot import buttons as btn
 from bot.messages import Button
 from handlers import ask
 from handlers.context import Context
@@ -35,8 +36,8 @@ START_PREFIX = "gopy_"  # the deep link: https://t.me/<bot>?start=gopy_<id>
 
 
 def _data(nonce: str, action: str, arg: str | int = "") -> str:
-    """The one place the flow's button data is built."""
-    return f"v:{nonce}:{action}:{arg}" if arg != "" else f"v:{nonce}:{action}"
+    """The one place the flow's button data is built (the typed codec checks it)."""
+    return btn.CONSULTATION.build(nonce=nonce, action=action, arg=str(arg) if arg != "" else None)
 
 
 def small_number(text: str) -> bool:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import buttons as btn
 from bot.anonymity import Sealer
 from bot.i18n import N_, Translator, choose
 from bot.messages import Button, Reply
@@ -35,7 +36,7 @@ DECISION_NAMES = {
 
 def open_button_data(consultation_id: int) -> str:
     """The announcement's button: starts the flow (see handlers.consultation.on_button)."""
-    return f"v:-:open:{consultation_id}"
+    return btn.CONSULTATION.build(nonce="-", action="open", arg=str(consultation_id))
 
 
 def announcement(t: Translator, consultation: Consultation) -> Reply:

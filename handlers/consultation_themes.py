@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 
+from bot import buttons as btn
 from bot.messages import Button
 from handlers.consultation import small_number
 from handlers.context import Context
@@ -29,7 +30,7 @@ NAME_MAX = 200
 
 def _data(nonce: str, action: str, arg: str | int = "") -> str:
     """The one place the flow's button data is built."""
-    return f"w:{nonce}:{action}:{arg}" if arg != "" else f"w:{nonce}:{action}"
+    return btn.THEMES.build(nonce=nonce, action=action, arg=str(arg) if arg != "" else None)
 
 
 def _for_ward(consultation: Consultation, staff: Staff) -> bool:

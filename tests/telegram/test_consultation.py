@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.i18n import Translator
 from storage import consultations as store
 from storage.consultations import create_consultation, set_status
 from storage.households import HouseholdRow, upsert_households
@@ -307,5 +308,7 @@ async def test_forged_or_stale_consultation_buttons_get_a_short_answer(telegram,
     for data in (f"v:{nonce}:a:999999999999", f"v:{nonce}:m:1", f"v:{nonce}:send"):
         telegram.fake.press(907, data, message_id=intro.message_id)
         [answer] = await lan.expect(1)
-        assert answer.text.startswith("Nút đó thuộc một tin nhắn cũ. Bạn đang ở bước này:")
+        assert answer.text.startswith(
+            Translator("vi")._("That button is from an earlier message. Here is where you are:")
+        )
     assert all(not r.submitted for r in await _responses(runtime))
