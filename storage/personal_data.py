@@ -69,6 +69,11 @@ RULES: dict[str, str] = {
     "questions.reply_handle": "released on /xoa (release_questions)",
     "supports.supporter_hash": "deleted on /xoa (release_supports)",
     "supports.reply_handle": "deleted on /xoa (release_supports)",
+    "consultation_responses.respondent_hash": (
+        "keyed with the account's salt and the consultation: cleared on /xoa (the answers stay"
+        " counted, linked to no one)"
+    ),
+    "consultation_responses.reply_handle": "sealed with SECRET_KEY: cleared on /xoa",
     "feedback.giver_hash": "keyed with the account's salt: unlinkable once it is deleted",
     # Not a chat's data: the ward's registry and the staff's work
     "households.head_name": "the ward's registry: replaced by its next import, never by chat",
@@ -77,6 +82,7 @@ RULES: dict[str, str] = {
     "staff.name": "an official's or facilitator's name as the organiser gave it (work record)",
     "commitments.responsible": "who is responsible, as an official wrote it (work record)",
     "agencies.name": "an agency's name (public)",
+    "consultation_themes.name": "a theme the facilitator named for opinions: no one's",
     "board_counts.name": "what the board counts (asked, answered, …): numbers, naming no one",
 }
 
