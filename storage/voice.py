@@ -37,12 +37,19 @@ async def voice_of(session, *, question_id: str) -> VoiceNote | None:
 
 
 async def write_down(session, *, question: Question, text: str) -> bool:
-    """The typed text becomes the question's, and its audio is forgotten everywhere: the row,
-    and any reply still waiting to carry it. False if it was written down already."""
-    note = await session.get(VoiceNote, question.id, with_for_update=True)
-    if note is None:
+    """The typed text becomes the question's, and its audio is forgotten everywhere (`forget`).
+    False if it was written down already."""
+    if await session.get(VoiceNote, question.id, with_for_update=True) is None:
         return False
     question.text = text
+    return await forget(session, question_id=question.id)
+
+
+async def forget(session, *, question_id: str) -> bool:
+    """Forget a question's audio: its row, and any reply still waiting to carry it."""
+    note = await session.get(VoiceNote, question_id)
+    if note is None:
+        return False
     waiting = await session.scalars(
         select(OutboxMessage).where(
             OutboxMessage.status.in_(UNFINISHED),
@@ -56,7 +63,7 @@ async def write_down(session, *, question: Question, text: str) -> bool:
         if row.body is None:
             row.status = Status.FAILED
             row.error = "voice written down before it was sent"
-    await session.execute(delete(VoiceNote).where(VoiceNote.question_id == question.id))
+    await session.execute(delete(VoiceNote).where(VoiceNote.question_id == question_id))
     await session.flush()
     return True
 
