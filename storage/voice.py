@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Text, cast, delete, func, select, update
 
-from storage.models import OutboxMessage, Question, VoiceNote
+from storage.models import Dialogue, OutboxMessage, Question, VoiceNote
 from storage.outbox import Status
 
 UNFINISHED = (Status.PENDING, Status.CLAIMED, Status.SENDING)
@@ -96,3 +96,13 @@ async def due_reminders(session, *, now: datetime, after: timedelta) -> list[Voi
             .values(reminded_at=now)
         )
     return notes
+
+
+async def dialogues_of(session, *, question_ids: list[str]) -> dict[str, Dialogue]:
+    """The dialogue of each of these questions."""
+    rows = await session.execute(
+        select(Question.id, Dialogue)
+        .join(Dialogue, Dialogue.id == Question.dialogue_id)
+        .where(Question.id.in_(question_ids))
+    )
+    return {question_id: dialogue for question_id, dialogue in rows}
