@@ -125,3 +125,28 @@ async def test_a_voice_note_before_consent_is_answered_with_the_consent_not_kept
     await _delivered(telegram)
     for table, text in await _all_text(telegram):
         assert VOICE["file_id"] not in text, table
+
+
+async def test_a_voice_question_not_written_down_is_counted_in_the_digest_and_reminded_daily(
+    telegram: Harness, clock
+):
+    from tests.telegram.test_digest import ticker
+
+    await telegram.staff(FACILITATOR, role="facilitator", ward="Phường 7")
+    await _ask_by_voice(telegram)
+    clock_ticker = ticker(telegram.runtime, clock)
+
+    def told(fragment: str) -> list[str]:
+        return [m.text for m in telegram.fake.messages_to(FACILITATOR) if fragment in m.text]
+
+    await clock_ticker.tick()  # the morning's digest counts it; no reminder yet
+    await _delivered(telegram)
+    assert len(told("Hỏi bằng giọng nói, chưa ghi thành chữ: 1")) == 1
+    assert told("chờ hơn một ngày") == []
+
+    clock.advance(hours=24, minutes=1)
+    await clock_ticker.tick()
+    await clock_ticker.tick()  # once a day, however often the clock ticks
+    await _delivered(telegram)
+    [reminder] = told("chờ hơn một ngày")
+    assert "1 câu hỏi" in reminder and "/duyet" in reminder
