@@ -151,13 +151,21 @@ def _prompt_text(ctx: Context) -> None:
 def _show_voice(ctx: Context) -> None:
     _ = ctx.t._
     nonce = ctx.state.data["nonce"]
+    seconds = ctx.state.data.get("seconds", 0)
+    sent = (
+        _("You sent a voice message ({seconds} seconds).").format(seconds=seconds)
+        if seconds
+        else _("You sent a voice message.")
+    )
     ctx.say(
-        _(
-            "You sent a voice message ({seconds} seconds). If you send it as your question, the "
-            "facilitator of the dialogue will listen to it to write it down, and then the "
-            "recording is deleted. Officials only ever see the written text; they never hear "
-            "your voice.\n\nSend it this way, or type your question instead?"
-        ).format(seconds=ctx.state.data.get("seconds", 0)),
+        sent
+        + " "
+        + _(
+            "If you send it as your question, the facilitator of the dialogue will listen to it "
+            "to write it down, and then the recording is deleted. Officials only ever see the "
+            "written text; they never hear your voice.\n\nSend it this way, or type your "
+            "question instead?"
+        ),
         title=_("A question by voice"),
         buttons=[
             [Button(_("🎙 Send my voice message"), btn.ASK_VOICE.build(nonce=nonce, choice="ok"))],
@@ -238,9 +246,7 @@ async def _show_confirm(ctx: Context) -> None:
 
 
 def _voice_line(ctx: Context) -> str:
-    return ctx.t._(
-        "🎙 A voice message ({seconds} seconds), to be written down by the facilitator"
-    ).format(seconds=ctx.state.data.get("seconds", 0))
+    return ctx.t._("🎙 A voice message, to be written down by the facilitator")
 
 
 async def show_step(ctx: Context) -> None:

@@ -243,9 +243,14 @@ async def _voice_card(
         "",
         _("🎙 Asked by voice ({seconds} seconds), not written down yet.").format(
             seconds=note.seconds
-        ),
+        )
+        if note.seconds
+        else _("🎙 Asked by voice, not written down yet."),
     ]
-    if not playable:
+    if note.channel == "zalo":
+        # Zalo keeps the audio at an address: opened from any chat, never sent to officials.
+        lines.append(_("Listen to it here: {url}").format(url=note.file_ref))
+    elif not playable:
         lines.append(
             _("The recording can only be played in the chat it came by ({channel}).").format(
                 channel=note.channel

@@ -144,6 +144,18 @@ def verify_signature(
     return hmac.compare_digest(expected.encode(), signature.lower().encode("ascii", "replace"))
 
 
+def _audio_url(message: Mapping[str, Any]) -> str:
+    """The https address of a voice message's audio (the first audio attachment), or ""."""
+    attachments = message.get("attachments")
+    for item in attachments if isinstance(attachments, list) else ():
+        payload = item.get("payload") if isinstance(item, dict) else None
+        if item.get("type") in ("audio", "voice") and isinstance(payload, dict):
+            url = payload.get("url")
+            if isinstance(url, str) and url.startswith("https://") and len(url) <= 512:
+                return url
+    return ""
+
+
 def event_age(event: Mapping[str, Any], now: datetime) -> timedelta | None:
     """How long ago Zalo says the event happened (negative: in the future), from its
     "timestamp" (milliseconds); None if it has none that reads as a number."""
@@ -641,6 +653,10 @@ class ZaloChannel:
                 phone=str(info.get("phone") or ""),
                 display_name=str(info.get("name") or ""),
             )
+        if name == "user_send_audio":
+            url = _audio_url(message)
+            if url:  # a voice message may be a question (handlers.ask): where Zalo keeps it
+                return Incoming(address, key, Kind.VOICE, voice=url)
         if name in MEDIA_EVENTS:
             return Incoming(address, key, Kind.MEDIA)
         if name.startswith("user_send_"):
