@@ -40,7 +40,10 @@ def load(name: str) -> Transcriber:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"cannot load {name!r}: {exc}") from exc
-    transcriber = factory()
+    try:
+        transcriber = factory()
+    except Exception as exc:  # a model that cannot start: said in one line at start
+        raise ValueError(f"cannot start {name!r}: {exc}") from exc
     if not isinstance(transcriber, Transcriber):
         raise ValueError(f"{name!r} does not give a Transcriber")
     return transcriber

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import Base, Question, VoiceNote
@@ -150,3 +151,23 @@ async def test_a_voice_question_not_written_down_is_counted_in_the_digest_and_re
     await _delivered(telegram)
     [reminder] = told("chờ hơn một ngày")
     assert "1 câu hỏi" in reminder and "/duyet" in reminder
+
+
+class DraftingTranscriber:
+    """A stand-in speech model, as one would be plugged in by DOITHOAI_TRANSCRIBER."""
+
+    async def transcribe(self, *, channel: str, file_ref: str, locale: str) -> str | None:
+        return "bản nháp"
+
+
+def test_the_transcriber_is_chosen_by_a_setting_and_a_bad_one_stops_the_start(database_url):
+    from bot.config import SettingsError, load_settings
+    from bot.transcriber import NoTranscriber, Transcriber, load
+
+    assert isinstance(load("none"), NoTranscriber)
+    plugged = load("tests.telegram.test_voice:DraftingTranscriber")
+    assert isinstance(plugged, Transcriber) and not isinstance(plugged, NoTranscriber)
+    with pytest.raises(SettingsError) as refused:
+        load_settings(database_url=database_url, transcriber="no.such.module:Model")
+    assert str(refused.value).startswith("DOITHOAI_TRANSCRIBER: ")
+    assert "\n" not in str(refused.value)
