@@ -5,6 +5,7 @@ and nothing an official receives ever carries it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -171,3 +172,16 @@ def test_the_transcriber_is_chosen_by_a_setting_and_a_bad_one_stops_the_start(da
         load_settings(database_url=database_url, transcriber="no.such.module:Model")
     assert str(refused.value).startswith("DOITHOAI_TRANSCRIBER: ")
     assert "\n" not in str(refused.value)
+
+
+async def test_a_plugged_speech_model_offers_its_draft_on_the_card_for_the_facilitator_to_check(
+    telegram: Harness,
+):
+    dispatcher = telegram.runtime.dispatcher
+    dispatcher.policy = dataclasses.replace(
+        dispatcher.policy, transcriber="tests.telegram.test_voice:DraftingTranscriber"
+    )
+    facilitator = await telegram.staff(FACILITATOR, role="facilitator", ward="Phường 7")
+    await _ask_by_voice(telegram)
+    _voice, card = await facilitator.say("/duyet", expect=2)
+    assert "bản nháp" in card.text and "✅ Duyệt" not in card.button_texts
