@@ -473,7 +473,7 @@ async def _reject(
                 "Thank you for your question “{excerpt}”.\n\n"
                 "The facilitator of the dialogue could not accept it, for this reason: "
                 "{reason}\n\nYou are welcome to send another question with /hoi."
-            ).format(excerpt=excerpt(question.text), reason=told(t)),
+            ).format(excerpt=excerpt(question.text) or t._("your voice message"), reason=told(t)),
         )
 
     await mod.reject(ctx.session, question=question, reason=stored, staff_id=staff.id, on=ctx.today)

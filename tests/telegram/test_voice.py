@@ -185,3 +185,20 @@ async def test_a_plugged_speech_model_offers_its_draft_on_the_card_for_the_facil
     await _ask_by_voice(telegram)
     _voice, card = await facilitator.say("/duyet", expect=2)
     assert "bản nháp" in card.text and "✅ Duyệt" not in card.button_texts
+
+
+async def test_a_rejected_voice_question_loses_its_recording_and_the_asker_is_told_kindly(
+    telegram: Harness,
+):
+    facilitator = await telegram.staff(FACILITATOR, role="facilitator", ward="Phường 7")
+    asker, ticket = await _ask_by_voice(telegram)
+    [mine] = await asker.say("/cauhoi")
+    assert "tin nhắn thoại của ông/bà" in mine.text
+    await facilitator.say("/duyet", expect=2)
+    await facilitator.press("❌")
+    await facilitator.press("Chưa đủ thông tin")
+    [told] = await asker.expect(1)
+    assert ticket in told.text and "tin nhắn thoại của ông/bà" in told.text
+    await _delivered(telegram)
+    for table, text in await _all_text(telegram):
+        assert VOICE["file_id"] not in text, table
