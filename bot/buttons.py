@@ -29,6 +29,7 @@ people's chats (and those storage/invitations.py writes in SQL) keep working.
 | o      | inbox (official)              | o:i[:<page>], o:<step>:<ticket>, o:k…, o:<step>:<nonce>… |
 | g      | at the dialogue (facilitator) | g:r, g:d|a:<dialogue>:<page>, g:<step>:<ticket>, …      |
 | d      | the digest (facilitator)      | d:n                                                     |
+| v      | an answer to listen to ("🔊") | v:<answer>                                              |
 """
 
 from __future__ import annotations
@@ -284,6 +285,7 @@ ROOM_DRAFT = Format("room draft", ("g", Choice("step", "is", "cr", "x"), NONCE))
 ROOM_AGENCY = Format("room agency", ("g", "ca", NONCE, AGENCY))
 ROOM_DEADLINE = Format("room deadline", ("g", "cd", NONCE, DAYS))
 DIGEST = Format("digest", ("d", "n"))
+LISTEN = Format("listen", ("v", Int("answer")))
 
 FORMATS: tuple[Format, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Format))
 _BY_PREFIX: dict[str, list[Format]] = {}

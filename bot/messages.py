@@ -125,6 +125,7 @@ class Reply:
     clear_keyboard: bool = False  # take away a keyboard shown earlier (after a phone is shared)
     photo: bytes = b""
     voice: str = ""
+    voice_audio: bytes = b""  # an OGG/Opus voice note to upload (an answer to listen to)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -140,6 +141,8 @@ class Reply:
             body["photo"] = base64.b64encode(self.photo).decode("ascii")
         if self.voice:
             body["voice"] = self.voice
+        if self.voice_audio:
+            body["voice_audio"] = base64.b64encode(self.voice_audio).decode("ascii")
         return body
 
     @classmethod
@@ -154,6 +157,7 @@ class Reply:
             clear_keyboard=body.get("clear_keyboard", False),
             photo=base64.b64decode(body["photo"]) if body.get("photo") else b"",
             voice=body.get("voice", ""),
+            voice_audio=base64.b64decode(body["voice_audio"]) if body.get("voice_audio") else b"",
         )
 
 
@@ -179,6 +183,8 @@ def merge(replies: list[Reply]) -> list[Reply]:
                 or reply.photo
                 or last.voice
                 or reply.voice
+                or last.voice_audio
+                or reply.voice_audio
                 or last.ask_phone
                 or (reply.clear_keyboard and reply.buttons)
             )

@@ -19,6 +19,7 @@ from handlers import (
     invitations,
     language,
     link,
+    listen,
     mine,
     moderation,
     room,
@@ -176,6 +177,8 @@ async def _button(ctx: Context) -> None:
         await language.choose(ctx, pressed["locale"])
     elif form in (btn.ASK, btn.ASK_DIALOGUE, btn.ASK_TOPIC, btn.ASK_VOICE) and ctx.account:
         await ask.on_button(ctx, pressed)
+    elif form is btn.LISTEN and ctx.account is not None:
+        await listen.on_button(ctx, pressed["answer"])
     elif form is btn.DELETE:
         await delete.on_button(ctx, pressed["answer"])
     elif pressed.prefix in BUTTON_FLOWS and ctx.account is not None:

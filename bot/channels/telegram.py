@@ -378,13 +378,14 @@ class TelegramChannel:
         reported: reporting it would send again what the person already has."""
         markup = keyboard(reply)
         sent_any = False
-        if reply.voice:
+        if reply.voice or reply.voice_audio:
             # A voice note sent again by its file id (a question asked by voice, to the
-            # facilitator who writes it down): Telegram keeps the file, we send no bytes.
+            # facilitator who writes it down), or uploaded (an answer spoken, "🔊").
             try:
                 await self.bot.send_voice(
                     chat_id=int(address.user_id),
-                    voice=reply.voice,
+                    voice=reply.voice or reply.voice_audio,
+                    filename=None if reply.voice else "nghe.ogg",
                     caption=caption(reply.title) or None,
                     parse_mode=ParseMode.HTML,
                     reply_markup=None if reply.text else markup,

@@ -9,7 +9,8 @@ server (``base_url=f"{fake.url}/bot"``). The fake
   (``messages_to``), with the text as the user would see it;
 * takes photos uploaded with ``sendPhoto`` (multipart, as PTB sends them) and keeps
   their bytes (``SentMessage.photo``); ``sendVoice`` takes the file id of a voice note a
-  user sent (``SentMessage.voice``), as Telegram re-sends a file it keeps;
+  user sent (``SentMessage.voice``), as Telegram re-sends a file it keeps, or an uploaded
+  OGG/Opus file (``SentMessage.voice_audio``);
 * refuses, with Telegram's own HTTP status, error code and description, whatever
   Telegram would refuse (bad HTML, over-long text or caption, 65-byte callback_data,
   unknown chats, a missing or unreadable photo, double-answered callback queries, ...),
@@ -425,6 +426,7 @@ class SentMessage:
     deleted: bool = False
     photo: bytes = b""  # the uploaded image of a sendPhoto; its caption is `text`
     voice: str = ""  # the file id of a sendVoice; its caption is `text`
+    voice_audio: bytes = b""  # the uploaded OGG/Opus of a sendVoice
 
     @property
     def button_texts(self) -> list[str]:
@@ -1523,7 +1525,14 @@ class FakeBotAPI:
             voice = params.get("voice")
             if voice is None or voice == "":
                 raise _bad("there is no voice in the request")
-            if not isinstance(voice, str) or voice not in self._voices:
+            audio = b""
+            if isinstance(voice, dict):  # an upload (multipart): an OGG/Opus voice note
+                audio = voice["data"]
+                if not audio.startswith(b"OggS"):
+                    raise _bad("VOICE_MESSAGES_FORBIDDEN" if not audio else "wrong type of file")
+                voice = f"AwACAgfakevoice{len(self._voices)}"
+                self._voices[voice] = {"duration": 1, "file_size": len(audio)}
+            elif not isinstance(voice, str) or voice not in self._voices:
                 raise _bad("wrong file identifier/HTTP URL specified")
             caption, entities, raw, parse_mode = self._render_caption(params)
             markup, buttons = self._check_markup(params.get("reply_markup"))
@@ -1560,6 +1569,7 @@ class FakeBotAPI:
                 reply_markup=markup,
                 entities=entities,
                 voice=voice,
+                voice_audio=audio,
             )
             self._stored[(chat_id, message_id)] = _Stored(message, True, sent)
             self._sent.setdefault(chat_id, []).append(sent)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage.models import Base, Question, VoiceNote
+from bot import speech
+from storage.models import Base, OutboxMessage, Question, VoiceNote
 from tests.telegram.conftest import Chat, Harness
 from tests.telegram.test_officials_end_to_end import _delivered
 
@@ -202,3 +203,47 @@ async def test_a_rejected_voice_question_loses_its_recording_and_the_asker_is_to
     await _delivered(telegram)
     for table, text in await _all_text(telegram):
         assert VOICE["file_id"] not in text, table
+
+
+# ---- "🔊 Nghe": an answer read aloud (espeak-ng and opusenc on this machine)
+
+
+async def _answered(telegram: Harness) -> tuple[Chat, str]:
+    facilitator = await telegram.staff(FACILITATOR, role="facilitator", ward="Phường 7")
+    official = await telegram.staff(OFFICIAL, role="official", agency="ldtbxh")
+    asker = await telegram.consenting(ASKER)
+    ticket = await telegram.ask(asker, TRANSCRIPT)
+    await facilitator.say("/duyet")
+    await facilitator.press("✅ Duyệt")
+    await official.say("/hopthu")
+    await official.press(f"#{ticket}")
+    await official.press("✍️ Trả lời")
+    await official.say(ANSWER)
+    await official.press("📢 Công bố")
+    return asker, ticket
+
+
+@pytest.mark.skipif(not speech.can_speak("vi"), reason="espeak-ng and opusenc are not installed")
+async def test_an_answer_can_be_listened_to_as_a_voice_note_made_on_this_machine(
+    telegram: Harness,
+):
+    asker, ticket = await _answered(telegram)
+    [news] = await asker.expect(1)
+    assert ANSWER in news.text and "🔊 Nghe" in news.button_texts
+    [heard] = await asker.press("🔊 Nghe")
+    assert heard.voice_audio.startswith(b"OggS") and ticket in heard.text
+    await _delivered(telegram)
+    # Spoken once per text: the same answer again is the same recording.
+    assert await speech.speak(ANSWER, locale="vi") == heard.voice_audio
+    # The recording is not kept in the outbox once sent.
+    async with telegram.runtime.sessions() as session:
+        bodies = [str(b) for b in await session.scalars(select(OutboxMessage.body))]
+    assert not [b for b in bodies if "voice_audio" in b]
+
+
+async def test_without_espeak_ng_the_listen_button_is_not_shown(telegram: Harness, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")  # espeak-ng and opusenc are not found
+    asker, _ticket = await _answered(telegram)
+    [news] = await asker.expect(1)
+    assert ANSWER in news.text and "😊 Hài lòng" in news.button_texts
+    assert not [label for label in news.button_texts if "🔊" in label]
