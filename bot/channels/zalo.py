@@ -55,6 +55,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import buttons as btn
 from bot import metrics, safe_json
 from bot.config import Settings
 from bot.i18n import Translator
@@ -219,7 +220,13 @@ def plain(reply: Reply) -> str:
 
 
 def _buttons(reply: Reply) -> list[Button]:
-    return [button for row in reply.buttons for button in row]
+    # Zalo takes no voice notes from the OA: "🔊 Nghe" (bot.speech) is not offered here.
+    return [
+        button
+        for row in reply.buttons
+        for button in row
+        if btn.parse(button.data) is None or btn.parse(button.data).format is not btn.LISTEN
+    ]
 
 
 def _template_fits(buttons: list[Button]) -> bool:
