@@ -21,14 +21,17 @@ people's chats (and those storage/invitations.py writes in SQL) keep working.
 | x      | delete my data                | x:yes, x:no                                             |
 | r      | an invitation's answer        | r:<invitation>:y|n                                      |
 | a      | asking a question             | a:<nonce>:<step>, a:<nonce>:d:<dialogue>, a:<nonce>:t:<topic> |
+|        | … by voice                    | a:<nonce>:v:ok|type (send the voice note, or type instead) |
 | f      | feedback on an answer         | f:<ticket>:<about>:y|n, f:<ticket>:<about>:r:<n>, f:x   |
 | u      | other people's questions      | u:b, u:p:<page>, u:s:<ticket>                           |
 | s      | moderation (facilitator)      | s:q, s:<step>:<ticket>, s:rr|mm|tt|gg:<ticket>:<value>  |
+|        | … a voice question            | s:v:l|w:<ticket> (listen again, write it down)          |
 | o      | inbox (official)              | o:i[:<page>], o:<step>:<ticket>, o:k…, o:<step>:<nonce>… |
 | g      | at the dialogue (facilitator) | g:r, g:d|a:<dialogue>:<page>, g:<step>:<ticket>, …      |
 | d      | the digest (facilitator)      | d:n                                                     |
 | v      | answering a consultation      | v:<nonce>:<action>[:<number>], v:-:open:<consultation>  |
 | w      | opinions into themes (facil.) | w:<nonce>:<action>[:<number>]                           |
+| h      | an answer to hear ("🔊")       | h:<answer>                                              |
 """
 
 from __future__ import annotations
@@ -238,6 +241,7 @@ ASK_STEPS = ("cancel", "resume", "restart", "anon", "named", "send", "edit", "ho
 ASK = Format("ask", ("a", NONCE, Choice("step", *ASK_STEPS)))
 ASK_DIALOGUE = Format("ask dialogue", ("a", NONCE, "d", Int("dialogue")))
 ASK_TOPIC = Format("ask topic", ("a", NONCE, "t", TOPIC))
+ASK_VOICE = Format("ask voice", ("a", NONCE, "v", Choice("choice", "ok", "type")))
 FEEDBACK = Format("feedback", ("f", TICKET, About("about"), Choice("choice", "y", "n")))
 FEEDBACK_REASON = Format(
     "feedback reason", ("f", TICKET, About("about"), "r", Int("reason", 0, 99))
@@ -258,6 +262,7 @@ MODERATION_MERGE = Format(
 )
 MODERATION_TOPIC = Format("moderation topic", ("s", "tt", TICKET, TOPIC))
 MODERATION_AGENCY = Format("moderation agency", ("s", "gg", TICKET, AGENCY))
+MODERATION_VOICE = Format("moderation voice", ("s", "v", Choice("choice", "l", "w"), TICKET))
 
 # Officials: the inbox
 
@@ -282,6 +287,7 @@ ROOM_DRAFT = Format("room draft", ("g", Choice("step", "is", "cr", "x"), NONCE))
 ROOM_AGENCY = Format("room agency", ("g", "ca", NONCE, AGENCY))
 ROOM_DEADLINE = Format("room deadline", ("g", "cd", NONCE, DAYS))
 DIGEST = Format("digest", ("d", "n"))
+LISTEN = Format("listen", ("h", Int("answer")))
 
 # Consultation (tham vấn): the flow's nonce ("-" on an announcement's button), an action and an
 # optional argument (a consultation, a choice's index, a value of the scale, a theme, a

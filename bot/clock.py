@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Policy
 from handlers.closing import close_ended
-from handlers.digest import send_due
+from handlers.digest import send_due, voice_reminders
 from handlers.invitations import send_reminder
 from storage import heartbeats, links, outbox, personal_data, reminders
 
@@ -73,6 +73,7 @@ class Ticker:
             )
             written += await close_ended(session, **common)
             written += await send_due(session, **common)
+            written += await voice_reminders(session, **common)
             await outbox.expire_leases(session, now=now)
             await outbox.prune_paces(session, now=now)
             await heartbeats.beat(session, name="clock", now=now)  # for `doithoai doctor`

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     digest_time: str = "07:00"  # local time of the facilitators' daily digest
     answer_days: int = Field(default=15, ge=1, le=365)  # an agency's time to answer or commit
     staff_code_days: int = Field(default=7, ge=1, le=90)  # how long a staff code stays valid
+    # What writes a draft of a voice question: "none", or "package.module:factory"
+    transcriber: str = "none"
     # Zalo Official Account: on when ZALO_APP_ID is set (then the secrets are required)
     zalo_app_id: str | None = None
     zalo_app_secret: SecretStr | None = None  # the app's secret key, to refresh tokens
@@ -70,6 +72,14 @@ class Settings(BaseSettings):
     unconsented_minutes: int = Field(default=60, ge=1, le=10080)  # then a chat id is forgotten
     zalo_max_event_age: int = Field(default=10, ge=1, le=1440)  # minutes; older events refused
     import_max_rows: int = Field(default=500_000, ge=1, le=10_000_000)  # rows of one import
+
+    @field_validator("transcriber")
+    @classmethod
+    def _transcriber(cls, value: str) -> str:
+        from bot.transcriber import load
+
+        load(value)  # a name that does not load fails at start
+        return value
 
     @field_validator("zalo_api_url", "zalo_oauth_url")
     @classmethod
@@ -215,6 +225,7 @@ class Settings(BaseSettings):
             answer_days=self.answer_days,
             staff_code_days=self.staff_code_days,
             unconsented=timedelta(minutes=self.unconsented_minutes),
+            transcriber=self.transcriber,
         )
 
     @property
@@ -231,6 +242,8 @@ class Policy:
     staff_code_days: int = 7
     # How long a chat id that never consented (or refused) is kept: then it is forgotten.
     unconsented: timedelta = timedelta(minutes=60)
+    transcriber: str = "none"  # bot.transcriber.load's name
+    voice_reminder: timedelta = timedelta(days=1)  # a voice question not written down after this
 
 
 def parse_clock_time(value: str) -> time:

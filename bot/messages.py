@@ -29,7 +29,8 @@ class Kind(StrEnum):
     TEXT = "text"
     BUTTON = "button"
     CONTACT = "contact"
-    MEDIA = "media"  # sticker, photo, voice, file: nothing the bot reads
+    MEDIA = "media"  # sticker, photo, file: nothing the bot reads
+    VOICE = "voice"  # a voice note or an audio file: may be a question (handlers.ask)
     EDITED = "edited"
     GROUP = "group"  # anything from a group chat: the bot works only one to one
     OTHER = "other"
@@ -53,6 +54,8 @@ class Incoming:
     phone: str = ""
     language: str = ""  # the language the platform reports, a hint only
     callback_id: str | None = None  # a button press to acknowledge
+    voice: str = ""  # a voice note's reference on its channel (Telegram's file id)
+    voice_seconds: int = 0  # its length, as the platform says
 
 
 # What a person sends is cleaned once, before anything reads or stores it (Dispatcher.dispatch):
@@ -62,6 +65,9 @@ TEXT_LIMIT = 4096  # Telegram's longest message
 NAME_LIMIT = 128
 SHORT_LIMIT = 64  # a command, a phone number, a language code
 DATA_LIMIT = 256  # a button's data (Telegram's are 64 bytes; the codec checks them)
+VOICE_LIMIT = 512  # a voice note's file id or address
+VOICE_SECONDS_LIMIT = 24 * 3600
+_VOICE_REF = re.compile(r"[A-Za-z0-9_\-:/.?=&%+]+")
 _UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
@@ -87,7 +93,14 @@ def cleaned(incoming: Incoming) -> Incoming:
         display_name=clean_name(incoming.display_name),
         phone=clean_name(incoming.phone, SHORT_LIMIT),
         language=clean_name(incoming.language, SHORT_LIMIT),
+        voice=clean_voice(incoming.voice),
+        voice_seconds=min(max(int(incoming.voice_seconds or 0), 0), VOICE_SECONDS_LIMIT),
     )
+
+
+def clean_voice(ref: str) -> str:
+    """A voice note's reference as kept: plain ASCII of a file id or an address, bounded, or ""."""
+    return ref if len(ref) <= VOICE_LIMIT and _VOICE_REF.fullmatch(ref or "") else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +114,7 @@ class Reply:
     """A message to send. `title` is shown bold where the channel can; all text is plain.
 
     `photo` is a PNG shown before the text (a chart), with the title as its caption.
+    `voice` is a voice note's reference on the recipient's channel, sent before the text.
     """
 
     text: str
@@ -110,6 +124,8 @@ class Reply:
     ask_phone: str = ""  # the label of the platform's "share my phone number" button, if any
     clear_keyboard: bool = False  # take away a keyboard shown earlier (after a phone is shared)
     photo: bytes = b""
+    voice: str = ""
+    voice_audio: bytes = b""  # an OGG/Opus voice note to upload (an answer to listen to)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -123,6 +139,10 @@ class Reply:
             body["clear_keyboard"] = True
         if self.photo:
             body["photo"] = base64.b64encode(self.photo).decode("ascii")
+        if self.voice:
+            body["voice"] = self.voice
+        if self.voice_audio:
+            body["voice_audio"] = base64.b64encode(self.voice_audio).decode("ascii")
         return body
 
     @classmethod
@@ -136,6 +156,8 @@ class Reply:
             ask_phone=body.get("ask_phone", ""),
             clear_keyboard=body.get("clear_keyboard", False),
             photo=base64.b64decode(body["photo"]) if body.get("photo") else b"",
+            voice=body.get("voice", ""),
+            voice_audio=base64.b64decode(body["voice_audio"]) if body.get("voice_audio") else b"",
         )
 
 
@@ -159,6 +181,10 @@ def merge(replies: list[Reply]) -> list[Reply]:
                 or reply.standalone
                 or last.photo
                 or reply.photo
+                or last.voice
+                or reply.voice
+                or last.voice_audio
+                or reply.voice_audio
                 or last.ask_phone
                 or (reply.clear_keyboard and reply.buttons)
             )

@@ -5,11 +5,16 @@
 | ask.dialogue  | a dialogue button         | ask.topic                              |
 | ask.topic     | a topic button            | ask.text (ask.anonymity if text kept)  |
 | ask.text      | the question, typed       | ask.anonymity                          |
+| ask.voice     | send the voice / type     | ask.anonymity, or ask.text             |
 | ask.anonymity | anonymous / named button  | ask.confirm                            |
 | ask.confirm   | send / rewrite / cancel   | receipt, ask.text, or nothing          |
 
 Every button carries the flow's nonce, so a button from an earlier flow is recognised as
 stale. Whatever the person typed stays in the draft until the question is sent or cancelled.
+
+A voice note is a question too (`on_voice`): the person is told first that the facilitator will
+listen to it to write it down and that officials only ever see the text; they send it so, or
+type instead. Its reference waits in storage.voice until the facilitator writes it down.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from storage.links import household_of
 from storage.models import Dialogue
 from storage.questions import add_question
 from storage.topics import AGENCIES, TOPICS
+from storage.voice import add_voice
 
 MIN_LENGTH = 10
 MAX_LENGTH = 1000
@@ -142,6 +148,54 @@ def _prompt_text(ctx: Context) -> None:
     )
 
 
+def _show_voice(ctx: Context) -> None:
+    _ = ctx.t._
+    nonce = ctx.state.data["nonce"]
+    seconds = ctx.state.data.get("seconds", 0)
+    sent = (
+        _("You sent a voice message ({seconds} seconds).").format(seconds=seconds)
+        if seconds
+        else _("You sent a voice message.")
+    )
+    ctx.say(
+        sent
+        + " "
+        + _(
+            "If you send it as your question, the facilitator of the dialogue will listen to it "
+            "to write it down, and then the recording is deleted. Officials only ever see the "
+            "written text; they never hear your voice.\n\nSend it this way, or type your "
+            "question instead?"
+        ),
+        title=_("A question by voice"),
+        buttons=[
+            [Button(_("🎙 Send my voice message"), btn.ASK_VOICE.build(nonce=nonce, choice="ok"))],
+            [Button(_("⌨️ I will type instead"), btn.ASK_VOICE.build(nonce=nonce, choice="type"))],
+            _cancel_row(ctx, nonce),
+        ],
+    )
+
+
+async def on_voice(ctx: Context) -> None:
+    """A voice note: kept in the draft, and offered as the question once the person knows who
+    will hear it."""
+    _ = ctx.t._
+    if not ctx.incoming.voice:
+        ctx.say(_("I could not take that recording. Please type your question with /hoi."))
+        return
+    if not ctx.state.name.startswith("ask."):
+        ctx.say(_("I have kept your voice message. First, please choose with the buttons."))
+        await _fresh(ctx)
+    data = ctx.state.data
+    data["voice"] = ctx.incoming.voice
+    data["seconds"] = ctx.incoming.voice_seconds
+    data.pop("partial", None)
+    data.pop("voice_ok", None)
+    if ctx.state.name in ("ask.dialogue", "ask.topic"):
+        return  # the voice is offered once the topic is chosen
+    ctx.state.name = "ask.voice"
+    _show_voice(ctx)
+
+
 def _show_anonymity(ctx: Context) -> None:
     _ = ctx.t._
     nonce = ctx.state.data["nonce"]
@@ -177,7 +231,7 @@ async def _show_confirm(ctx: Context) -> None:
             topic=_(topic.name),
             agency=_(AGENCIES[topic.agency].name),
             how=how,
-            text=data["text"],
+            text=data["text"] if not data.get("voice_ok") else _voice_line(ctx),
         ),
         title=_("Please check your question"),
         buttons=[
@@ -191,6 +245,10 @@ async def _show_confirm(ctx: Context) -> None:
     )
 
 
+def _voice_line(ctx: Context) -> str:
+    return ctx.t._("🎙 A voice message, to be written down by the facilitator")
+
+
 async def show_step(ctx: Context) -> None:
     """Show again the step the person is at (after a stale button or an unexpected message)."""
     name = ctx.state.name
@@ -201,6 +259,8 @@ async def show_step(ctx: Context) -> None:
         _show_topics(ctx, dialogue or await general_intake(ctx.session))
     elif name == "ask.text":
         _prompt_text(ctx)
+    elif name == "ask.voice":
+        _show_voice(ctx)
     elif name == "ask.anonymity":
         _show_anonymity(ctx)
     elif name == "ask.confirm":
@@ -212,6 +272,11 @@ async def on_text(ctx: Context) -> None:
     _ = ctx.t._
     data = ctx.state.data
     typed = ctx.incoming.text.strip()
+    if ctx.state.name == "ask.voice":
+        # Typing at the voice step is typing instead: the recording is dropped.
+        for key in ("voice", "seconds", "voice_ok"):
+            data.pop(key, None)
+        ctx.state.name = "ask.text"
     if ctx.state.name != "ask.text":
         if ctx.state.name in ("ask.dialogue", "ask.topic") and len(typed) >= MIN_LENGTH:
             data["text"] = typed[: MAX_LENGTH * 4]
@@ -262,13 +327,16 @@ async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
     """a:<nonce>:<step>, a:<nonce>:d:<dialogue>, a:<nonce>:t:<topic>: a button of the ask flow."""
     _ = ctx.t._
     state, data = ctx.state, ctx.state.data
-    action = {btn.ASK_DIALOGUE: "d", btn.ASK_TOPIC: "t"}.get(pressed.format) or pressed["step"]
+    action = {btn.ASK_DIALOGUE: "d", btn.ASK_TOPIC: "t", btn.ASK_VOICE: "v"}.get(
+        pressed.format
+    ) or pressed["step"]
     if not state.name.startswith("ask.") or data.get("nonce") != pressed["nonce"]:
         await stale(ctx)
         return
     expected = {
         "d": "ask.dialogue",
         "t": "ask.topic",
+        "v": "ask.voice",
         "anon": "ask.anonymity",
         "named": "ask.anonymity",
         "send": "ask.confirm",
@@ -299,7 +367,10 @@ async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
             await stale(ctx)
             return
         data["topic"] = pressed["topic"]
-        if data.get("text") and len(data["text"]) > MAX_LENGTH:
+        if data.get("voice"):
+            state.name = "ask.voice"
+            _show_voice(ctx)
+        elif data.get("text") and len(data["text"]) > MAX_LENGTH:
             _too_long(ctx, data["text"])
         elif data.get("text"):
             state.name = "ask.anonymity"
@@ -308,11 +379,23 @@ async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
         else:
             state.name = "ask.text"
             _prompt_text(ctx)
+    elif action == "v" and pressed["choice"] == "ok":
+        data["text"], data["voice_ok"] = "", True
+        state.name = "ask.anonymity"
+        _show_anonymity(ctx)
+    elif action == "v":
+        for key in ("voice", "seconds", "voice_ok"):
+            data.pop(key, None)
+        data.pop("text", None)
+        state.name = "ask.text"
+        _prompt_text(ctx)
     elif action in ("anon", "named"):
         data["anonymous"] = action == "anon"
         state.name = "ask.confirm"
         await _show_confirm(ctx)
     elif action == "edit":
+        for key in ("voice", "seconds", "voice_ok"):
+            data.pop(key, None)
         state.name = "ask.text"
         ctx.say(_("Please send the new text of your question."))
         _prompt_text(ctx)
@@ -357,6 +440,20 @@ async def _submit(ctx: Context) -> None:
         submitted_on=ctx.today,
         **asker,
     )
+    by_voice = bool(data.get("voice_ok") and data.get("voice"))
+    if by_voice:
+        await add_voice(
+            ctx.session,
+            question_id=question.id,
+            channel=ctx.address.channel,
+            file_ref=data["voice"],
+            seconds=int(data.get("seconds", 0)),
+            now=ctx.now,
+        )
+        how += "\n" + _(
+            "The facilitator will listen to your voice message and write it down; then the "
+            "recording is deleted."
+        )
     # The draft goes with the state: nothing of the question stays beside the address.
     ctx.clear_state()
     ctx.notice = _("Sent")

@@ -28,7 +28,9 @@ from bot.messages import Button, Reply
 from handlers.context import Context
 from handlers.roles import require
 from storage import digest as store
+from storage import voice as voice_store
 from storage.models import Staff
+from storage.moderation import in_ward
 from storage.outbox import PRIORITY_REMINDER, Outgoing, enqueue_many
 from storage.staff import list_agencies
 from storage.topics import AGENCIES, TOPICS
@@ -115,6 +117,8 @@ def digest_text(t: Translator, d: store.WardDigest, agencies: dict[str, str]) ->
         rest = sum(n for _code, n in topics[TOPIC_LINES:])
         lines.append("  • " + _("Other topics: {count}").format(count=rest))
     lines.append(_("Waiting for moderation: {count}").format(count=d.new))
+    if d.voice:
+        lines.append(_("🎙 Asked by voice, not written down yet: {count}").format(count=d.voice))
     if d.reopened:
         lines.append(_("Reopened (not satisfied): {count}").format(count=d.reopened))
     lines.append(_("Waiting for an agency's answer: {count}").format(count=d.waiting))
@@ -361,3 +365,43 @@ async def _overdue_reminders(
 
         written += await _once(session, key=keys[staff.id], staff=staff, now=now, build=build)
     return written
+
+
+async def voice_reminders(
+    session: AsyncSession, *, now: datetime, zone: ZoneInfo, default_locale: str, policy: Policy
+) -> int:
+    """Called by every clock tick: remind the facilitators of the voice questions that have
+    waited a day (and again each day) to be written down; a voice question never waits
+    silently. Returns how many messages were written."""
+    notes = await voice_store.due_reminders(session, now=now, after=policy.voice_reminder)
+    if not notes:
+        return 0
+    dialogues = await voice_store.dialogues_of(session, question_ids=[n.question_id for n in notes])
+    counts: dict[int, tuple[Staff, int]] = {}
+    for staff in await store.active_staff(session, role="facilitator"):
+        count = sum(1 for d in dialogues.values() if d is not None and in_ward(d, staff.ward))
+        if count and staff.channel and staff.user_id:
+            counts[staff.id] = (staff, count)
+    messages = []
+    for staff, count in counts.values():
+        t = await _translator(session, staff, default_locale=default_locale, zone=zone)
+        reply = Reply(
+            title=t._("Voice questions waiting"),
+            text=t.ngettext(
+                "🎙 {count} question asked by voice has waited more than a day to be written "
+                "down. Open /duyet to listen to it.",
+                "🎙 {count} questions asked by voice have waited more than a day to be written "
+                "down. Open /duyet to listen to them.",
+                count,
+            ).format(count=count),
+        )
+        messages.append(
+            Outgoing(
+                key=f"voice:{staff.id}:{now.isoformat()}",
+                channel=staff.channel,
+                recipient=staff.user_id,
+                body=reply.to_json(),
+                priority=PRIORITY_REMINDER,
+            )
+        )
+    return await enqueue_many(session, messages=messages, now=now) if messages else 0

@@ -83,6 +83,7 @@ async def my_questions(ctx: Context) -> None:
     for item in asked[:SHOWN]:
         q = item.question
         text = q.text if len(q.text) <= EXCERPT else q.text[: EXCERPT - 1].rstrip() + "…"
+        text = text or _("your voice message")  # asked by voice, not written down yet
         block = _("#{ticket} · {date} · {status}\n{dialogue} · {topic}\n{how}\n“{text}”").format(
             ticket=q.ticket,
             date=ctx.t.short_date(q.submitted_on),

@@ -20,6 +20,12 @@ be replayed by anyone. Buttons carry the question's ticket, never its text.
 | s:x:T               | mark sensitive, or not any more                    |
 | s:k:T               | skip to the next card                              |
 | s:c:T               | back to the card                                   |
+| s:v:l:T             | a voice question: listen to it again               |
+| s:v:w:T             | a voice question: write it down (state mod.write)  |
+
+A question asked by voice comes with its recording (sent again by its Telegram file id) and
+can only be rejected, skipped or written down; once written down, the recording is forgotten
+in the same transaction (storage.voice) and the card is an ordinary one.
 """
 
 from __future__ import annotations
@@ -29,13 +35,15 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot import buttons as btn
+from bot import transcriber
 from bot.i18n import N_, Translator
 from bot.messages import Button, Reply
-from handlers.ask import dialogue_title
+from handlers.ask import MAX_LENGTH, MIN_LENGTH, dialogue_title
 from handlers.context import Context
 from handlers.pushback import excerpt, tell
 from handlers.roles import require
 from storage import moderation as mod
+from storage import voice
 from storage.models import Account, Dialogue, Question, Staff
 from storage.staff import find_agency, list_agencies
 from storage.topics import TOPICS
@@ -95,6 +103,12 @@ async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
     question = await _waiting_question(ctx, staff, ticket, action)
     if question is None:
         return
+    if action in ("a", "m", "mm", "mt") and await voice.voice_of(
+        ctx.session, question_id=question.id
+    ):
+        ctx.notice = ctx.t._("Please write it down first.")
+        await _show_card(ctx, staff, question)
+        return
     step = STEPS.get(action)
     if step is None:
         ctx.notice = ctx.t._("This button is out of date.")
@@ -119,6 +133,8 @@ async def on_text(ctx: Context) -> None:
         await _typed_reason(ctx, staff, question, text)
     elif name == "mod.merge":
         await _typed_ticket(ctx, staff, question, text)
+    elif name == "mod.write":
+        await _typed_transcript(ctx, staff, question, text)
     else:
         ctx.clear_state()
         await _show_card(ctx, staff, question)
@@ -143,11 +159,18 @@ async def _show_next(ctx: Context, staff: Staff, after: Question | None = None) 
         ctx.say(ctx.t._("No questions waiting. Thank you!"), title=ctx.t._("Moderation"))
         return
     later = [q for q in waiting if after is not None and _key(q) > _key(after)]
-    await _show_card(ctx, staff, later[0] if later else waiting[0], waiting=len(waiting))
+    await _show_card(
+        ctx, staff, later[0] if later else waiting[0], waiting=len(waiting), with_voice=True
+    )
 
 
 async def _show_card(
-    ctx: Context, staff: Staff, question: Question, *, waiting: int | None = None
+    ctx: Context,
+    staff: Staff,
+    question: Question,
+    *,
+    waiting: int | None = None,
+    with_voice: bool = False,
 ) -> None:
     """One question as the facilitator decides on it; an anonymous asker shows as such only."""
     _ = ctx.t._
@@ -179,8 +202,12 @@ async def _show_card(
         lines.append(
             _("🔁 Reopened, not satisfied: {reason}").format(reason=question.reopen_reason or "–")
         )
-    lines += ["", f"“{question.text}”"]
     T = question.ticket
+    note = await voice.voice_of(ctx.session, question_id=question.id)
+    if note is not None:
+        await _voice_card(ctx, question, note, lines, with_voice=with_voice)
+        return
+    lines += ["", f"“{question.text}”"]
 
     def step(name: str) -> str:
         return btn.MODERATION.build(step=name, ticket=T)
@@ -196,6 +223,98 @@ async def _show_card(
             [Button(sensitive, step("x"))],
         ],
     )
+
+
+async def _voice_card(
+    ctx: Context, question: Question, note, lines: list[str], *, with_voice: bool
+) -> None:
+    """A question asked by voice: its recording (on the channel it came by), and "write it
+    down"; it cannot be approved or merged before it is text."""
+    _ = ctx.t._
+    T = question.ticket
+    playable = note.channel == ctx.address.channel == "telegram"
+    if with_voice and playable:
+        ctx.replies.append(
+            Reply(
+                text="", title=_("Voice question #{ticket}").format(ticket=T), voice=note.file_ref
+            )
+        )
+    lines += [
+        "",
+        _("🎙 Asked by voice ({seconds} seconds), not written down yet.").format(
+            seconds=note.seconds
+        )
+        if note.seconds
+        else _("🎙 Asked by voice, not written down yet."),
+    ]
+    if note.channel == "zalo":
+        # Zalo keeps the audio at an address: opened from any chat, never sent to officials.
+        lines.append(_("Listen to it here: {url}").format(url=note.file_ref))
+    elif not playable:
+        lines.append(
+            _("The recording can only be played in the chat it came by ({channel}).").format(
+                channel=note.channel
+            )
+        )
+    draft = await transcriber.load(ctx.policy.transcriber).transcribe(
+        channel=note.channel, file_ref=note.file_ref, locale=ctx.t.locale
+    )
+    if draft:
+        lines += ["", _("A draft by the speech model, to check:"), f"“{draft[:1000]}”"]
+    lines += ["", _("Listen to it, then press “Write it down” and type what the person asks.")]
+    ctx.say(
+        "\n".join(lines),
+        title=_("Question #{ticket}").format(ticket=T),
+        buttons=[
+            [Button(_("✍️ Write it down"), btn.MODERATION_VOICE.build(choice="w", ticket=T))],
+            [Button(_("🔁 Listen again"), btn.MODERATION_VOICE.build(choice="l", ticket=T))],
+            [
+                Button(_("❌ Reject"), btn.MODERATION.build(step="r", ticket=T)),
+                Button(_("⏭ Skip"), btn.MODERATION.build(step="k", ticket=T)),
+            ],
+        ],
+    )
+
+
+async def _voice_step(ctx: Context, staff: Staff, question: Question, rest: list[str]) -> None:
+    if await voice.voice_of(ctx.session, question_id=question.id) is None:
+        ctx.notice = ctx.t._("This button is out of date.")
+        await _show_card(ctx, staff, question)
+        return
+    if rest != ["w"]:
+        await _show_card(ctx, staff, question, with_voice=True)
+        return
+    ctx.state.name, ctx.state.data = "mod.write", {"ticket": question.ticket}
+    ctx.say(
+        ctx.t._(
+            "Please type the question as the person asks it, in one message ({min} to {max} "
+            "characters). It becomes the question's text, and the recording is then deleted."
+        ).format(min=MIN_LENGTH, max=MAX_LENGTH),
+        buttons=[_back(ctx, question)],
+    )
+
+
+async def _typed_transcript(ctx: Context, staff: Staff, question: Question, text: str) -> None:
+    if not MIN_LENGTH <= len(text) <= MAX_LENGTH:
+        ctx.say(
+            ctx.t._(
+                "The question should be {min} to {max} characters. Please type it again."
+            ).format(min=MIN_LENGTH, max=MAX_LENGTH),
+            buttons=[_back(ctx, question)],
+        )
+        return
+    ctx.clear_state()
+    if not await voice.write_down(ctx.session, question=question, text=text):
+        ctx.say(ctx.t._("This question has already been written down."))
+    else:
+        log.info("staff %s wrote down a voice question", staff.id)
+        ctx.notice = ctx.t._("Written down")
+        ctx.say(
+            ctx.t._(
+                "Question #{ticket} is written down; its recording is deleted. Now decide on it."
+            ).format(ticket=question.ticket)
+        )
+    await _show_card(ctx, staff, question)
 
 
 def _topic_name(t: Translator, code: str) -> str:
@@ -354,10 +473,11 @@ async def _reject(
                 "Thank you for your question “{excerpt}”.\n\n"
                 "The facilitator of the dialogue could not accept it, for this reason: "
                 "{reason}\n\nYou are welcome to send another question with /hoi."
-            ).format(excerpt=excerpt(question.text), reason=told(t)),
+            ).format(excerpt=excerpt(question.text) or t._("your voice message"), reason=told(t)),
         )
 
     await mod.reject(ctx.session, question=question, reason=stored, staff_id=staff.id, on=ctx.today)
+    await voice.forget(ctx.session, question_id=question.id)  # a voice question's recording
     await _tell(ctx, question, f"rejected:{question.id}", build)
     log.info("staff %s rejected a question", staff.id)
     ctx.notice = ctx.t._("❌ Not accepted")
@@ -587,6 +707,7 @@ ACTION_OF = {
     btn.MODERATION_MERGE: "mm",
     btn.MODERATION_TOPIC: "tt",
     btn.MODERATION_AGENCY: "gg",
+    btn.MODERATION_VOICE: "v",
 }
 STEPS = {
     "a": _approve,
@@ -602,4 +723,5 @@ STEPS = {
     "gg": _set_agency,
     "x": _toggle_sensitive,
     "c": _card,
+    "v": _voice_step,
 }

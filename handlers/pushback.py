@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import buttons as btn
+from bot import speech
 from bot.anonymity import Sealer
 from bot.i18n import Translator, choose
 from bot.messages import Address, Button, Reply
@@ -239,10 +240,13 @@ async def publish_answer(
         ]
         if answer.in_room:
             lines += ["", t._("🏛 Answered at the dialogue.")]
+        buttons = feedback_buttons(t, ticket=question.ticket, about=f"a{answer.id}")
+        if speech.can_speak(t.locale):  # "🔊 Nghe": the answer read aloud (handlers.listen)
+            buttons += ((Button(t._("🔊 Listen"), btn.LISTEN.build(answer=answer.id)),),)
         return Reply(
             title=t._("Your question has an answer"),
             text="\n".join(lines),
-            buttons=feedback_buttons(t, ticket=question.ticket, about=f"a{answer.id}"),
+            buttons=buttons,
         )
 
     return await tell(

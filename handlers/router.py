@@ -21,6 +21,7 @@ from handlers import (
     invitations,
     language,
     link,
+    listen,
     mine,
     moderation,
     room,
@@ -143,6 +144,11 @@ async def route(ctx: Context) -> None:
         await _button(ctx)
     elif kind is Kind.TEXT:
         await _text(ctx)
+    elif kind is Kind.VOICE:
+        if ctx.account is None:
+            start.show_consent(ctx)
+        else:
+            await ask.on_voice(ctx)  # a question by voice
     else:
         await _unexpected(ctx)
 
@@ -199,8 +205,10 @@ async def _button(ctx: Context) -> None:
         await invitations.on_answer(ctx, pressed["invitation"], pressed["answer"])
     elif form is btn.LANGUAGE:
         await language.choose(ctx, pressed["locale"])
-    elif form in (btn.ASK, btn.ASK_DIALOGUE, btn.ASK_TOPIC) and ctx.account is not None:
+    elif form in (btn.ASK, btn.ASK_DIALOGUE, btn.ASK_TOPIC, btn.ASK_VOICE) and ctx.account:
         await ask.on_button(ctx, pressed)
+    elif form is btn.LISTEN and ctx.account is not None:
+        await listen.on_button(ctx, pressed["answer"])
     elif form is btn.DELETE:
         await delete.on_button(ctx, pressed["answer"])
     elif pressed.prefix in BUTTON_FLOWS and ctx.account is not None:

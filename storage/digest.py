@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import invitations as inv
 from storage import outbox as outbox_store
+from storage import voice as voice_store
 from storage.links import link_channels
 from storage.models import (
     Account,
@@ -94,6 +95,7 @@ class WardDigest:
     invitations: list[InvitationTally] = field(default_factory=list)
     # messages stopped by the window in the last day and not delivered another way
     window_stopped: int = 0
+    voice: int = 0  # asked by voice and not written down yet (so never expired silently)
 
     @property
     def new_yesterday(self) -> int:
@@ -138,6 +140,7 @@ async def ward_digest(
     digest.waiting = sum(s[WAITING] for s in by_topic.values())
     digest.answered = sum(s[ANSWERED] for s in by_topic.values())
     digest.committed = sum(s[COMMITTED] for s in by_topic.values())
+    digest.voice = await voice_store.pending_count(session, dialogue_ids=ids)
 
     yesterday = day - timedelta(days=1)
     rows = await session.execute(

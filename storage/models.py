@@ -636,3 +636,20 @@ class ConsultationOpinion(Base):
     theme_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultation_themes.id", ondelete="SET NULL")
     )
+
+
+class VoiceNote(Base):
+    """A question asked by voice, not yet written down: where its audio is (a Telegram file id,
+    or a Zalo file's address), so that the facilitator can listen to it. Deleted, with every
+    copy the service kept, in the step that writes the question down; officials never see it."""
+
+    __tablename__ = "voice_notes"
+
+    question_id: Mapped[str] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    file_ref: Mapped[str] = mapped_column(String(512))
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

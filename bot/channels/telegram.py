@@ -204,6 +204,18 @@ def parse(update: Update) -> Incoming | None:
         own = user is not None and message.contact.user_id == user.id
         phone = message.contact.phone_number if own else ""
         return Incoming(address, key, Kind.CONTACT, phone=phone, **common)
+    audio = message.voice or message.audio
+    if audio is not None:
+        # A voice note may be a question (handlers.ask): its file id, and its length.
+        seconds = audio.to_dict().get("duration", 0)  # the attribute warns in PTB 22
+        return Incoming(
+            address,
+            key,
+            Kind.VOICE,
+            voice=audio.file_id,
+            voice_seconds=seconds if isinstance(seconds, int) else 0,
+            **common,
+        )
     if message.effective_attachment is not None:
         return Incoming(address, key, Kind.MEDIA, **common)
     return Incoming(address, key, Kind.OTHER, **common)
@@ -366,6 +378,24 @@ class TelegramChannel:
         reported: reporting it would send again what the person already has."""
         markup = keyboard(reply)
         sent_any = False
+        if reply.voice or reply.voice_audio:
+            # A voice note sent again by its file id (a question asked by voice, to the
+            # facilitator who writes it down), or uploaded (an answer spoken, "🔊").
+            try:
+                await self.bot.send_voice(
+                    chat_id=int(address.user_id),
+                    voice=reply.voice or reply.voice_audio,
+                    filename=None if reply.voice else "nghe.ogg",
+                    caption=caption(reply.title) or None,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=None if reply.text else markup,
+                )
+            except TelegramError as exc:
+                return classify(exc)
+            if not reply.text:
+                return Delivery(SendResult.SENT)
+            sent_any = True
+            reply = dataclasses.replace(reply, title="")
         if reply.photo:
             try:
                 await self.bot.send_photo(

@@ -55,6 +55,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import buttons as btn
 from bot import metrics, safe_json
 from bot.config import Settings
 from bot.i18n import Translator
@@ -144,6 +145,18 @@ def verify_signature(
     return hmac.compare_digest(expected.encode(), signature.lower().encode("ascii", "replace"))
 
 
+def _audio_url(message: Mapping[str, Any]) -> str:
+    """The https address of a voice message's audio (the first audio attachment), or ""."""
+    attachments = message.get("attachments")
+    for item in attachments if isinstance(attachments, list) else ():
+        payload = item.get("payload") if isinstance(item, dict) else None
+        if item.get("type") in ("audio", "voice") and isinstance(payload, dict):
+            url = payload.get("url")
+            if isinstance(url, str) and url.startswith("https://") and len(url) <= 512:
+                return url
+    return ""
+
+
 def event_age(event: Mapping[str, Any], now: datetime) -> timedelta | None:
     """How long ago Zalo says the event happened (negative: in the future), from its
     "timestamp" (milliseconds); None if it has none that reads as a number."""
@@ -207,7 +220,13 @@ def plain(reply: Reply) -> str:
 
 
 def _buttons(reply: Reply) -> list[Button]:
-    return [button for row in reply.buttons for button in row]
+    # Zalo takes no voice notes from the OA: "🔊 Nghe" (bot.speech) is not offered here.
+    return [
+        button
+        for row in reply.buttons
+        for button in row
+        if btn.parse(button.data) is None or btn.parse(button.data).format is not btn.LISTEN
+    ]
 
 
 def _template_fits(buttons: list[Button]) -> bool:
@@ -641,6 +660,10 @@ class ZaloChannel:
                 phone=str(info.get("phone") or ""),
                 display_name=str(info.get("name") or ""),
             )
+        if name == "user_send_audio":
+            url = _audio_url(message)
+            if url:  # a voice message may be a question (handlers.ask): where Zalo keeps it
+                return Incoming(address, key, Kind.VOICE, voice=url)
         if name in MEDIA_EVENTS:
             return Incoming(address, key, Kind.MEDIA)
         if name.startswith("user_send_"):

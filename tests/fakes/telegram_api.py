@@ -8,7 +8,9 @@ server (``base_url=f"{fake.url}/bot"``). The fake
 * records every call the bot makes (``calls``) and every message it sent
   (``messages_to``), with the text as the user would see it;
 * takes photos uploaded with ``sendPhoto`` (multipart, as PTB sends them) and keeps
-  their bytes (``SentMessage.photo``);
+  their bytes (``SentMessage.photo``); ``sendVoice`` takes the file id of a voice note a
+  user sent (``SentMessage.voice``), as Telegram re-sends a file it keeps, or an uploaded
+  OGG/Opus file (``SentMessage.voice_audio``);
 * refuses, with Telegram's own HTTP status, error code and description, whatever
   Telegram would refuse (bad HTML, over-long text or caption, 65-byte callback_data,
   unknown chats, a missing or unreadable photo, double-answered callback queries, ...),
@@ -423,6 +425,8 @@ class SentMessage:
     entities: list[dict] = field(default_factory=list)
     deleted: bool = False
     photo: bytes = b""  # the uploaded image of a sendPhoto; its caption is `text`
+    voice: str = ""  # the file id of a sendVoice; its caption is `text`
+    voice_audio: bytes = b""  # the uploaded OGG/Opus of a sendVoice
 
     @property
     def button_texts(self) -> list[str]:
@@ -649,6 +653,7 @@ class FakeBotAPI:
         self._chats: dict[int | str, dict] = {}
         self._next_message_id: dict[int, int] = {}
         self._stored: dict[tuple[int, int], _Stored] = {}
+        self._voices: dict[str, dict] = {}  # file id -> the Voice object of a pushed update
         self._sent: dict[int, list[SentMessage]] = {}
         self._callback_ids: list[str] = []
         self._answered: dict[str, dict] = {}
@@ -678,6 +683,7 @@ class FakeBotAPI:
             "sendChatAction": self._send_chat_action,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
+            "sendVoice": self._send_voice,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
@@ -1025,6 +1031,9 @@ class FakeBotAPI:
                 and user.get("id") not in self._users
             ):
                 self._users[user["id"]] = dict(user)
+            for kind in ("voice", "audio"):
+                if isinstance(obj.get(kind), dict) and obj[kind].get("file_id"):
+                    self._voices[str(obj[kind]["file_id"])] = dict(obj[kind])
             if key == "callback_query":
                 self._callback_ids.append(str(obj.get("id")))
                 obj = obj.get("message") or {}
@@ -1496,6 +1505,71 @@ class FakeBotAPI:
                 reply_markup=markup,
                 entities=entities,
                 photo=data,
+            )
+            self._stored[(chat_id, message_id)] = _Stored(message, True, sent)
+            self._sent.setdefault(chat_id, []).append(sent)
+            self._record_send(chat_id)
+            self._cond.notify_all()
+            return copy.deepcopy(message)
+
+    def _send_voice(self, params: dict) -> dict:
+        """sendVoice by file id (the only way the bot sends one): the file must be one a user
+        sent, as Telegram refuses a file id it does not keep."""
+        with self._cond:
+            chat_key = _chat_key(params.get("chat_id"))
+            if chat_key in self._blocked:
+                raise _Refusal(403, "Forbidden: bot was blocked by the user", expected=True)
+            if isinstance(chat_key, int):
+                self._check_rate_limit(chat_key)
+            chat_id = self._target_chat(params)
+            voice = params.get("voice")
+            if voice is None or voice == "":
+                raise _bad("there is no voice in the request")
+            audio = b""
+            if isinstance(voice, dict):  # an upload (multipart): an OGG/Opus voice note
+                audio = voice["data"]
+                if not audio.startswith(b"OggS"):
+                    raise _bad("VOICE_MESSAGES_FORBIDDEN" if not audio else "wrong type of file")
+                voice = f"AwACAgfakevoice{len(self._voices)}"
+                self._voices[voice] = {"duration": 1, "file_size": len(audio)}
+            elif not isinstance(voice, str) or voice not in self._voices:
+                raise _bad("wrong file identifier/HTTP URL specified")
+            caption, entities, raw, parse_mode = self._render_caption(params)
+            markup, buttons = self._check_markup(params.get("reply_markup"))
+            self._check_reply_target(chat_id, params)
+            message_id = self._allocate_message_id(chat_id)
+            known = self._voices[voice]
+            message: dict[str, Any] = {
+                "message_id": message_id,
+                "from": self._bot_user(),
+                "chat": dict(self._chats[chat_id]),
+                "date": int(time.time()),
+                "voice": {
+                    "duration": known.get("duration", 0),
+                    "mime_type": known.get("mime_type", "audio/ogg"),
+                    "file_id": voice,
+                    "file_unique_id": known.get("file_unique_id", voice[-15:]),
+                    "file_size": known.get("file_size", 0),
+                },
+            }
+            if caption:
+                message["caption"] = caption
+            if entities:
+                message["caption_entities"] = entities
+            if markup is not None and "inline_keyboard" in markup:
+                message["reply_markup"] = markup
+            sent = SentMessage(
+                message_id,
+                chat_id,
+                caption,
+                raw,
+                parse_mode,
+                buttons,
+                time.monotonic(),
+                reply_markup=markup,
+                entities=entities,
+                voice=voice,
+                voice_audio=audio,
             )
             self._stored[(chat_id, message_id)] = _Stored(message, True, sent)
             self._sent.setdefault(chat_id, []).append(sent)

@@ -669,6 +669,14 @@ class FakeZaloAPI:
             message["text"] = caption
         return self._message_event("user_send_image", user_id, message)
 
+    def audio_event(self, user_id: str) -> dict[str, Any]:
+        """A voice message recorded in Zalo: its audio at Zalo's address."""
+        attachment = {
+            "type": "audio",
+            "payload": {"url": f"https://voice-stal-1.zdn.vn/fake{user_id}.aac"},
+        }
+        return self._message_event("user_send_audio", user_id, {"attachments": [attachment]})
+
     def sticker_event(self, user_id: str) -> dict[str, Any]:
         attachment = {
             "type": "sticker",
@@ -769,6 +777,10 @@ class FakeZaloAPI:
     async def send_image(self, user_id: str) -> Posted:
         self.follow_user(user_id)
         return await self.post(self.image_event(user_id))
+
+    async def send_audio(self, user_id: str) -> Posted:
+        self.follow_user(user_id)
+        return await self.post(self.audio_event(user_id))
 
     async def send_sticker(self, user_id: str) -> Posted:
         self.follow_user(user_id)

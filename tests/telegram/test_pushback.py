@@ -66,7 +66,8 @@ async def test_an_anonymous_asker_and_a_follower_receive_the_answer_exactly_once
         assert f"#{ticket}" in news.text and "Khi nào công bố danh sách" in news.text
         assert vi("Labour, Invalids and Social Affairs Office") in news.text
         assert ANSWER in news.text
-        assert news.button_texts == [vi("😊 Satisfied"), vi("🙁 Not satisfied")]
+        # (a "🔊 Nghe" row follows where espeak-ng is installed: test_voice.py)
+        assert news.button_texts[:2] == [vi("😊 Satisfied"), vi("🙁 Not satisfied")]
         assert all(len(data.encode()) <= 64 for row in news.buttons for _, data in row)
         assert news.buttons[0][0][1].startswith(f"f:{ticket}:a")
     # The same update delivered again, and the answer published again: nobody hears twice.
@@ -95,7 +96,7 @@ async def test_each_person_reads_the_news_in_their_own_language(telegram):
     [translated] = await english.expect(1)
     assert vi("Your question has an answer") in vietnamese.text
     assert "Your question has an answer" in translated.text
-    assert translated.button_texts == ["😊 Satisfied", "🙁 Not satisfied"]
+    assert translated.button_texts[:2] == ["😊 Satisfied", "🙁 Not satisfied"]
 
 
 async def test_the_askers_of_a_merged_question_hear_of_the_kept_ones_commitment(telegram):
