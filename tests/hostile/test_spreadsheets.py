@@ -251,12 +251,12 @@ def test_invitation_letters_to_a_device_are_refused_and_nobody_is_invited(tmp_pa
         "--venue", "Hội trường", "--wards", "Phường 7", "--topics", "giamngheo",
         "--total", "4", "--priority", "2",
     )  # fmt: skip
-    run("dialogue", "select", "2", "--seed", "7")
+    run("dialogue", "select", "1", "--seed", "7")
 
-    refused = doithoai(url, tmp_path, "dialogue", "invite", "2", "--letters", "/dev/full")
+    refused = doithoai(url, tmp_path, "dialogue", "invite", "1", "--letters", "/dev/full")
 
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     [line] = refused.stderr.strip().splitlines()
     assert "/dev/full" in line and "not a regular file" in line
-    invited = run("dialogue", "invite", "2", "--letters", str(tmp_path / "letters.docx"))
+    invited = run("dialogue", "invite", "1", "--letters", str(tmp_path / "letters.docx"))
     assert "4 printed letters" in invited.stdout  # nobody was invited by the refused try
