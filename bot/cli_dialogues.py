@@ -1139,7 +1139,7 @@ def decisions_(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
             t._("Proposal or commitment"),
             t._("Agency"),
             t._("Decision"),
-            t._("Day"),
+            t._("Decided on"),
             t._("What changes"),
             t._("Why"),
             title=t._("Decisions: {title}").format(title=d.title),
