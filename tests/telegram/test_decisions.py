@@ -114,6 +114,10 @@ async def test_a_decision_reaches_the_anonymous_asker_and_a_follower_once_each_i
     for chat in (asker, english, bystander):
         assert len(telegram.fake.messages_to(chat.user_id)) == chat.seen
 
+    # The asker's own list says it too.
+    [mine] = await asker.say("/cauhoi")
+    assert f"#{ticket}" in mine.text and "Kết quả: Không tiếp thu" in mine.text
+
     # Nothing the organiser or the outbox sees names the asker.
     found = await question(telegram, ticket)
     secrets = ["Thạch", "Sô Phia", "4301", "4302"]
