@@ -1032,9 +1032,10 @@ def decide(
                 target = await session.get(Question, commitment.question_id)
             label = f"c{commitment.id}"
         else:
-            target = await by_ticket(session, ticket=text.lstrip("#"))
+            ticket = text.lstrip("#").upper()
+            target = await by_ticket(session, ticket=ticket)
             if target is None:
-                _fail(t._("There is no question #{ticket}.").format(ticket=text.lstrip("#")))
+                _fail(t._("There is no question #{ticket}.").format(ticket=ticket))
             assert target is not None
             label = f"#{target.ticket}"
         now = utcnow()
