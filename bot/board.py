@@ -44,6 +44,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.i18n import NATIVE_NAMES, SUPPORTED, Translator, choose
+from handlers.decisions import DECISION_NAMES
 from storage import board as store
 from storage import board_counts
 from storage.board import (
@@ -277,6 +278,10 @@ class Page:
             FULFILLED: _("Fulfilled"),
             REOPENED: _("Not satisfied: being looked at again"),
         }[state]
+
+    def decision(self, code: str) -> str:
+        """An adoption decision's name (the consultation's vocabulary)."""
+        return self.t._(DECISION_NAMES.get(code, code))
 
     def commitment_state(self, commitment: BoardCommitment) -> tuple[str, str]:
         """The commitment's label and its class (the class only styles; the label says it)."""

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.consultation_results import GROUP_NAMES, MIN_SHOWN, compute, percent, points
 from handlers.consultation import start_code
-from handlers.consultation_news import DECISION_NAMES
+from handlers.decisions import DECISION_NAMES
 from storage import consultations as store
 from storage.db import reading
 

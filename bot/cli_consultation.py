@@ -528,20 +528,19 @@ def merge(
 def decide(
     consultation_id: int = typer.Argument(..., metavar="ID"),
     name: str = typer.Argument(..., metavar="THEME"),
-    decision: str = typer.Option(
-        ..., "--decision", help="adopted | partly | not_adopted | under_study"
-    ),
+    decision: str = typer.Option(..., "--decision", help="adopted | partly | not | study"),
     reason: str = typer.Option("", "--reason", help="Why not (required when not adopted)."),
     change: str = typer.Option("", "--change", help="What changed in the policy."),
 ) -> None:
     """Record whether a theme's opinions were adopted (tiếp thu), and if not, why."""
+    from handlers.decisions import problem_text
+    from storage.decisions import DecisionError, checked
+
     settings, t = _context()
-    if decision not in store.DECISIONS:
-        raise typer.BadParameter(" | ".join(store.DECISIONS), param_hint="--decision")
-    if decision in ("not_adopted", "partly") and not reason.strip():
-        raise typer.BadParameter(t._("say why it was not adopted"), param_hint="--reason")
-    if len(reason) > 2000 or len(change) > 2000:
-        raise typer.BadParameter(t._("at most 2000 characters"), param_hint="--reason/--change")
+    try:
+        decision, reason, change = checked(decision, reason=reason, change=change)
+    except DecisionError as exc:
+        _fail(problem_text(t, exc), code=2)
 
     async def work(session: AsyncSession) -> None:
         c = await _consultation(session, consultation_id, t)
@@ -552,8 +551,8 @@ def decide(
             session,
             theme=themes[name],
             decision=decision,
-            reason=reason.strip(),
-            change=change.strip(),
+            reason=reason,
+            change=change,
             on=_now().astimezone(settings.zone).date(),
         )
         console.print(t._("Decision recorded for “{name}”.").format(name=name))

@@ -18,20 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import buttons as btn
 from bot.anonymity import Sealer
-from bot.i18n import N_, Translator, choose
+from bot.i18n import Translator, choose
 from bot.messages import Button, Reply
+from handlers.decisions import DECISION_NAMES
 from storage import consultations as store
 from storage.models import Consultation, ConsultationTheme
 from storage.outbox import PRIORITY_BROADCAST, PRIORITY_REPLY, SEALED, Outgoing, enqueue_many
 
 log = logging.getLogger(__name__)
-
-DECISION_NAMES = {
-    "adopted": N_("Adopted"),
-    "partly": N_("Partly adopted"),
-    "not_adopted": N_("Not adopted"),
-    "under_study": N_("Under study"),
-}
 
 
 def open_button_data(consultation_id: int) -> str:

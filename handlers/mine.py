@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.i18n import N_
 from handlers.ask import dialogue_title
 from handlers.context import Context
+from handlers.decisions import DECISION_NAMES
 from handlers.menu import menu_buttons
 from handlers.pushback import excerpt
 from storage.answers import answers_to, commitments_to, tickets_of
@@ -98,6 +99,8 @@ async def my_questions(ctx: Context) -> None:
             block += "\n" + _("💬 Answer: {excerpt}").format(
                 excerpt=excerpt(answer.text, ANSWER_EXCERPT)
             )
+        if q.decision in DECISION_NAMES:  # the adoption decision on the proposal
+            block += "\n" + _("Decision: {decision}").format(decision=_(DECISION_NAMES[q.decision]))
         blocks.append(block)
     if len(asked) > SHOWN:
         blocks.append(_("… and {count} older questions.").format(count=len(asked) - SHOWN))

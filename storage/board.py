@@ -57,6 +57,27 @@ class BoardAnswer:
 
 
 @dataclass(frozen=True)
+class BoardDecision:
+    """The adoption decision (tiếp thu) on a proposal or a commitment, as the board shows it."""
+
+    decision: str  # adopted, partly, not_adopted, under_study (storage/decisions.py)
+    reason: str  # empty when private
+    change: str  # what changed in the policy; empty when private
+    decided_on: date
+
+
+def _decision(row: Any, *, private: bool) -> BoardDecision | None:
+    if row.decision is None or row.decided_on is None:
+        return None
+    return BoardDecision(
+        row.decision,
+        "" if private else row.decision_reason,
+        "" if private else row.decision_change,
+        row.decided_on,
+    )
+
+
+@dataclass(frozen=True)
 class BoardCommitment:
     id: int
     dialogue_id: int
@@ -72,6 +93,7 @@ class BoardCommitment:
     fulfilled_on: date | None
     private: bool  # made on a sensitive question: only agency, deadline and status are public
     on_question: bool  # on a question, rather than for the dialogue as a whole
+    decided: BoardDecision | None = None  # its adoption decision, once taken
 
     def overdue(self, today: date) -> bool:
         return self.status == "open" and self.due_on < today
@@ -99,6 +121,7 @@ class BoardQuestion:
     due_on: date | None  # the agency's deadline to answer, once it has one
     answers: list[BoardAnswer]
     commitments: list[BoardCommitment]
+    decided: BoardDecision | None = None  # the decision on the proposal, once taken
 
     def state(self, today: date) -> str:
         """Waiting, answered, committed, overdue, fulfilled or reopened, as of `today`."""
@@ -390,6 +413,7 @@ def _commitment(c: Any, *, private: bool) -> BoardCommitment:
         fulfilled_on=c.fulfilled_on,
         private=private,
         on_question=c.question_id is not None,
+        decided=_decision(c, private=private),
     )
 
 
@@ -407,6 +431,10 @@ _QUESTION_COLUMNS = (
     Question.supporters,
     Question.answered_in_room,
     Question.due_on,
+    Question.decision,
+    Question.decision_reason,
+    Question.decision_change,
+    Question.decided_on,
 )
 _COMMITMENT_COLUMNS = (
     Commitment.id,
@@ -422,6 +450,10 @@ _COMMITMENT_COLUMNS = (
     Commitment.made_at,
     Commitment.updated_at,
     Commitment.fulfilled_on,
+    Commitment.decision,
+    Commitment.decision_reason,
+    Commitment.decision_change,
+    Commitment.decided_on,
 )
 
 _published = and_(Question.status.in_(PUBLISHED), Question.merged_into.is_(None))
@@ -514,6 +546,7 @@ async def _questions(session: AsyncSession, rows: list[Any]) -> list[BoardQuesti
             due_on=row.due_on,
             answers=answers[row.id],
             commitments=commitments[row.id],
+            decided=_decision(row, private=False),
         )
         for row in rows
     ]

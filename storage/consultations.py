@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import decisions
 from storage.models import (
     Account,
     Consultation,
@@ -25,7 +26,7 @@ from storage.models import (
     HouseholdLink,
 )
 
-DECISIONS = ("adopted", "partly", "not_adopted", "under_study")
+DECISIONS = decisions.DECISIONS  # shared with a dialogue's proposals and commitments
 UNLINKED = "unlinked"
 
 
@@ -385,8 +386,9 @@ async def decide(
     change: str,
     on: date,
 ) -> None:
-    if decision not in DECISIONS:
-        raise ValueError(decision)
+    """Record a theme's decision; DecisionError (a ValueError) if it cannot be recorded: an
+    unknown decision, a refusal without its reason, a text too long (storage.decisions)."""
+    decision, reason, change = decisions.checked(decision, reason=reason, change=change)
     theme.decision = decision
     theme.reason = reason
     theme.change = change

@@ -119,7 +119,18 @@ class Dialogue(Base):
     quota_priority: Mapped[int] = mapped_column(Integer, default=60)
 
 
-class Question(Base):
+class Decided:
+    """The adoption decision (tiếp thu) on a citizen's proposal or on a commitment: the same
+    vocabulary as a consultation theme's (storage/decisions.py), with the reason (required when
+    not or partly adopted), what changed in the policy and the day it was decided."""
+
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decision_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    decision_change: Mapped[str] = mapped_column(Text, default="", server_default="")
+    decided_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Question(Decided, Base):
     """A citizen's question.
 
     An anonymous question holds nothing of its asker: no account, no address, no instant (only
@@ -358,7 +369,7 @@ class Answer(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Commitment(Base):
+class Commitment(Decided, Base):
     """What an agency commits to do (cam kết), by when and by whom; made in the inbox or at
     the dialogue. `version` grows with each update, so each update reaches people once."""
 
