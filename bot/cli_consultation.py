@@ -7,23 +7,32 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.consultation_plan import PlanError, read_plan
-from bot.consultation_results import GROUP_NAMES, MIN_SHOWN, Results, compute, percent, points
+from bot.cli import Lazy, LazyConsole
 from bot.i18n import Translator
-from storage import consultations as store
-from storage.models import Consultation
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
+    from bot.consultation_results import Results
+    from storage.models import Consultation
+
+# What the commands use, imported when first used: `doithoai --help` imports none of it.
+Table = Lazy("rich.table", "Table")
+results_module = Lazy("bot.consultation_results")
+compute = Lazy("bot.consultation_results", "compute")
+percent = Lazy("bot.consultation_results", "percent")
+points = Lazy("bot.consultation_results", "points")
+store = Lazy("storage.consultations")
 
 consultation_app = typer.Typer(
     no_args_is_help=True, help="Consultations (tham vấn): plan, open, results, reports, adoption."
 )
-console = Console()
+console = LazyConsole()
 
 
 def _context() -> tuple[Settings, Translator]:
@@ -68,7 +77,7 @@ def _status(c: Consultation) -> str:
 
 
 def group_name(t: Translator, group: str) -> str:
-    return t._(GROUP_NAMES[group]) if group in GROUP_NAMES else group
+    return t._(results_module.GROUP_NAMES[group]) if group in results_module.GROUP_NAMES else group
 
 
 @consultation_app.command("create")
@@ -76,6 +85,8 @@ def create(
     path: Path = typer.Argument(..., metavar="FILE", help="The plan: .yaml or .xlsx."),
 ) -> None:
     """Store a consultation plan; a plan with any error is refused whole, every error listed."""
+    from bot.consultation_plan import PlanError, read_plan
+
     settings, t = _context()
     try:
         plan = read_plan(path, t, settings.zone)
@@ -288,13 +299,17 @@ def print_results(t: Translator, c: Consultation, results: Results) -> None:
         else:
             table.add_row(
                 group_name(t, g.group),
-                t._("under {min}").format(min=MIN_SHOWN),
+                t._("under {min}").format(min=results_module.MIN_SHOWN),
                 str(g.target or "–"),
                 "",
                 t._("⚠ under target") if g.short else "",
             )
     console.print(table)
-    console.print(t._("Groups under {min} responses are never shown apart.").format(min=MIN_SHOWN))
+    console.print(
+        t._("Groups under {min} responses are never shown apart.").format(
+            min=results_module.MIN_SHOWN
+        )
+    )
     for number, q in enumerate(results.questions, start=1):
         console.print(
             f"\n[bold]{number}. {q.text}[/bold] "
