@@ -56,9 +56,8 @@ def machine() -> str:
     )
 
 
-async def prepare(url: str) -> tuple[int, int]:
-    """A registry of N households, every one linked to a chat, and two dialogues: one with the
-    plan's quotas (80 of them invited), one that invites every household."""
+async def _linked_registry(session, now: datetime) -> None:
+    """N households (the same draw every run), every one linked to a Telegram chat."""
     rnd = random.Random(2026)
     rows = [
         HouseholdRow(
@@ -71,24 +70,30 @@ async def prepare(url: str) -> tuple[int, int]:
         )
         for n in range(N)
     ]
+    await upsert_households(session, rows=rows)
+    ids = list(await session.scalars(select(Household.id)))
+    links = [
+        {
+            "household_id": h,
+            "channel": "telegram",
+            "user_id": str(10_000_000 + h),
+            "linked_at": now,
+            "last_used_at": now,
+        }
+        for h in ids
+    ]
+    for start in range(0, len(links), 5000):
+        await session.execute(insert(HouseholdLink), links[start : start + 5000])
+
+
+async def prepare(url: str) -> tuple[int, int]:
+    """A registry of N households, every one linked to a chat, and two dialogues: one with the
+    plan's quotas (80 of them invited), one that invites every household."""
     engine = create_engine(url)
     sessions = session_factory(engine)
     now = datetime.now(UTC)
     async with sessions() as session, session.begin():
-        await upsert_households(session, rows=rows)
-        ids = list(await session.scalars(select(Household.id)))
-        links = [
-            {
-                "household_id": h,
-                "channel": "telegram",
-                "user_id": str(10_000_000 + h),
-                "linked_at": now,
-                "last_used_at": now,
-            }
-            for h in ids
-        ]
-        for start in range(0, len(links), 5000):
-            await session.execute(insert(HouseholdLink), links[start : start + 5000])
+        await _linked_registry(session, now)
         plan = await create_dialogue(
             session,
             title="The plan's quotas",
@@ -278,36 +283,11 @@ def after_select(households: int, invited: int, repeats: int) -> None:
 async def prepare_one(url: str, invited: int) -> int:
     """The registry of N households, every one linked to a chat, and a dialogue inviting
     `invited` of them (three quarters from the priority group); its id."""
-    rnd = random.Random(2026)
-    rows = [
-        HouseholdRow(
-            code=f"HH-{n:06}",
-            head_name=f"Chủ hộ {n}",
-            gender=rnd.choice(["female", "male"]),
-            ethnicity=rnd.choice(["Kinh", "Kinh", "Khmer", "Hoa"]),
-            category=rnd.choice(["poor", "near_poor", "new_non_poor", "other"]),
-            ward=rnd.choice(WARDS),
-        )
-        for n in range(N)
-    ]
     engine = create_engine(url)
     sessions = session_factory(engine)
     now = datetime.now(UTC)
     async with sessions() as session, session.begin():
-        await upsert_households(session, rows=rows)
-        ids = list(await session.scalars(select(Household.id)))
-        links = [
-            {
-                "household_id": h,
-                "channel": "telegram",
-                "user_id": str(10_000_000 + h),
-                "linked_at": now,
-                "last_used_at": now,
-            }
-            for h in ids
-        ]
-        for start in range(0, len(links), 5000):
-            await session.execute(insert(HouseholdLink), links[start : start + 5000])
+        await _linked_registry(session, now)
         dialogue = await create_dialogue(
             session,
             title="Đối thoại bench",
