@@ -331,6 +331,15 @@ def hello_app(port: int, workdir: Path) -> Child:
     return Child(argv, env=env, cwd=workdir, name="hello")
 
 
+def durable_app(port: int, workdir: Path, database_url: str) -> Child:
+    """The second baseline of webhook mode: the hello app that also commits each posted body
+    to PostgreSQL before answering (bench/_durable_app.py)."""
+    env = clean_env()
+    url = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    argv = [sys.executable, str(BENCH / "_durable_app.py"), str(port), url]
+    return Child(argv, env=env, cwd=workdir, name="durable")
+
+
 def wait_for(predicate, *, timeout: float, what: str, interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

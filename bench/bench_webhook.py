@@ -38,6 +38,7 @@ from _common import (
     DbProbe,
     db_label,
     doithoai,
+    durable_app,
     free_port,
     header,
     hello_app,
@@ -224,7 +225,11 @@ def run_one(url: str, args, workdir: Path, hello_port: int, n: int) -> None:
         },
     ).start()
     probe = DbProbe(url)
-    bare_rates, rates, sent_rates, cpus, ratios = [], [], [], [], []
+    floor = None
+    if label == "PostgreSQL":
+        floor_port = free_port()
+        floor = durable_app(floor_port, workdir, url).start()
+    bare_rates, floor_rates, rates, sent_rates, cpus, ratios = [], [], [], [], [], []
     ignored_rates, ignored_cpus = [], []
     try:
         wait_http(port, service, timeout=120)
@@ -238,6 +243,10 @@ def run_one(url: str, args, workdir: Path, hello_port: int, n: int) -> None:
             first, last, statuses = post_all(hello_port, payloads, args.concurrency)
             bare = len(payloads) / (last - first)
             bare_rates.append(bare)
+            if floor is not None:
+                wait_http(floor_port, floor)
+                first, last, _ = post_all(floor_port, payloads, args.concurrency)
+                floor_rates.append(len(payloads) / (last - first) / bare)
             before = probe.scalar("SELECT count(*) FROM processed_updates")
             sent_before = fake.counts()["sent"]
             cpu = proc_cpu(service.pid)
@@ -297,9 +306,16 @@ def run_one(url: str, args, workdir: Path, hello_port: int, n: int) -> None:
     finally:
         probe.close()
         code = service.stop()
+        if floor is not None:
+            floor.stop()
         fake.stop()
     print(f"webhook mode on {label}, {n:,} updates, {args.concurrency} concurrent posts:")
     print(f"  bare Starlette app: {spread(bare_rates, '{:.0f}')} posts/s")
+    if floor_rates:
+        print(
+            f"  the bare app committing each body to PostgreSQL first (bench/_durable_app.py): "
+            f"{spread(floor_rates)} × the bare app — what storing an update alone leaves"
+        )
     print(f"  doithoai fully processed: {spread(rates, '{:.1f}')} updates/s")
     print(f"  ratio to the bare app (same repeat): {spread(ratios)}  [target ≥ 0.4 on PostgreSQL]")
     print(f"  all replies sent (1 a second a chat): {spread(sent_rates, '{:.1f}')} updates/s")
