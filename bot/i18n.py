@@ -1,12 +1,18 @@
 """Babel: catalogs, the user's locale, and dates, times and numbers as people write them.
 
-The catalogs are the .po files under locales/; they are compiled in memory when first needed,
-so a checkout never runs with stale .mo files.
+The catalogs are the .po files under locales/. Each is compiled once and the result kept beside
+it as `messages.<hash of the .po>.mo`: a process then loads the .mo (milliseconds) instead of
+parsing the .po (about half a second for the three locales, which every CLI command paid). The
+name carries the .po's hash, so a checkout never runs with a stale .mo; where the folder is not
+writable the catalog is compiled in memory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
+import os
 import re
 from datetime import date, datetime, time
 from functools import cache, lru_cache
@@ -43,13 +49,34 @@ def N_(message: str) -> str:
 
 @cache
 def translations(locale: str) -> Translations:
-    path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with path.open("rb") as po:
-        catalog = read_po(po, locale=locale, domain=DOMAIN)
+    folder = LOCALES_DIR / locale / "LC_MESSAGES"
+    source = (folder / f"{DOMAIN}.po").read_bytes()
+    compiled = folder / f"{DOMAIN}.{hashlib.sha1(source).hexdigest()[:16]}.mo"
+    with contextlib.suppress(OSError):
+        return Translations(io.BytesIO(compiled.read_bytes()), domain=DOMAIN)
+    catalog = read_po(io.BytesIO(source), locale=locale, domain=DOMAIN)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
+    _keep(compiled, buffer.getvalue())
     buffer.seek(0)
     return Translations(buffer, domain=DOMAIN)
+
+
+def _keep(compiled: Path, data: bytes) -> None:
+    """Save a compiled catalog for the next process (atomically: another process may be
+    reading it), and remove those of older .po files; a read-only folder keeps nothing."""
+    partial = compiled.with_name(f"{compiled.name}.{os.getpid()}.part")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, compiled)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        return
+    for old in compiled.parent.glob(f"{DOMAIN}.*.mo"):
+        if old != compiled:
+            with contextlib.suppress(OSError):
+                old.unlink()
 
 
 @cache
