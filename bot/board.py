@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.i18n import NATIVE_NAMES, SUPPORTED, Translator, choose
+from bot.core.i18n import NATIVE_NAMES, SUPPORTED, Translator, choose
 from handlers.decisions import DECISION_NAMES
 from storage import board as store
 from storage import board_counts
@@ -164,7 +164,7 @@ class HowToAsk:
         return _bot_link(self._username)
 
     async def _ask_telegram(self) -> str | None:
-        import httpx
+        import httpx  # lazy: httpx only when the board first asks Telegram (issue 14)
 
         token = self.settings.telegram_token.get_secret_value()
         try:
