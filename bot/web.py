@@ -28,7 +28,7 @@ from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.board import board_routes, not_found_handler
-from bot.channels.zalo import event_age, event_key, verify_signature
+from bot.channels.zalo import ZaloChannel, event_age, event_key, verify_signature
 from bot.core import safe_json
 from bot.core.messages import Address
 from storage import intake as events
@@ -36,7 +36,6 @@ from storage.db import ping
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
-    from bot.channels.zalo import ZaloChannel
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
