@@ -199,7 +199,7 @@ def serve(kind: str, url: str, port: int) -> None:
         app = Starlette(routes=[Route("/", hello)])
     else:
         from bot.board import PageCache, board_routes
-        from bot.config import load_settings
+        from bot.core.config import load_settings
         from bot.runtime import Runtime
 
         runtime = Runtime(

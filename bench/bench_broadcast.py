@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.channels.telegram import TelegramChannel  # noqa: E402
-from bot.dispatcher import utcnow  # noqa: E402
+from bot.core.clock import utcnow  # noqa: E402
 from bot.outbox import Outbox  # noqa: E402
 from storage.db import upgrade  # noqa: E402
 from tests.support import (  # noqa: E402

@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.dispatcher import utcnow  # noqa: E402
-from bot.messages import Address, Delivery, Reply, SendResult  # noqa: E402
+from bot.core.clock import utcnow  # noqa: E402
+from bot.core.messages import Address, Delivery, Reply, SendResult  # noqa: E402
 from bot.outbox import Outbox  # noqa: E402
 from storage.db import upgrade  # noqa: E402
 from tests.support import bulk_enqueue, deliver_all, sessions_for, status_counts  # noqa: E402

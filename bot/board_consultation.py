@@ -14,6 +14,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.board_pages import (
+    ATOM,
+    TAG_YEAR,
+    Page,
+    _atom_time,
+    _int,
+    _not_found,
+    _qr_svg,
+    _render,
+    _respond,
+)
 from bot.consultation_results import GROUP_NAMES, MIN_SHOWN, compute, percent, points
 from handlers.consultation import start_code
 from handlers.decisions import DECISION_NAMES
@@ -25,19 +36,17 @@ if TYPE_CHECKING:
 
 
 def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
-    from bot import board
-
     async def consultation(request: Request) -> Response:
-        ident = board._int(request.path_params["consultation_id"])
+        ident = _int(request.path_params["consultation_id"])
         async with reading(runtime.sessions) as session:
-            page = board.Page(request, runtime, {})
+            page = Page(request, runtime, {})
             found = (
                 await store.get_consultation(session, consultation_id=ident)
                 if ident is not None
                 else None
             )
             if found is None or found.status == "draft":
-                return board._not_found(page)
+                return _not_found(page)
             responses = await store.submitted_responses(session, consultation_id=found.id)
             themes = await store.themes(session, consultation_id=found.id)
             counts = await store.theme_counts(session, consultation_id=found.id)
@@ -81,13 +90,13 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
             }
             for th in themes
         ]
-        return board._render(
+        return _render(
             page,
             "board/consultation.html",
             consultation=found,
             open_now=open_now,
             link=link,
-            link_qr=Markup(board._qr_svg(link)) if link else None,
+            link_qr=Markup(_qr_svg(link)) if link else None,
             total=results.total,
             target=results.target,
             margin=points(results.margin, lang),
@@ -99,25 +108,23 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
         )
 
     async def feed(request: Request) -> Response:
-        ident = board._int(request.path_params["consultation_id"])
+        ident = _int(request.path_params["consultation_id"])
         async with reading(runtime.sessions) as session:
-            page = board.Page(request, runtime, {})
+            page = Page(request, runtime, {})
             found = (
                 await store.get_consultation(session, consultation_id=ident)
                 if ident is not None
                 else None
             )
             if found is None or found.status == "draft":
-                return board._not_found(page)
+                return _not_found(page)
             themes = [
                 th
                 for th in await store.themes(session, consultation_id=found.id)
                 if th.decision and th.decided_on
             ]
             counts = await store.theme_counts(session, consultation_id=found.id)
-        return board._respond(
-            request, _atom(page, found, themes, counts), kind="atom", lang=page.lang
-        )
+        return _respond(request, _atom(page, found, themes, counts), kind="atom", lang=page.lang)
 
     return [
         Route("/tham-van/{consultation_id}", consultation, methods=["GET"]),
@@ -127,8 +134,6 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
 
 def _atom(page: Any, consultation: Any, themes: list, counts: dict) -> bytes:
     """Atom 1.0: one entry per decided theme, the newest decision first."""
-    from bot.board import ATOM, TAG_YEAR, _atom_time
-
     t = page.t
     ET.register_namespace("", ATOM)
 

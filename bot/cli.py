@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.core.config import Settings
 
 app = typer.Typer(
     add_completion=False,
@@ -131,7 +131,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 def _settings() -> Settings:
     """The settings (a bad one: one line naming it, exit 2)."""
-    from bot.config import SettingsError, load_settings
+    from bot.core.config import SettingsError, load_settings
 
     try:
         settings = load_settings()
@@ -195,7 +195,7 @@ def _first_line(text: object) -> str:
 
 def _explain(exc: BaseException, t: Translator) -> tuple[str, int]:
     """One line naming what went wrong and what to do, and the exit code."""
-    from bot.config import SettingsError
+    from bot.core.config import SettingsError
 
     if isinstance(exc, SettingsError):
         return t._("Configuration error: {detail}").format(detail=exc), 2
@@ -331,7 +331,7 @@ def run(
     import logging
 
     from bot import logs
-    from bot.config import require
+    from bot.core.config import require
 
     settings = _settings()
     require(settings, "telegram_token", "secret_key")
@@ -447,7 +447,7 @@ def _zalo_channel(runtime):
 
 def _web_server(runtime, telegram, zalo):
     """The webhooks' app, bound to settings.host:port (a port in use: one line, exit 2)."""
-    from bot.config import SettingsError
+    from bot.core.config import SettingsError
     from bot.web import WebServer, create_app
 
     settings = runtime.settings

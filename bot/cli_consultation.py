@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli import Lazy, LazyConsole
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.config import Settings
     from bot.consultation_results import Results
+    from bot.core.config import Settings
     from storage.models import Consultation
 
 # What the commands use, imported when first used: `doithoai --help` imports none of it.
@@ -62,7 +62,7 @@ async def _consultation(session: AsyncSession, consultation_id: int, t: Translat
 
 
 def _now():  # type: ignore[no-untyped-def]
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
 
     return utcnow()
 
@@ -580,7 +580,7 @@ def publish(consultation_id: int = typer.Argument(..., metavar="ID")) -> None:
     """Tell everyone who answered what became of the opinions (once per set of decisions); the
     board shows them at /tham-van/ID."""
     settings, t = _context()
-    from bot.config import SettingsError, require
+    from bot.core.config import SettingsError, require
 
     try:
         require(settings, "secret_key")
@@ -588,7 +588,7 @@ def publish(consultation_id: int = typer.Argument(..., metavar="ID")) -> None:
         _fail(t._("Configuration error: {detail}").format(detail=exc), code=2)
 
     async def work(session: AsyncSession) -> None:
-        from bot.anonymity import Sealer
+        from bot.core.anonymity import Sealer
         from handlers.consultation_news import push_decisions
 
         c = await _consultation(session, consultation_id, t)

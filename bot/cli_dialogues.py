@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli import Lazy, LazyConsole
+from bot.core.i18n import N_, Translator
 from bot.documents.cells import csv_cell, csv_row
-from bot.i18n import N_, Translator
 from storage.topics import TOPICS
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.config import Settings
+    from bot.core.config import Settings
     from storage.models import Dialogue
 
 # Imported when first used: `doithoai --help` starts without them.
@@ -125,7 +125,7 @@ def create(
 ) -> None:
     """Plan a dialogue."""
     from bot.cli_names import check_names, refuse, refuse_past
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
 
     settings, t = _context()
     starts_at = _parse_local(start, settings, t, "--start")
@@ -196,7 +196,7 @@ def list_() -> None:
 
 def _status_name(t: Translator, dialogue: Dialogue) -> str:
     """planned (still to come), under way, past, or cancelled: the same words in every command."""
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
 
     if dialogue.status == "cancelled":
         return t._("cancelled")
@@ -432,7 +432,7 @@ def invite(
     """Invite the selected households: by chat when linked, by printed letter otherwise.
 
     Letters are printed once: a second run prints only the households not lettered before."""
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
     from handlers.invitations import invite_selected
 
     settings, t = _context()
@@ -488,7 +488,7 @@ async def _bot_username(settings: Settings) -> str:
     if settings.telegram_bot_username:
         return settings.telegram_bot_username.lstrip("@")
     if settings.telegram_token is None:
-        from bot.config import SettingsError
+        from bot.core.config import SettingsError
 
         raise SettingsError(
             "DOITHOAI_TELEGRAM_BOT_USERNAME: required for the letters' links (or set DOITHOAI_TELEGRAM_TOKEN)"
@@ -504,7 +504,7 @@ async def _bot_username(settings: Settings) -> str:
 async def _write_letters(
     settings: Settings, t: Translator, d: Dialogue, invitees: list[inv.Invitee], path: Path
 ) -> int:
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
     from bot.documents.letters import Letter, LetterDialogue, write_invitation_letters
     from bot.documents.qr import deep_link
     from handlers.language_hint import is_khmer
@@ -563,7 +563,7 @@ def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
 
     async def main() -> None:
         from bot.channels.telegram import TelegramChannel
-        from bot.dispatcher import utcnow
+        from bot.core.clock import utcnow
         from bot.outbox import Outbox
         from storage.db import create_engine, session_factory
 
@@ -736,7 +736,7 @@ def move(
     allow_past: bool = typer.Option(False, "--allow-past", help="Accept a start in the past."),
 ) -> None:
     """Move a dialogue: its reminders follow, and those invited are told."""
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
     from handlers.invitations import announce_move
     from storage.reminders import cancel_pending, schedule
 
@@ -783,7 +783,7 @@ def move(
 @dialogue_app.command("cancel")
 def cancel(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
     """Cancel a dialogue: no more reminders, and those invited are told."""
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
     from handlers.invitations import announce_cancellation
     from storage.reminders import cancel_pending
 
@@ -994,7 +994,7 @@ def decide(
     import re
 
     from bot.cli import _fail
-    from bot.config import SettingsError, require
+    from bot.core.config import SettingsError, require
     from handlers.decisions import problem_text
     from storage.decisions import DecisionError, checked
 
@@ -1012,8 +1012,8 @@ def decide(
         _fail(t._("Configuration error: {detail}").format(detail=exc))
 
     async def work(session: AsyncSession) -> None:
-        from bot.anonymity import Sealer
-        from bot.dispatcher import utcnow
+        from bot.core.anonymity import Sealer
+        from bot.core.clock import utcnow
         from handlers.decisions import publish_commitment_decision, publish_question_decision
         from storage import dialogue_decisions as store
         from storage.answers import by_ticket

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.core.config import Settings
 
 # The clock ticks every few seconds while `doithoai run` runs: older than this, it is stopped.
 CLOCK_LATE = timedelta(minutes=2)
@@ -34,7 +34,7 @@ class Check:
 def doctor() -> None:
     """Check the settings, the database, Telegram, Zalo, the webhook, the clock and the outbox."""
     from bot.cli import _translator, asyncio, redact
-    from bot.config import SettingsError, load_settings
+    from bot.core.config import SettingsError, load_settings
 
     try:
         settings = load_settings()
@@ -72,7 +72,7 @@ async def _checks(settings: Settings, t: Translator) -> list[Check]:
 
 async def _database_checks(settings: Settings, t: Translator) -> list[Check]:
     from bot.cli import _explain, database_name
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
     from storage import heartbeats, tokens
     from storage import outbox as outbox_store
     from storage.db import create_engine, reading, schema_is_current, session_factory

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 
 if TYPE_CHECKING:  # imported where used: `doithoai --help` starts without them
-    from bot.config import Settings
+    from bot.core.config import Settings
     from storage.reports import DialogueReport
 
 export_app = typer.Typer(no_args_is_help=True, help="Minutes and exports of a dialogue.")
@@ -146,7 +146,7 @@ def questions(
     out: Path = typer.Option(None, help="Where to write (default: cau-hoi-doi-thoai-ID.xlsx)."),
 ) -> None:
     """The questions, answers and commitments of a dialogue, as XLSX."""
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
     from bot.documents.exports import write_questions
 
     settings, t = _context()

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli import Lazy
-from bot.i18n import N_, Translator
+from bot.core.i18n import N_, Translator
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-    from bot.config import Settings
+    from bot.core.config import Settings
     from bot.households_import import ParsedFile
     from storage.households import UpsertResult
 

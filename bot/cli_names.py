@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
 
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 
 
 def fold(text: str) -> str:

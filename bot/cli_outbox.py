@@ -15,7 +15,7 @@ import typer
 
 from bot.cli import Lazy, LazyConsole
 from bot.cli_dialogues import _context, _dialogue, _go
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,7 +92,7 @@ def resend(
 ) -> None:
     """Queue again messages of unknown fate (a household may get one twice): the organiser's
     decision. `doithoai run` sends them."""
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
 
     settings, t = _context()
     if not ids and dialogue is None:

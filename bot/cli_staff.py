@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 from bot.cli import Lazy, LazyConsole
-from bot.i18n import N_, Translator
+from bot.core.i18n import N_, Translator
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.config import Settings
+    from bot.core.config import Settings
 
 # Imported when first used: `doithoai --help` starts without them.
 Table = Lazy("rich.table", "Table")
@@ -88,7 +88,7 @@ def invite(
     async def work(session: AsyncSession) -> None:
         from bot.cli_dialogues import _bot_username
         from bot.cli_names import closest
-        from bot.dispatcher import utcnow
+        from bot.core.clock import utcnow
         from bot.documents.qr import deep_link
         from storage.households import registry_wards
 
@@ -150,7 +150,7 @@ def list_() -> None:
     settings, t = _context()
 
     async def work(session: AsyncSession) -> None:
-        from bot.dispatcher import utcnow
+        from bot.core.clock import utcnow
 
         now = utcnow()
         agencies = {a.code: a for a in await store.list_agencies(session, active_only=False)}
@@ -187,7 +187,7 @@ def revoke(staff_id: int = typer.Argument(..., metavar="ID")) -> None:
     settings, t = _context()
 
     async def work(session: AsyncSession) -> None:
-        from bot.dispatcher import utcnow
+        from bot.core.clock import utcnow
 
         member = await store.revoke(session, staff_id=staff_id, now=utcnow())
         if member is None:
@@ -301,7 +301,7 @@ def zalo_tokens(
     so): get them from the Zalo developers' site and paste them here (they are not echoed)."""
     from datetime import timedelta
 
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
     from storage import tokens
 
     settings, t = _context()

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot import logs
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 
 if TYPE_CHECKING:  # uvicorn and the settings are imported when the command runs
-    from bot.config import Settings
+    from bot.core.config import Settings
 
 
 def web(

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Policy
+from bot.core.config import Policy
 from handlers.closing import close_ended
 from handlers.digest import send_due, voice_reminders
 from handlers.invitations import send_reminder

@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 from storage.households import CATEGORIES
 
 QUESTION_TYPES = ("single", "multiple", "scale", "text")
@@ -153,7 +153,7 @@ def _read_yaml(path: Path, t: Translator) -> _Value:
 
 
 def _read_xlsx(path: Path, t: Translator) -> _Value:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # lazy: openpyxl only when a plan is read (issue 14)
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)

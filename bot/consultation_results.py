@@ -17,7 +17,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.i18n import N_
+from babel.numbers import format_decimal
+
+from bot.core.i18n import N_
 
 MIN_SHOWN = 5  # a group with fewer responses is never shown apart
 Z95 = 1.96
@@ -186,8 +188,6 @@ def compute(
 
 def percent(value: float, locale: str = "vi") -> str:
     """A share as people read it: "42 %", "7,5 %" (one decimal under 10, the locale's comma)."""
-    from babel.numbers import format_decimal
-
     number = value * 100
     pattern = "0.0" if 0 < number < 10 else "0"
     return f"{format_decimal(number, format=pattern, locale=locale)} %"
@@ -195,6 +195,4 @@ def percent(value: float, locale: str = "vi") -> str:
 
 def points(value: float, locale: str = "vi") -> str:
     """A margin of error in percentage points: "±6,9"."""
-    from babel.numbers import format_decimal
-
     return "±" + format_decimal(value * 100, format="0.0", locale=locale)

@@ -17,9 +17,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.channels.console import ConsoleChannel
-from bot.config import load_settings
-from bot.dispatcher import utcnow
-from bot.i18n import Translator
+from bot.core.clock import utcnow
+from bot.core.config import load_settings
+from bot.core.i18n import Translator
 from bot.runtime import Runtime
 from storage import staff
 from storage.db import upgrade

@@ -15,17 +15,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
-from bot.anonymity import Sealer
-from bot.config import Policy
-from bot.i18n import Translator, choose
-from bot.messages import Incoming, Outcome, Reply, cleaned, merge
+from bot.core.anonymity import Sealer
+from bot.core.clock import Now, utcnow
+from bot.core.config import Policy
+from bot.core.i18n import Translator, choose
+from bot.core.messages import Incoming, Outcome, Reply, cleaned, merge
 from handlers.context import Context
 from handlers.router import route
 from storage.conversations import State, load_person, save_state
@@ -41,10 +42,6 @@ log = logging.getLogger(__name__)
 Also = Callable[[AsyncSession], Awaitable[None]]
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -53,7 +50,7 @@ class Dispatcher:
         sealer: Sealer,
         zone: ZoneInfo,
         default_locale: str,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Now = utcnow,
         on_replies: Callable[[], None] = lambda: None,
         policy: Policy | None = None,
     ):

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import N_, Translator
+from bot.core.i18n import N_, Translator
 from storage.households import LIMITS, HouseholdRow, fold, normalise_phone
 
 SUFFIXES = (".csv", ".xlsx")
@@ -199,7 +199,7 @@ def _declared_size(path: Path) -> int:
 
 
 def _xlsx_rows(path: Path, t: Translator) -> Iterator[tuple[Any, ...]]:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # lazy: openpyxl only for an .xlsx import (issue 14)
 
     not_xlsx = t._("Cannot read {path}: it is not a valid .xlsx workbook.")
     try:

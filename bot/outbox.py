@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
 from bot.channels import Channel
-from bot.messages import Address, Delivery, Reply, SendResult
+from bot.core.messages import Address, Delivery, Reply, SendResult
 from storage import outbox as rows
 from storage.accounts import mark_unreachable
 from storage.db import reading

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.anonymity import Sealer
 from bot.channels import Channel
-from bot.config import Settings, require
-from bot.dispatcher import Dispatcher, utcnow
+from bot.core.anonymity import Sealer
+from bot.core.clock import utcnow
+from bot.core.config import Settings, require
+from bot.dispatcher import Dispatcher
 from bot.intake import Intake
 from bot.outbox import Outbox
 from storage.db import create_engine, require_current_schema, session_factory

@@ -21,20 +21,21 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from bot import safe_json
-from bot.messages import Address
+from bot.board import board_routes, not_found_handler
+from bot.channels.zalo import ZaloChannel, event_age, event_key, verify_signature
+from bot.core import safe_json
+from bot.core.messages import Address
 from storage import intake as events
+from storage.db import ping
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
-    from bot.channels.zalo import ZaloChannel
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -235,8 +236,6 @@ def create_app(
         )
 
     async def zalo_webhook(request: Request) -> Response:
-        from bot.channels.zalo import event_age, event_key, verify_signature
-
         assert settings.zalo_app_id is not None and settings.zalo_oa_secret_key is not None
         try:
             raw = await _read(request, timeout=body_timeout)
@@ -279,8 +278,7 @@ def create_app(
     async def healthz(_request: Request) -> Response:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT):
-                async with runtime.engine.connect() as connection:
-                    await connection.execute(text("SELECT 1"))
+                await ping(runtime.engine)
         except Exception as exc:
             log.warning("health check: the database does not answer (%s)", type(exc).__name__)
             return JSONResponse({"database": "unavailable"}, status_code=503)
@@ -298,8 +296,6 @@ def create_app(
     if zalo is not None:
         routes.append(Route("/zalo", zalo_webhook, methods=["POST"]))
     # The public board (issue 6) is served by the same app: /, /doi-thoai/…, feeds, sitemap.
-    from bot.board import board_routes, not_found_handler
-
     routes += board_routes(runtime)
     return Starlette(routes=routes, exception_handlers={404: not_found_handler(runtime)})
 

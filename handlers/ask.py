@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import secrets
 
-from bot import buttons as btn
-from bot.messages import Button
+from bot.core import buttons as btn
+from bot.core.messages import Button
 from handlers.context import Context
 from handlers.menu import show_menu
 from storage.dialogues import general_intake, get_dialogue, open_dialogues

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons as btn
-from bot.config import Policy
-from bot.i18n import Translator, choose
-from bot.messages import Button, Reply
+from bot.core import buttons as btn
+from bot.core.config import Policy
+from bot.core.i18n import Translator, choose
+from bot.core.messages import Button, Reply
 from storage import followup
 from storage.outbox import PRIORITY_REMINDER, Outgoing, enqueue_many
 

@@ -21,8 +21,8 @@ import secrets
 import unicodedata
 from typing import Any
 
-from bot import buttons as btn
-from bot.messages import Button
+from bot.core import buttons as btn
+from bot.core.messages import Button
 from handlers import ask
 from handlers.context import Context
 from handlers.menu import show_menu

@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons as btn
-from bot.anonymity import Sealer
-from bot.i18n import Translator, choose
-from bot.messages import Button, Reply
+from bot.consultation_results import GROUP_NAMES
+from bot.core import buttons as btn
+from bot.core.anonymity import Sealer
+from bot.core.i18n import Translator, choose
+from bot.core.messages import Button, Reply
 from handlers.decisions import DECISION_NAMES
 from storage import consultations as store
 from storage.models import Consultation, ConsultationTheme
@@ -177,8 +178,6 @@ async def digest_lines(session: AsyncSession, *, t: Translator, ward: str, now: 
         )
         short = [g for g, n in c.targets.items() if counts.get(c.id, {}).get(g, 0) < n]
         if short and target:
-            from bot.consultation_results import GROUP_NAMES
-
             lines.append(
                 "    "
                 + t._("under target: {groups}").format(

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import secrets
 
-from bot import buttons as btn
-from bot.messages import Button
+from bot.core import buttons as btn
+from bot.core.messages import Button
 from handlers.consultation import small_number
 from handlers.context import Context
 from handlers.menu import show_menu

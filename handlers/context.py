@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.anonymity import Sealer
-from bot.config import Policy
-from bot.i18n import Translator
-from bot.messages import Address, Button, Incoming, Reply
+from bot.core.anonymity import Sealer
+from bot.core.config import Policy
+from bot.core.i18n import Translator
+from bot.core.messages import Address, Button, Incoming, Reply
 from storage.conversations import State
 from storage.models import Account
 

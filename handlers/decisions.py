@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.anonymity import Sealer
-from bot.i18n import N_, Translator
-from bot.messages import Reply
+from bot.core.anonymity import Sealer
+from bot.core.i18n import N_, Translator
+from bot.core.messages import Reply
 from handlers.pushback import excerpt, tell
 from storage import decisions
 from storage.models import Commitment, Question

@@ -7,8 +7,8 @@ handle) can bring them back to the person any more.
 
 from __future__ import annotations
 
-from bot import buttons as btn
-from bot.messages import Button
+from bot.core import buttons as btn
+from bot.core.messages import Button
 from handlers import consultation
 from handlers.context import Context
 from handlers.menu import show_menu

@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons as btn
-from bot.config import Policy
+from bot.core import buttons as btn
+from bot.core.config import Policy
+from bot.core.i18n import Translator, choose
+from bot.core.messages import Button, Reply
 from bot.documents import chart
-from bot.i18n import Translator, choose
-from bot.messages import Button, Reply
+from handlers.consultation_news import digest_lines
 from handlers.context import Context
 from handlers.roles import require
 from storage import digest as store
@@ -75,8 +76,6 @@ async def build_digest(
     buttons: list[tuple[Button, ...]] = []
     if numbers.new or numbers.reopened:
         buttons.append((Button(t._("🗂 Moderate questions"), btn.MODERATE.build()),))
-    from handlers.consultation_news import digest_lines
-
     consultations = await digest_lines(session, t=t, ward=ward, now=now)
     return Reply(
         text=digest_text(t, numbers, names) + consultations,

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 
-from bot import buttons as btn
-from bot.i18n import N_
-from bot.messages import Address, Button
+from bot.core import buttons as btn
+from bot.core.i18n import N_
+from bot.core.messages import Address, Button
 from handlers.context import Context
 from handlers.menu import show_menu
 from storage import answers as store

@@ -27,9 +27,9 @@ import logging
 import secrets
 from datetime import date, timedelta
 
-from bot import buttons as btn
-from bot.i18n import N_, Translator, choose, parse_date
-from bot.messages import Button, Reply
+from bot.core import buttons as btn
+from bot.core.i18n import N_, Translator, choose, parse_date
+from bot.core.messages import Button, Reply
 from handlers.ask import dialogue_title
 from handlers.context import Context
 from handlers.pushback import commitment_lines, excerpt, publish_answer, publish_commitment

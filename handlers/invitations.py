@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons as btn
-from bot.i18n import SUPPORTED, Translator
-from bot.messages import Button, Reply
+from bot.core import buttons as btn
+from bot.core.i18n import SUPPORTED, Translator
+from bot.core.messages import Button, Reply
 from handlers.context import Context
 from storage import invitations as inv
 from storage.models import Account, Dialogue, Household, HouseholdLink, Invitation

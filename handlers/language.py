@@ -3,9 +3,9 @@ household the registry says is Khmer (asked, never imposed)."""
 
 from __future__ import annotations
 
-from bot import buttons as btn
-from bot.i18n import NATIVE_NAMES, SUPPORTED
-from bot.messages import Button
+from bot.core import buttons as btn
+from bot.core.i18n import NATIVE_NAMES, SUPPORTED
+from bot.core.messages import Button
 from handlers.context import Context
 from handlers.menu import show_menu
 from handlers.start import show_consent

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from bot import buttons as btn
-from bot.i18n import N_, NATIVE_NAMES, Translator
-from bot.messages import Button
+from bot.core import buttons as btn
+from bot.core.i18n import N_, NATIVE_NAMES, Translator
+from bot.core.messages import Button
 from handlers.context import Context
 from storage.households import fold
 

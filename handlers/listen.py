@@ -6,7 +6,7 @@ public anyway (not marked sensitive) is spoken; on a channel that takes no voice
 from __future__ import annotations
 
 from bot import speech
-from bot.messages import Reply
+from bot.core.messages import Reply
 from handlers.context import Context
 from storage.models import Answer, Question
 

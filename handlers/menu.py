@@ -8,8 +8,8 @@ the staff menu is async (`role_menu_buttons`, `show_role_menu`); the sync `menu_
 
 from __future__ import annotations
 
-from bot import buttons as btn
-from bot.messages import Button
+from bot.core import buttons as btn
+from bot.core.messages import Button
 from handlers.context import Context
 from handlers.roles import staff_of
 from storage.models import Staff

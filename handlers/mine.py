@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import N_
+from bot.core.i18n import N_
 from handlers.ask import dialogue_title
 from handlers.context import Context
 from handlers.decisions import DECISION_NAMES

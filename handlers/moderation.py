@@ -34,10 +34,10 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot import buttons as btn
-from bot import transcriber
-from bot.i18n import N_, Translator
-from bot.messages import Button, Reply
+from bot.core import buttons as btn
+from bot.core import transcriber
+from bot.core.i18n import N_, Translator
+from bot.core.messages import Button, Reply
 from handlers.ask import MAX_LENGTH, MIN_LENGTH, dialogue_title
 from handlers.context import Context
 from handlers.pushback import excerpt, tell

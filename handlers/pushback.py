@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons as btn
 from bot import speech
-from bot.anonymity import Sealer
-from bot.i18n import Translator, choose
-from bot.messages import Address, Button, Reply
+from bot.core import buttons as btn
+from bot.core.anonymity import Sealer
+from bot.core.i18n import Translator, choose
+from bot.core.messages import Address, Button, Reply
 from storage import links
 from storage.models import Account, Agency, Answer, Commitment, Question, Support
 from storage.outbox import PRIORITY_REPLY, SEALED, Outgoing, enqueue_many

@@ -35,9 +35,9 @@ import logging
 import secrets
 from datetime import date, timedelta
 
-from bot import buttons as btn
-from bot.i18n import N_, parse_date
-from bot.messages import Button
+from bot.core import buttons as btn
+from bot.core.i18n import N_, parse_date
+from bot.core.messages import Button
 from handlers.context import Context
 from handlers.pushback import publish_answer, publish_commitment
 from handlers.roles import require

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot import buttons as btn
-from bot.messages import Button, Kind
+from bot.core import buttons as btn
+from bot.core.messages import Button, Kind
 from handlers import (
     ask,
     consultation,

@@ -5,9 +5,9 @@ Before consent the flow keeps no state: the chosen language travels in the butto
 
 from __future__ import annotations
 
-from bot import buttons as btn
-from bot.i18n import NATIVE_NAMES
-from bot.messages import Button
+from bot.core import buttons as btn
+from bot.core.i18n import NATIVE_NAMES
+from bot.core.messages import Button
 from handlers import consultation, link
 from handlers.context import Context
 from handlers.menu import show_role_menu

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from bot import buttons as btn
-from bot.messages import Button
+from bot.core import buttons as btn
+from bot.core.messages import Button
 from handlers.context import Context
 from handlers.menu import menu_buttons
 from storage import support as store

@@ -1,1 +1,1 @@
-"""Gettext catalogs (vi first, en second), read by bot.i18n."""
+"""Gettext catalogs (vi first, en second), read by bot.core.i18n."""

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.board_counts import BoardSession
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -64,11 +66,15 @@ async def refresh_statistics(session: AsyncSession, *tables: str) -> None:
             await session.execute(text(f'ANALYZE "{table}"'))
 
 
+async def ping(engine: AsyncEngine) -> None:
+    """Ask the database something trivial; raise if it does not answer (the health check)."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep the public board's counts in each transaction that changes them
     (storage/board_counts.py)."""
-    from storage.board_counts import BoardSession
-
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=BoardSession)
 
 
@@ -82,7 +88,7 @@ async def reading(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
 
 
 def alembic_config(url: str) -> Config:
-    from alembic.config import Config
+    from alembic.config import Config  # lazy: Alembic is slow to import (issue 14)
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -93,14 +99,14 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema up to `revision` (synchronous: call it outside an event loop)."""
-    from alembic import command
+    from alembic import command  # lazy: Alembic is slow to import (issue 14)
 
     command.upgrade(alembic_config(url), revision)
 
 
 def check(url: str) -> None:
     """Raise if the models and the migrations differ (alembic check)."""
-    from alembic import command
+    from alembic import command  # lazy: Alembic is slow to import (issue 14)
 
     command.check(alembic_config(url))
 
@@ -126,7 +132,7 @@ def head_revision(url: str) -> str | None:
 
 
 def _alembic_head(url: str) -> str | None:
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # lazy: Alembic is slow to import (issue 14)
 
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 

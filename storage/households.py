@@ -17,7 +17,7 @@ from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import refresh_statistics
-from storage.models import Household
+from storage.models import Dialogue, Household
 
 CATEGORIES = ("poor", "near_poor", "new_non_poor", "other")
 # Poor, near-poor and newly-out-of-poverty households fill most of a dialogue's seats.
@@ -242,8 +242,6 @@ async def find_by_phone(session: AsyncSession, *, phone: str) -> list[Household]
 async def registry_wards(session: AsyncSession) -> list[str]:
     """The wards and communes the registry has households in, and those of planned dialogues
     (the names a command line may give)."""
-    from storage.models import Dialogue
-
     names = set(await session.scalars(select(Household.ward).distinct()))
     for wards in await session.scalars(select(Dialogue.wards).where(Dialogue.kind == "session")):
         names.update(wards or [])

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, update
 
-from bot.config import Settings, load_settings
+from bot.core.config import Settings, load_settings
 from bot.runtime import Runtime
 from storage.db import upgrade
 from storage.models import Agency, Base, Dialogue

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES_DIR, Translator
-from bot.messages import Reply
+from bot.core.i18n import LOCALES_DIR, Translator
+from bot.core.messages import Reply
 from handlers.invitations import InvitationTemplate
 from storage.models import Dialogue
 

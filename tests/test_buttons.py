@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import buttons
-from bot.buttons import About, Choice, Format, Int, Invalid, Pressed, Token
-from bot.messages import clean_name, clean_text
+from bot.core import buttons
+from bot.core.buttons import About, Choice, Format, Int, Invalid, Pressed, Token
+from bot.core.messages import clean_name, clean_text
 
 CORPUS = json.loads(
     (Path(__file__).parent / "fixtures" / "hostile" / "chat.json").read_text(encoding="utf-8")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import warnings
 
+from bot.core.i18n import Translator
 from bot.documents.chart import MAX_ROWS, Bars, DigestChart, _capped, render
-from bot.i18n import Translator
 from storage.topics import AGENCIES, TOPICS
 
 VI = Translator("vi")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SettingsError, load_settings
+from bot.core.config import SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

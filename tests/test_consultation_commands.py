@@ -19,8 +19,8 @@ from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.anonymity import Sealer
-from bot.messages import Address
+from bot.core.anonymity import Sealer
+from bot.core.messages import Address
 from storage import consultations as store
 from storage.db import create_engine, session_factory
 from storage.links import link

@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 
 from bot.consultation_plan import read_plan
 from bot.consultation_results import compute, worst_margin
-from bot.i18n import Translator
-from bot.messages import Address, Incoming, Kind
+from bot.core.i18n import Translator
+from bot.core.messages import Address, Incoming, Kind
 from handlers.consultation_news import announce, push_decisions
 from storage import consultations as store
 from storage.households import HouseholdRow, upsert_households

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from bot import metrics
 from bot.channels.telegram import TelegramChannel
-from bot.messages import Address, Delivery, Reply, SendResult
+from bot.core.messages import Address, Delivery, Reply, SendResult
 from bot.outbox import GRACE, RATE_MARGIN, WIRE, Outbox
 from storage import outbox as rows
 from storage.models import OutboxMessage

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli_households import households_app
+from bot.core.i18n import Translator
 from bot.households_import import RowError, read_households
-from bot.i18n import Translator
 from storage.db import create_engine, session_factory
 from storage.households import (
     LINK_CODE_ALPHABET,

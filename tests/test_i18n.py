@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES_DIR, SUPPORTED, Translator, choose
+from bot.core.i18n import LOCALES_DIR, SUPPORTED, Translator, choose
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"(?<!\{)\{(\w*)\}(?!\})")

@@ -21,11 +21,11 @@ from docx import Document
 from docx.oxml.ns import qn
 from sqlalchemy import update
 
+from bot.core.i18n import Translator
 from bot.documents import admin
 from bot.documents.chart import KHMER_FONTS, Bars, DigestChart, families, khmer_font, render
 from bot.documents.letters import Letter, LetterDialogue, write_invitation_letters
 from bot.documents.qr import deep_link
-from bot.i18n import Translator
 from handlers.language_hint import is_khmer
 from storage.db import create_engine, session_factory
 from storage.models import Question

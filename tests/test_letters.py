@@ -18,6 +18,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
+from bot.core.i18n import Translator
 from bot.documents.letters import (
     MOTTO,
     NATIONAL_NAME,
@@ -28,7 +29,6 @@ from bot.documents.letters import (
     write_invitation_letters,
 )
 from bot.documents.qr import deep_link, qr_png
-from bot.i18n import Translator
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FONT = "Times New Roman"

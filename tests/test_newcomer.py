@@ -217,7 +217,7 @@ def test_selecting_from_wards_with_no_household_says_why_and_fails(tmp_path):
 
 async def _tick(url: str) -> None:
     from bot.clock import Ticker
-    from bot.dispatcher import utcnow
+    from bot.core.clock import utcnow
     from storage.db import create_engine, session_factory
 
     engine = create_engine(url)

@@ -19,7 +19,7 @@ from datetime import timedelta
 import pytest
 
 from bot.channels.telegram import TelegramChannel
-from bot.dispatcher import utcnow
+from bot.core.clock import utcnow
 from bot.outbox import WIRE, Outbox
 from storage.outbox import LEASE
 from tests.fakes.telegram_api import FakeBotAPI

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import Ticker
-from bot.messages import Address, Delivery, Incoming, Kind, Reply, SendResult
+from bot.core.messages import Address, Delivery, Incoming, Kind, Reply, SendResult
 from bot.runtime import Runtime
 from handlers.invitations import invite_selected
 from storage import invitations as inv

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.i18n import Translator
-from bot.messages import Reply
+from bot.core.i18n import Translator
+from bot.core.messages import Reply
 from storage import digest as store
 from storage.models import HouseholdLink, Invitation, OutboxMessage
 from storage.outbox import Outgoing, enqueue_many

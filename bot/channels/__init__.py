@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
-from bot.messages import Address, Delivery, Reply
+from bot.core.messages import Address, Delivery, Reply
 
 
 class Channel(Protocol):

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult
+from bot.core.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult
 
 NAME = "console"
 

@@ -31,9 +31,9 @@ from telegram.constants import MessageEntityType, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.i18n import N_, Translator
+from bot.core.i18n import N_, Translator
+from bot.core.messages import Address, Delivery, Incoming, Kind, Reply, SendResult
 from bot.mailboxes import Mailboxes
-from bot.messages import Address, Delivery, Incoming, Kind, Reply, SendResult
 
 log = logging.getLogger(__name__)
 

@@ -55,11 +55,12 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import buttons as btn
-from bot import metrics, safe_json
-from bot.config import Settings
-from bot.i18n import Translator
-from bot.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult
+from bot import metrics
+from bot.core import buttons as btn
+from bot.core import safe_json
+from bot.core.config import Settings
+from bot.core.i18n import Translator
+from bot.core.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult
 from storage import tokens
 from storage.accounts import fill_display_name, mark_unreachable
 from storage.models import ShownChoices
@@ -247,7 +248,7 @@ class TokensUnusable(Exception):
 
 class _ChoiceSeal:
     """AES-GCM over the choices shown to one person, under a key derived from SECRET_KEY with
-    its own purpose (the same HKDF as bot.anonymity's keys), bound to the person's id so that
+    its own purpose (the same HKDF as bot.core.anonymity's keys), bound to the person's id so that
     a sealed row cannot be moved to someone else."""
 
     def __init__(self, secret_key: str):

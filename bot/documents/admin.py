@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from docx.text.paragraph import Paragraph
     from docx.text.run import Run
 
-    from bot.i18n import Translator
+    from bot.core.i18n import Translator
 
 FONT = "Times New Roman"
 # Khmer letters (a Khmer household's letter, a question written in Khmer in the minutes) are a

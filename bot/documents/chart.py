@@ -92,7 +92,7 @@ class _NoBoldFallbackNews(logging.Filter):
 @cache
 def khmer_font() -> str | None:
     """The first Khmer-capable family matplotlib can use, or None (said once in the log)."""
-    from matplotlib import font_manager
+    from matplotlib import font_manager  # lazy: matplotlib only when a chart is drawn
 
     manager = font_manager.fontManager
     for attempt in range(2):
@@ -124,6 +124,7 @@ def families() -> list[str]:
 
 def render(chart: DigestChart) -> bytes:
     """The chart as PNG bytes, 900 × 1200 px."""
+    # lazy: matplotlib only when a chart is drawn (issue 14)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

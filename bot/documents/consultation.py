@@ -29,10 +29,11 @@ from bot.consultation_results import (
     Results,
     percent,
     points,
+    worst_margin,
 )
+from bot.core.i18n import Translator
 from bot.documents import admin
 from bot.documents.chart import _lock
-from bot.i18n import Translator
 from handlers.consultation_news import DECISION_NAMES
 from storage.models import Consultation, ConsultationOpinion, ConsultationTheme
 
@@ -65,6 +66,7 @@ def _decision(t: Translator, decision: str | None) -> str:
 
 def question_chart(question: QuestionResult, t: Translator) -> bytes:
     """One question's answers as horizontal bars with their shares, PNG (1000 px wide)."""
+    # lazy: matplotlib only when a chart is drawn (issue 14)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -171,8 +173,6 @@ def _sample(document: Any, results: Results, t: Translator) -> None:
 
 
 def _worst(n: int) -> float:
-    from bot.consultation_results import worst_margin
-
     return worst_margin(n)
 
 
@@ -405,7 +405,7 @@ def write_export(
 ) -> None:
     """Sheets "Phiếu trả lời" (one row per response: its group and answers; groups under 5
     folded into one), "Ý kiến" (opinions and their theme), "Chủ đề" (themes and decisions)."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # lazy: openpyxl only when a workbook is written (issue 14)
 
     counts: dict[str, int] = {}
     for group, _a in responses:

@@ -18,9 +18,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from bot.core.i18n import N_
 from bot.documents.cells import append_as_text
 from bot.documents.files import write_atomically
-from bot.i18n import N_
 from storage.reports import (
     DialogueReport,
     ReportQuestion,
@@ -33,7 +33,7 @@ from storage.topics import TOPICS
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
-    from bot.i18n import Translator
+    from bot.core.i18n import Translator
 
 DATE_FORMAT = "dd/mm/yyyy"  # as Vietnamese people write dates; the cell stays a real date
 STATUS_ORDER = (

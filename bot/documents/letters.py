@@ -30,6 +30,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Emu, Length
 
+from bot.core.i18n import N_, Translator
 from bot.documents import admin
 from bot.documents.admin import (
     BODY_INDENT,
@@ -44,7 +45,6 @@ from bot.documents.admin import (
     issued_on_line,
 )
 from bot.documents.qr import qr_png
-from bot.i18n import N_, Translator
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument

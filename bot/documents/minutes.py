@@ -26,10 +26,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu
 
+from bot.core.i18n import N_
 from bot.documents import admin
 from bot.documents.admin import BODY_INDENT, BODY_PT, SHORT_RULE, TEXT_WIDTH, TITLE_PT
 from bot.documents.exports import agency_name, topic_name
-from bot.i18n import N_
 from storage.households import fold
 from storage.reports import GROUPS, DialogueReport, ReportQuestion
 from storage.topics import TOPICS
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
     from docx.table import _Cell
 
-    from bot.i18n import Translator
+    from bot.core.i18n import Translator
 
 # Everything in 13 points (the decree allows 12-13 for the bodies' names and the national
 # name, 13-14 for the rest); at 13 points the national name needs a wider right column than

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
 from bot.clock import Ticker
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 from storage.models import Base, LinkAttempt, OutboxMessage, UnconsentedChat
 from storage.personal_data import RULES, personal_columns, unregistered
 from tests.telegram.test_invitations import _households
@@ -229,7 +229,7 @@ async def test_a_chat_that_consents_in_time_is_kept(telegram, clock):
 
 @pytest.mark.parametrize("value", ["0", "-1", "sixty"])
 def test_a_bad_unconsented_minutes_fails_at_start_naming_the_setting(value):
-    from bot.config import SettingsError, load_settings
+    from bot.core.config import SettingsError, load_settings
 
     with pytest.raises(SettingsError) as error:
         load_settings(unconsented_minutes=value)
@@ -237,7 +237,7 @@ def test_a_bad_unconsented_minutes_fails_at_start_naming_the_setting(value):
 
 
 def test_import_max_rows_must_be_a_positive_number():
-    from bot.config import SettingsError, load_settings
+    from bot.core.config import SettingsError, load_settings
 
     with pytest.raises(SettingsError) as error:
         load_settings(import_max_rows="0")

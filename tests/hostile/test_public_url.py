@@ -11,7 +11,7 @@ import lxml.etree
 import pytest
 
 from bot.board import create_board_app
-from bot.config import SettingsError, load_settings
+from bot.core.config import SettingsError, load_settings
 from bot.runtime import Runtime
 from tests.conftest import make_settings
 from tests.web.board_support import BOT, build_story

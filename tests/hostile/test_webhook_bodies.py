@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
-from bot.config import SettingsError, load_settings
+from bot.core.config import SettingsError, load_settings
 from bot.runtime import Runtime
 from bot.web import CONCURRENCY, KEEP_ALIVE_TIMEOUT, MAX_HEADER_BYTES, WebServer, create_app
 from storage.models import IncomingEvent

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.messages import Address
+from bot.core.messages import Address
 from storage import outbox
 from storage.accounts import create_account, find_account
 from storage.conversations import State, load_state, save_state

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.messages import Reply
+from bot.core.messages import Reply
 from storage import outbox
 from storage.db import create_engine, session_factory
 from storage.models import OutboxMessage, RateBudget, RecipientPace

@@ -108,8 +108,8 @@ async def test_the_asker_is_still_found_by_the_keyed_hash_and_reached_by_the_sea
 
 
 def test_a_sealed_handle_says_nothing_about_when_it_was_made():
-    from bot.anonymity import Sealer
-    from bot.messages import Address
+    from bot.core.anonymity import Sealer
+    from bot.core.messages import Address
 
     sealer = Sealer("k" * 40)
     one, two = sealer.seal(Address("telegram", "1")), sealer.seal(Address("telegram", "1"))

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 from storage import consultations as store
 from storage.consultations import create_consultation, set_status
 from storage.households import HouseholdRow, upsert_households

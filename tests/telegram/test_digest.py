@@ -16,10 +16,10 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 
 import handlers.digest
 from bot.clock import Ticker
-from bot.config import Policy
+from bot.core.config import Policy
+from bot.core.i18n import Translator
+from bot.core.messages import Address, Button, Delivery, Reply, SendResult, merge
 from bot.documents.chart import Bars, DigestChart, render
-from bot.i18n import Translator
-from bot.messages import Address, Button, Delivery, Reply, SendResult, merge
 from storage import digest as store
 from storage import invitations as inv
 from storage import staff as staff_store

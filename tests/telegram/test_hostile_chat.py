@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 from storage.models import (
     Account,
     Answer,

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
-from bot.i18n import Translator
-from bot.messages import Address
+from bot.core.i18n import Translator
+from bot.core.messages import Address
 from storage.models import Account, Answer, Commitment, Question, QuestionEvent, Support
 from tests.telegram.conftest import Chat, Harness
 

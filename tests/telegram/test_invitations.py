@@ -259,7 +259,7 @@ async def test_late_reminders_send_only_the_latest_and_moving_retimes_them(teleg
 
 
 async def test_the_database_writes_each_invitation_exactly_as_the_bot_would(runtime, clock):
-    from bot.i18n import Translator
+    from bot.core.i18n import Translator
     from handlers.invitations import invitation_reply
     from storage.models import Account, OutboxMessage
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.channels.telegram import TEXT_LIMIT, render, split_text, utf16_length
-from bot.messages import Reply
+from bot.core.messages import Reply
 from tests.fakes.telegram_api import parse_html
 
 

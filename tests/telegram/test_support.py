@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.messages import Address
+from bot.core.messages import Address
 from storage.dialogues import create_dialogue
 from storage.households import HouseholdRow, upsert_households
 from storage.models import Household, Question, Support

@@ -163,8 +163,8 @@ class DraftingTranscriber:
 
 
 def test_the_transcriber_is_chosen_by_a_setting_and_a_bad_one_stops_the_start(database_url):
-    from bot.config import SettingsError, load_settings
-    from bot.transcriber import NoTranscriber, Transcriber, load
+    from bot.core.config import SettingsError, load_settings
+    from bot.core.transcriber import NoTranscriber, Transcriber, load
 
     assert isinstance(load("none"), NoTranscriber)
     plugged = load("tests.telegram.test_voice:DraftingTranscriber")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.board import create_board_app
-from bot.messages import Address
+from bot.core.messages import Address
 from bot.runtime import Runtime
 from storage import answers, followup, moderation, staff, support
 from storage.accounts import create_account

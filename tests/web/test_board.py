@@ -24,7 +24,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from bot.board import board_routes, not_found_handler
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 from bot.runtime import Runtime
 from storage import answers, staff
 from storage.models import Question

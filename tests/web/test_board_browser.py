@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 from tests.conftest import IN_CI
 from tests.web import board_support
 from tests.web.board_support import BOT, Story

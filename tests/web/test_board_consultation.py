@@ -13,7 +13,7 @@ import lxml.html
 import pytest
 
 from bot.board import create_board_app
-from bot.messages import Address
+from bot.core.messages import Address
 from storage import consultations as store
 from tests.web import board_support
 

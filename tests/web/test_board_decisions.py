@@ -12,7 +12,7 @@ import lxml.html
 import pytest
 
 from bot.board import create_board_app
-from bot.messages import Address
+from bot.core.messages import Address
 from bot.runtime import Runtime
 from storage import answers, moderation, staff
 from storage import board as board_store

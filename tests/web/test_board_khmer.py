@@ -9,7 +9,7 @@ import httpx
 import lxml.html
 import pytest
 
-from bot.i18n import Translator
+from bot.core.i18n import Translator
 from tests.web import board_support
 from tests.web.board_support import Story
 from tests.web.test_board import get, text_of

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.zalo import ZaloChannel, event_key, verify_signature
-from bot.messages import Address, Button, Kind
+from bot.core.messages import Address, Button, Kind
 from bot.runtime import Runtime
 from storage.accounts import create_account
 from storage.models import Account, ShownChoices

@@ -7,8 +7,8 @@ import logging
 
 from sqlalchemy import func, select
 
-from bot.i18n import Translator
-from bot.messages import Button
+from bot.core.i18n import Translator
+from bot.core.messages import Button
 from storage.models import Account, Question, Support
 from tests.zalo.conftest import options
 

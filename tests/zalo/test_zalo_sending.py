@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from bot.channels.zalo import MAX_BUTTONS, RATE_BACKOFF, TEXT_LIMIT, ZaloChannel
-from bot.i18n import Translator
-from bot.messages import Address, Button, Kind, Reply, SendResult
+from bot.core.i18n import Translator
+from bot.core.messages import Address, Button, Kind, Reply, SendResult
 from bot.runtime import Runtime
 from tests.conftest import make_settings
 from tests.fakes.zalo_api import FakeZaloAPI

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from bot.channels.zalo import REFRESH_LEASE, ZaloChannel
-from bot.messages import Address, Reply, SendResult
+from bot.core.messages import Address, Reply, SendResult
 from bot.runtime import Runtime
 from storage import tokens
 from storage.models import ChannelToken

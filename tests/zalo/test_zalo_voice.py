@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.channels.zalo import ZaloChannel
-from bot.messages import Kind
+from bot.core.messages import Kind
 from storage.models import Base, Question, VoiceNote
 from tests.zalo.test_zalo_events import channel, fixture  # noqa: F401 (a fixture)
 

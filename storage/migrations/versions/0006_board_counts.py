@@ -44,6 +44,7 @@ def upgrade() -> None:
     op.create_index("ix_commitments_made_at", "commitments", ["made_at"])
     op.create_index("ix_commitments_updated_at", "commitments", ["updated_at"])
 
+    # lazy: the application's code only when this migration runs, not when Alembic lists them
     from storage.board_counts import recount_all
 
     recount_all(op.get_bind())

@@ -41,7 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bot.i18n import SUPPORTED
+from bot.core.i18n import SUPPORTED
 
 DATA_LIMIT = 64  # bytes of Telegram's callback_data
 SEPARATOR = ":"

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.transcriber import load
+
 ENV_PREFIX = "DOITHOAI_"
 SUPPORTED_LOCALES = ("vi", "en")
 
@@ -76,8 +78,6 @@ class Settings(BaseSettings):
     @field_validator("transcriber")
     @classmethod
     def _transcriber(cls, value: str) -> str:
-        from bot.transcriber import load
-
         load(value)  # a name that does not load fails at start
         return value
 
@@ -242,7 +242,7 @@ class Policy:
     staff_code_days: int = 7
     # How long a chat id that never consented (or refused) is kept: then it is forgotten.
     unconsented: timedelta = timedelta(minutes=60)
-    transcriber: str = "none"  # bot.transcriber.load's name
+    transcriber: str = "none"  # bot.core.transcriber.load's name
     voice_reminder: timedelta = timedelta(days=1)  # a voice question not written down after this
 
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from bot.messages import Address
+from bot.core.messages import Address
 
 _HANDLE_AAD = b"doithoai reply handle v1"
 
