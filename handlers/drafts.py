@@ -5,10 +5,12 @@ the button of an earlier draft is recognised as stale."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 
 from bot import buttons as btn
 from bot.messages import Button
 from handlers.context import Context
+from handlers.menu import show_menu
 from storage.conversations import State
 
 
@@ -41,3 +43,15 @@ def length_ok(ctx: Context, text: str, limits: tuple[int, int], draft: btn.Forma
         buttons=[cancel_row(ctx, draft)],
     )
     return False
+
+
+async def stale(ctx: Context, prefix: str, show_step: Callable[[Context], Awaitable[None]]) -> None:
+    """A button from an earlier message: say so, and show where the person is now (the step
+    of this flow's draft, or the menu)."""
+    _ = ctx.t._
+    ctx.notice = _("This button is out of date.")
+    if ctx.state.name.startswith(prefix):
+        ctx.say(_("That button is from an earlier message. Here is where you are:"))
+        await show_step(ctx)
+    else:
+        show_menu(ctx, _("That button is from an earlier message. What would you like to do?"))

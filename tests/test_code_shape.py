@@ -7,6 +7,8 @@ stripped) and as a shape (names, strings and numbers replaced by placeholders; k
 operators kept). Import lines, docstrings, decorators and blank lines are not part of a block;
 a run of declarations (`name: type` fields, `NAME = value` constants: class headers) is
 compared as written only, since any two dataclasses or tables of constants have the same shape.
+A block lies within one function or class: it may begin with a `def` or `class` line, never
+run on into the next one.
 """
 
 from __future__ import annotations
@@ -87,6 +89,11 @@ def _kept(tokens: list[tokenize.TokenInfo]) -> tuple[int, str, str, bool] | None
     return first.start[0], text, shape, _declaration(tokens)
 
 
+def _opens(text: str) -> bool:
+    """Whether a logical line opens a function or a class."""
+    return text.startswith(("def ", "async def ", "class "))
+
+
 def _declaration(tokens: list[tokenize.TokenInfo]) -> bool:
     """A class header, a field (`name: type`, `name: type = value`) or a constant
     (`NAME = value`): no call."""
@@ -116,6 +123,8 @@ def _blocks() -> dict[tuple[str, str], list[tuple[str, int]]]:
         lines = _logical_lines(path.read_text(encoding="utf-8"))
         for start in range(len(lines) - WINDOW + 1):
             window = lines[start : start + WINDOW]
+            if any(_opens(line[1]) for line in window[1:]):
+                continue
             kinds = [("text", 1)]
             if not all(line[3] for line in window):
                 kinds.append(("shape", 2))

@@ -33,7 +33,7 @@ from handlers.drafts import current
 from handlers.inbox import answer, commitment, forward, in_room, ours
 from handlers.inbox.cards import card, inbox_page
 from handlers.inbox.common import PREFIX, back, own_commitment, own_question, stale
-from handlers.roles import require
+from handlers.roles import require, require_pressing
 from storage.models import Commitment, Staff
 
 # Entry points
@@ -51,11 +51,11 @@ async def show(ctx: Context) -> None:
 
 async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
     """ "o:…" buttons: the inbox, a card, the actions on it, the steps of a draft."""
-    form = pressed.format
-    action = pressed.get("step") or ACTION_OF.get(form, "")
-    staff = await require(ctx, "official", f"inbox button {action[:8]}")
-    if staff is None:
+    pressing = await require_pressing(ctx, pressed, "official", "inbox", ACTION_OF)
+    if pressing is None:
         return
+    staff, action = pressing
+    form = pressed.format
     if form is btn.INBOX:
         await inbox_page(ctx, staff, pressed.get("page", 0))
     elif form in (btn.INBOX_QUESTION, btn.INBOX_FORWARD):

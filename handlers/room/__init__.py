@@ -40,7 +40,7 @@ from bot.messages import Button
 from handlers.context import Context
 from handlers.drafts import begin, current
 from handlers.pushback import publish_answer
-from handlers.roles import require
+from handlers.roles import require, require_pressing
 from handlers.room import attendance, commitment
 from handlers.room.common import (
     PREFIX,
@@ -207,12 +207,11 @@ async def _show_question(ctx: Context, question: Question, dialogue: Dialogue) -
 
 async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
     """Every g:… button; the role and the ward are checked first, whatever the data says."""
-    form = pressed.format
-    action = pressed.get("step") or ACTION_OF.get(form, "")
-    staff = await require(ctx, "facilitator", f"room button {action[:4]}")
-    if staff is None:
+    pressing = await require_pressing(ctx, pressed, "facilitator", "room", ACTION_OF)
+    if pressing is None:
         return
-    if form is btn.ROOM:
+    staff, action = pressing
+    if pressed.format is btn.ROOM:
         await _entry(ctx, staff)
     elif action == "d":
         dialogue = await allowed_dialogue(ctx, staff, pressed["dialogue"])
