@@ -122,13 +122,7 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
         show_menu(ctx, _("The themes are kept. Type /chude to go on."))
         return
     if action == "c" and state.name == "themes.pick" and small_number(arg):
-        staff = await require(ctx, "facilitator", "themes")
-        found = await store.get_consultation(ctx.session, consultation_id=int(arg))
-        if found is None or staff is None or not _for_ward(found, staff):
-            await begin(ctx)
-            return
-        data["c"] = found.id
-        await _next(ctx)
+        await _pick(ctx, int(arg))
         return
     if "c" not in data:
         await begin(ctx)
@@ -168,6 +162,17 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
     else:
         ctx.notice = _("This button is out of date.")
         await _next(ctx)
+
+
+async def _pick(ctx: Context, consultation_id: int) -> None:
+    """A consultation chosen: its first opinion under no theme, if it is the ward's."""
+    staff = await require(ctx, "facilitator", "themes")
+    found = await store.get_consultation(ctx.session, consultation_id=consultation_id)
+    if found is None or staff is None or not _for_ward(found, staff):
+        await begin(ctx)
+        return
+    ctx.state.data["c"] = found.id
+    await _next(ctx)
 
 
 async def _merge_pressed(ctx: Context, themes: dict, chosen: int) -> None:
