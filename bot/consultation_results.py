@@ -20,6 +20,7 @@ from typing import Any
 from babel.numbers import format_decimal
 
 from bot.core.i18n import N_
+from handlers.consultation.questionnaire import applies
 
 MIN_SHOWN = 5  # a group with fewer responses is never shown apart
 Z95 = 1.96
@@ -110,19 +111,6 @@ class Results:
         return [g.group for g in self.groups if not g.shown and g.count]
 
 
-def _applies(question: dict[str, Any], answers: dict[str, Any]) -> bool:
-    condition = question.get("if")
-    if not condition:
-        return True
-    given = answers.get(condition["question"])
-    if given is None:
-        return False
-    wanted = set(condition["values"])
-    if isinstance(given, list):
-        return bool(wanted & {str(g) for g in given})
-    return str(given) in wanted
-
-
 def _choice_counts(
     question: dict[str, Any], answers: list[Any], labels: list[str]
 ) -> list[ChoiceCount]:
@@ -153,7 +141,7 @@ def compute(
     results = []
     for question in questions:
         key, kind = question["id"], question["type"]
-        applied = [(g, a) for g, a in responses if _applies(question, a)]
+        applied = [(g, a) for g, a in responses if applies(question, a)]
         given = [(g, a[key]) for g, a in applied if a.get(key) not in (None, [], "")]
         result = QuestionResult(
             id=key, type=kind, text=question["text"], answered=len(given), asked=len(applied)

@@ -19,15 +19,14 @@ type instead. Its reference waits in storage.voice until the facilitator writes 
 
 from __future__ import annotations
 
-import secrets
-
 from bot.core import buttons as btn
 from bot.core.messages import Button
+from handlers import drafts
 from handlers.context import Context
 from handlers.menu import show_menu
 from storage.dialogues import general_intake, get_dialogue, open_dialogues
 from storage.links import household_of
-from storage.models import Dialogue
+from storage.models import Account, Dialogue
 from storage.questions import add_question
 from storage.topics import AGENCIES, TOPICS
 from storage.voice import add_voice
@@ -63,8 +62,7 @@ async def begin(ctx: Context) -> None:
 
 
 async def _fresh(ctx: Context) -> None:
-    nonce = secrets.token_hex(3)
-    ctx.state.name, ctx.state.data = "ask.dialogue", {"nonce": nonce}
+    drafts.begin(ctx, "ask.dialogue")
     dialogues = await _open_for(ctx)
     if len(dialogues) == 1:
         await _choose_dialogue(ctx, dialogues[0])
@@ -356,39 +354,11 @@ async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
         ctx.clear_state()
         await _fresh(ctx)
     elif action == "d":
-        dialogue = await get_dialogue(ctx.session, dialogue_id=pressed["dialogue"])
-        if dialogue is None or dialogue not in await _open_for(ctx):
-            ctx.say(_("That dialogue no longer takes questions. Please choose another."))
-            await show_step(ctx)
-            return
-        await _choose_dialogue(ctx, dialogue)
+        await _dialogue_pressed(ctx, pressed["dialogue"])
     elif action == "t":
-        if pressed["topic"] not in TOPICS:
-            await stale(ctx)
-            return
-        data["topic"] = pressed["topic"]
-        if data.get("voice"):
-            state.name = "ask.voice"
-            _show_voice(ctx)
-        elif data.get("text") and len(data["text"]) > MAX_LENGTH:
-            _too_long(ctx, data["text"])
-        elif data.get("text"):
-            state.name = "ask.anonymity"
-            ctx.say(_("Your question:\n{text}").format(text=data["text"]))
-            _show_anonymity(ctx)
-        else:
-            state.name = "ask.text"
-            _prompt_text(ctx)
-    elif action == "v" and pressed["choice"] == "ok":
-        data["text"], data["voice_ok"] = "", True
-        state.name = "ask.anonymity"
-        _show_anonymity(ctx)
+        await _topic_pressed(ctx, pressed["topic"])
     elif action == "v":
-        for key in ("voice", "seconds", "voice_ok"):
-            data.pop(key, None)
-        data.pop("text", None)
-        state.name = "ask.text"
-        _prompt_text(ctx)
+        _voice_pressed(ctx, pressed["choice"])
     elif action in ("anon", "named"):
         data["anonymous"] = action == "anon"
         state.name = "ask.confirm"
@@ -408,6 +378,64 @@ async def on_button(ctx: Context, pressed: btn.Pressed) -> None:
         await stale(ctx)
 
 
+async def _dialogue_pressed(ctx: Context, dialogue_id: int) -> None:
+    dialogue = await get_dialogue(ctx.session, dialogue_id=dialogue_id)
+    if dialogue is None or dialogue not in await _open_for(ctx):
+        ctx.say(ctx.t._("That dialogue no longer takes questions. Please choose another."))
+        await show_step(ctx)
+        return
+    await _choose_dialogue(ctx, dialogue)
+
+
+async def _topic_pressed(ctx: Context, topic: str) -> None:
+    """The topic chosen: on to the voice note, the text's length, anonymity or the text."""
+    state, data = ctx.state, ctx.state.data
+    if topic not in TOPICS:
+        await stale(ctx)
+        return
+    data["topic"] = topic
+    if data.get("voice"):
+        state.name = "ask.voice"
+        _show_voice(ctx)
+    elif data.get("text") and len(data["text"]) > MAX_LENGTH:
+        _too_long(ctx, data["text"])
+    elif data.get("text"):
+        state.name = "ask.anonymity"
+        ctx.say(ctx.t._("Your question:\n{text}").format(text=data["text"]))
+        _show_anonymity(ctx)
+    else:
+        state.name = "ask.text"
+        _prompt_text(ctx)
+
+
+def _voice_pressed(ctx: Context, choice: str) -> None:
+    """The voice note kept as the question ("ok"), or dropped for a typed text."""
+    data = ctx.state.data
+    if choice == "ok":
+        data["text"], data["voice_ok"] = "", True
+        ctx.state.name = "ask.anonymity"
+        _show_anonymity(ctx)
+        return
+    for key in ("voice", "seconds", "voice_ok"):
+        data.pop(key, None)
+    data.pop("text", None)
+    ctx.state.name = "ask.text"
+    _prompt_text(ctx)
+
+
+def _asker(ctx: Context, account: Account) -> tuple[dict, str]:
+    """Who asks, as stored (a keyed hash and a sealed handle when anonymous), and as said."""
+    _ = ctx.t._
+    if ctx.state.data["anonymous"]:
+        asker: dict = {
+            "asker_hash": ctx.sealer.asker_hash(account.asker_salt, ctx.address),
+            "reply_handle": ctx.sealer.seal(ctx.address),
+        }
+        return asker, _("Your question is anonymous: nobody can see who asked it.")
+    how = _("Your question carries your name: {name}.").format(name=account.display_name)
+    return {"account_id": account.id}, how
+
+
 async def _submit(ctx: Context) -> None:
     _ = ctx.t._
     data = ctx.state.data
@@ -422,15 +450,7 @@ async def _submit(ctx: Context) -> None:
             _("That dialogue no longer takes questions; your question goes to general questions.")
         )
     topic = TOPICS[data["topic"]]
-    if data["anonymous"]:
-        asker: dict = {
-            "asker_hash": ctx.sealer.asker_hash(account.asker_salt, ctx.address),
-            "reply_handle": ctx.sealer.seal(ctx.address),
-        }
-        how = _("Your question is anonymous: nobody can see who asked it.")
-    else:
-        asker = {"account_id": account.id}
-        how = _("Your question carries your name: {name}.").format(name=account.display_name)
+    asker, how = _asker(ctx, account)
     question = await add_question(
         ctx.session,
         dialogue_id=dialogue.id,
@@ -474,10 +494,4 @@ async def _submit(ctx: Context) -> None:
 
 async def stale(ctx: Context) -> None:
     """A button from an earlier message: say so, and show where the person is now."""
-    _ = ctx.t._
-    ctx.notice = _("This button is out of date.")
-    if ctx.state.name.startswith("ask."):
-        ctx.say(_("That button is from an earlier message. Here is where you are:"))
-        await show_step(ctx)
-    else:
-        show_menu(ctx, _("That button is from an earlier message. What would you like to do?"))
+    await drafts.stale(ctx, "ask.", show_step)

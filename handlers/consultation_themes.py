@@ -13,10 +13,9 @@ The role is checked on every update. Button data: "w:NONCE:ACTION[:ARG]" (built 
 
 from __future__ import annotations
 
-import secrets
-
 from bot.core import buttons as btn
 from bot.core.messages import Button
+from handlers import drafts
 from handlers.consultation import small_number
 from handlers.context import Context
 from handlers.menu import show_menu
@@ -48,8 +47,7 @@ async def begin(ctx: Context) -> None:
     if not found:
         show_menu(ctx, _("No consultation of your ward has opinions to group."))
         return
-    nonce = secrets.token_hex(3)
-    ctx.state.name, ctx.state.data = "themes.pick", {"nonce": nonce, "skipped": []}
+    nonce = drafts.begin(ctx, "themes.pick", skipped=[])
     if len(found) == 1:
         ctx.state.data["c"] = found[0].id
         await _next(ctx)
@@ -124,13 +122,7 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
         show_menu(ctx, _("The themes are kept. Type /chude to go on."))
         return
     if action == "c" and state.name == "themes.pick" and small_number(arg):
-        staff = await require(ctx, "facilitator", "themes")
-        found = await store.get_consultation(ctx.session, consultation_id=int(arg))
-        if found is None or staff is None or not _for_ward(found, staff):
-            await begin(ctx)
-            return
-        data["c"] = found.id
-        await _next(ctx)
+        await _pick(ctx, int(arg))
         return
     if "c" not in data:
         await begin(ctx)
@@ -166,27 +158,41 @@ async def on_button(ctx: Context, parts: list[str]) -> None:
     elif (
         action == "m" and state.name == "themes.merge" and small_number(arg) and int(arg) in themes
     ):
-        if "keep" not in data:
-            data["keep"] = int(arg)
-            others = [th for th in themes.values() if th.id != int(arg)]
-            _show_merge(
-                ctx,
-                others,
-                _("Which theme goes into “{name}”?").format(name=themes[int(arg)].name),
-            )
-            return
-        keep, gone = themes.get(data.pop("keep")), themes[int(arg)]
-        if keep is None or keep.id == gone.id:
-            await _next(ctx)
-            return
-        await store.merge_themes(ctx.session, consultation_id=cid, keep=keep, gone=gone)
-        ctx.say(
-            _("The theme “{gone}” is merged into “{keep}”.").format(gone=gone.name, keep=keep.name)
-        )
-        await _next(ctx)
+        await _merge_pressed(ctx, themes, int(arg))
     else:
         ctx.notice = _("This button is out of date.")
         await _next(ctx)
+
+
+async def _pick(ctx: Context, consultation_id: int) -> None:
+    """A consultation chosen: its first opinion under no theme, if it is the ward's."""
+    staff = await require(ctx, "facilitator", "themes")
+    found = await store.get_consultation(ctx.session, consultation_id=consultation_id)
+    if found is None or staff is None or not _for_ward(found, staff):
+        await begin(ctx)
+        return
+    ctx.state.data["c"] = found.id
+    await _next(ctx)
+
+
+async def _merge_pressed(ctx: Context, themes: dict, chosen: int) -> None:
+    """The theme kept (first press), then the theme merged into it (second press)."""
+    _ = ctx.t._
+    data = ctx.state.data
+    if "keep" not in data:
+        data["keep"] = chosen
+        others = [th for th in themes.values() if th.id != chosen]
+        _show_merge(
+            ctx, others, _("Which theme goes into “{name}”?").format(name=themes[chosen].name)
+        )
+        return
+    keep, gone = themes.get(data.pop("keep")), themes[chosen]
+    if keep is None or keep.id == gone.id:
+        await _next(ctx)
+        return
+    await store.merge_themes(ctx.session, consultation_id=data["c"], keep=keep, gone=gone)
+    ctx.say(_("The theme “{gone}” is merged into “{keep}”.").format(gone=gone.name, keep=keep.name))
+    await _next(ctx)
 
 
 def _show_merge(ctx: Context, themes: list, text: str) -> None:

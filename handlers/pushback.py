@@ -25,6 +25,7 @@ from bot.core import buttons as btn
 from bot.core.anonymity import Sealer
 from bot.core.i18n import Translator, choose
 from bot.core.messages import Address, Button, Reply
+from handlers import support
 from storage import links
 from storage.models import Account, Agency, Answer, Commitment, Question, Support
 from storage.outbox import PRIORITY_REPLY, SEALED, Outgoing, enqueue_many
@@ -175,11 +176,8 @@ EXCERPT = 120
 
 
 def excerpt(text: str, limit: int = EXCERPT) -> str:
-    """The start of a text, cut at a word where it is long."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+    """The start of a text, cut at a word where it is long (shorter than handlers.support's)."""
+    return support.excerpt(text, limit)
 
 
 async def _agency_name(session: AsyncSession, code: str) -> str:

@@ -7,7 +7,9 @@ update from the chat it comes from, never trusted from the payload.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
+from bot.core import buttons as btn
 from handlers.context import Context
 from storage.models import Staff
 from storage.staff import find_active
@@ -54,3 +56,13 @@ async def require(ctx: Context, role: str, action: str) -> Staff | None:
             )
         )
     return None
+
+
+async def require_pressing(
+    ctx: Context, pressed: btn.Pressed, role: str, flow: str, steps: Mapping[btn.Format, str]
+) -> tuple[Staff, str] | None:
+    """The staff member pressing a button of a staff flow, and the button's step (its "step"
+    field, or the step of its format in `steps`); None, refused and logged, without `role`."""
+    action = pressed.get("step") or steps.get(pressed.format, "")
+    staff = await require(ctx, role, f"{flow} button {action[:8]}")
+    return None if staff is None else (staff, action)

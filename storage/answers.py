@@ -25,6 +25,7 @@ from storage.models import (
     Staff,
     Support,
 )
+from storage.questions import by_ticket as by_ticket
 
 # An official's inbox: approved questions and those already dealt with. New, rejected and
 # merged ones are the facilitator's; reopened ones are back with the facilitator.
@@ -48,10 +49,6 @@ async def inbox(session: AsyncSession, *, agency: str) -> list[InboxItem]:
         .order_by(waiting, Question.supporters.desc(), Question.submitted_on, Question.ticket)
     )
     return [InboxItem(question, dialogue) for question, dialogue in rows]
-
-
-async def by_ticket(session: AsyncSession, *, ticket: str) -> Question | None:
-    return await session.scalar(select(Question).where(Question.ticket == ticket.upper()))
 
 
 async def answers_to(session: AsyncSession, *, question_ids: list[str]) -> list[Answer]:

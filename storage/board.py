@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.board_counts import ANSWERED_STATUSES, PUBLISHED, VERSION, day
+from storage.dialogues import ends_at
+from storage.dialogues import find_general_intake as general_intake  # noqa: F401 (bot/board.py)
 from storage.models import Agency, Answer, BoardCount, Commitment, Dialogue, Question
+from storage.staff import find_agency
 
 # PUBLISHED: questions the facilitator approved for publication, and what came of them. New
 # ones are not read yet, rejected ones were refused, merged ones live on in the question they
@@ -264,12 +267,6 @@ class FeedEntry:
     progress: str = ""
     fulfilled_on: date | None = None
     private: bool = False
-
-
-def ends_at(dialogue: Dialogue) -> datetime | None:
-    if dialogue.starts_at is None:
-        return None
-    return dialogue.starts_at + timedelta(minutes=dialogue.duration_minutes)
 
 
 def question_anchor(ticket: str) -> str:
@@ -585,10 +582,6 @@ async def recent_results(
     return [DialogueResult(d, figures[d.id]) for d in ended]
 
 
-async def general_intake(session: AsyncSession) -> Dialogue | None:
-    return await session.scalar(select(Dialogue).where(Dialogue.kind == "general"))
-
-
 async def dialogue_board(
     session: AsyncSession,
     *,
@@ -671,12 +664,6 @@ async def dialogue_board(
     )
     board.general_commitments = [_commitment(c, private=False) for c in general]
     return board
-
-
-async def find_agency(session: AsyncSession, *, code: str) -> Agency | None:
-    if not code or len(code) > 32:
-        return None
-    return await session.get(Agency, code)
 
 
 async def agency_names(session: AsyncSession) -> dict[str, str]:

@@ -31,7 +31,6 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import delete, event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -44,6 +43,7 @@ from storage.models import (
     Dialogue,
     Question,
 )
+from storage.upsert import upsert
 
 # Questions the facilitator approved for publication, and what came of them.
 PUBLISHED = ("approved", "answered", "committed", "fulfilled", "reopened")
@@ -181,10 +181,6 @@ def measure(connection: Connection, subjects: Iterable[str]) -> dict[str, Counte
     return found
 
 
-def _insert(connection: Connection, table: Any) -> Any:
-    return (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
-
-
 def _add(connection: Connection, delta: Counter[Key]) -> None:
     """Add the non-zero differences to the kept counts, in key order (so that two writers on
     PostgreSQL take the rows' locks in the same order)."""
@@ -196,10 +192,11 @@ def _add(connection: Connection, delta: Counter[Key]) -> None:
     if not rows:
         return
     table = BoardCount.__table__
-    statement = _insert(connection, table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["dialogue_id", "agency", "name", "day"],
-        set_={"n": table.c.n + statement.excluded.n},
+    statement = upsert(
+        connection,
+        table,
+        keys=["dialogue_id", "agency", "name", "day"],
+        set_=lambda excluded: {"n": table.c.n + excluded.n},
     )
     connection.execute(statement, rows)
 
@@ -239,11 +236,7 @@ def refresh(connection: Connection, subjects: Iterable[str], *, changed: bool = 
         delta[VERSION] += 1
     _add(connection, delta)
     if kept:
-        statement = _insert(connection, table)
-        statement = statement.on_conflict_do_update(
-            index_elements=["subject"], set_={"counts": statement.excluded.counts}
-        )
-        connection.execute(statement, kept)
+        connection.execute(upsert(connection, table, keys=["subject"], update=["counts"]), kept)
     for chunk in _chunks(gone):
         connection.execute(delete(table).where(table.c.subject.in_(chunk)))
 

@@ -36,9 +36,14 @@ async def list_dialogues(session: AsyncSession) -> list[Dialogue]:
     return list(rows)
 
 
+async def find_general_intake(session: AsyncSession) -> Dialogue | None:
+    """The standing intake for questions when no session is open; None before the migrations."""
+    return await session.scalar(select(Dialogue).where(Dialogue.kind == "general"))
+
+
 async def general_intake(session: AsyncSession) -> Dialogue:
     """The standing intake for questions when no session is open (created by the first migration)."""
-    dialogue = await session.scalar(select(Dialogue).where(Dialogue.kind == "general"))
+    dialogue = await find_general_intake(session)
     if dialogue is None:
         raise LookupError("the general intake is missing: run `doithoai db upgrade`")
     return dialogue
@@ -79,3 +84,10 @@ async def create_dialogue(
     session.add(dialogue)
     await session.flush()
     return dialogue
+
+
+def ends_at(dialogue: Dialogue) -> datetime | None:
+    """When a dialogue ends: its start plus its duration (None while it has no start)."""
+    if dialogue.starts_at is None:
+        return None
+    return dialogue.starts_at + timedelta(minutes=dialogue.duration_minutes)

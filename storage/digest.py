@@ -18,8 +18,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import invitations as inv
@@ -41,6 +39,7 @@ from storage.models import (
     Staff,
 )
 from storage.outbox import SEALED, UNDELIVERED, VIA, via_key
+from storage.upsert import upsert
 
 # Where a question stands, as the digest groups it (rejected and merged ones are not counted).
 MODERATION, WAITING, ANSWERED, COMMITTED = "moderation", "waiting", "answered", "committed"
@@ -558,9 +557,7 @@ async def claim_job(session: AsyncSession, *, key: str, now: datetime) -> bool:
     INSERT ... ON CONFLICT DO NOTHING: a second process inserting the same key waits for the
     first one's transaction and then inserts nothing, so only one of them goes on to write.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     result = await session.execute(
-        insert(DailyJob).values(key=key, done_at=now).on_conflict_do_nothing(index_elements=["key"])
+        upsert(session, DailyJob, keys=["key"], values={"key": key, "done_at": now})
     )
     return (result.rowcount or 0) == 1

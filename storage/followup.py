@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialogues import ends_at
 from storage.models import (
     Account,
     Agency,
@@ -35,11 +36,6 @@ AFTER = timedelta(days=30)
 UNANSWERED = ("approved", "reopened")
 
 
-def ends_at(dialogue: Dialogue) -> datetime:
-    assert dialogue.starts_at is not None
-    return dialogue.starts_at + timedelta(minutes=dialogue.duration_minutes)
-
-
 async def room_dialogues(session: AsyncSession, *, ward: str, now: datetime) -> list[Dialogue]:
     """The ward's session dialogues, not cancelled, whose room is open now; newest first."""
     rows = await session.scalars(
@@ -53,7 +49,11 @@ async def room_dialogues(session: AsyncSession, *, ward: str, now: datetime) -> 
         .order_by(Dialogue.starts_at.desc(), Dialogue.id.desc())
     )
     # `wards` is a JSON list, filtered here rather than in each database's JSON dialect.
-    return [d for d in rows if ward in (d.wards or []) and now <= ends_at(d) + AFTER]
+    return [
+        d
+        for d in rows
+        if ward in (d.wards or []) and (end := ends_at(d)) is not None and now <= end + AFTER
+    ]
 
 
 async def room_questions(session: AsyncSession, *, dialogue_id: int) -> list[Question]:
@@ -190,7 +190,7 @@ async def ended(session: AsyncSession, *, now: datetime) -> list[Dialogue]:
         )
         .order_by(Dialogue.starts_at, Dialogue.id)
     )
-    return [d for d in rows if ends_at(d) <= now]
+    return [d for d in rows if (end := ends_at(d)) is not None and end <= now]
 
 
 async def claim_closing(session: AsyncSession, *, dialogue: Dialogue, now: datetime) -> bool:

@@ -5,20 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Heartbeat
+from storage.upsert import upsert
 
 
 async def beat(session: AsyncSession, *, name: str, now: datetime) -> None:
     """Record that `name` ran at `now` (one row, whichever process ran it)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Heartbeat).values(job=name, at=now)
     await session.execute(
-        statement.on_conflict_do_update(index_elements=["job"], set_={"at": statement.excluded.at})
+        upsert(session, Heartbeat, keys=["job"], values={"job": name, "at": now}, update=["at"])
     )
 
 

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import IncomingEvent
+from storage.upsert import upsert
 
 
 @dataclass(frozen=True)
@@ -40,12 +39,16 @@ async def store(
     sender: str = "",
 ) -> bool:
     """Keep an event unless one with the same key is kept already (a replay); True if new."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    row = {
+        "channel": channel,
+        "key": key,
+        "body": body,
+        "received_at": now,
+        "attempts": 0,
+        "sender": sender,
+    }
     result = await session.execute(
-        insert(IncomingEvent)
-        .values(channel=channel, key=key, body=body, received_at=now, attempts=0, sender=sender)
-        .on_conflict_do_nothing(index_elements=["channel", "key"])
+        upsert(session, IncomingEvent, keys=["channel", "key"], values=row)
     )
     return (result.rowcount or 0) == 1
 

@@ -36,13 +36,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import refresh_statistics
 from storage.models import Account, Dialogue, Household, HouseholdLink, Invitation, OutboxMessage
 from storage.outbox import UNDELIVERED, key_range
+from storage.upsert import dialect_insert
 
 INVITED = ("invited", "letter", "accepted", "declined")
 EXPECTED = ("invited", "letter", "accepted")  # still counted on to come, or asked to
@@ -250,8 +249,7 @@ async def enqueue_invitations(
     Returns (messages queued, letters to print).
     """
     obj, arr = _json(session)
-    dialect = session.get_bind().dialect.name
-    insert_for_dialect = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    insert_for_dialect = dialect_insert(session)
     text = String()
     invitation_id = cast(Invitation.id, String)
     locale = func.coalesce(Account.locale, default_locale)

@@ -31,12 +31,11 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Account, OutboxMessage, ProcessedUpdate, RateBudget, RecipientPace
+from storage.upsert import dialect_insert
 
 PRIORITY_REPLY = 0
 PRIORITY_REMINDER = 10
@@ -75,7 +74,7 @@ BACKOFF_CAP = timedelta(minutes=15)
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(session)
 
 
 def _row(key: str, channel: str, recipient: str, body: Any, priority: int, now: datetime) -> dict:

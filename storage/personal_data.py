@@ -18,8 +18,6 @@ import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import MetaData, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -32,6 +30,7 @@ from storage.models import (
     UnconsentedChat,
 )
 from storage.outbox import forget_recipient
+from storage.upsert import upsert
 
 # A column whose name says it may hold an address, a name, a username, a phone number, or
 # what can lead to them (a raw body, a sealed handle, a keyed hash).
@@ -123,11 +122,10 @@ async def note_unconsented(
 ) -> None:
     """This chat was answered without a consent in force: forget it later if it stays so.
     One statement (an upsert), so that two processes noting the same chat never collide."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(UnconsentedChat).values(channel=channel, user_id=user_id, seen_at=now)
+    row = {"channel": channel, "user_id": user_id, "seen_at": now}
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["channel", "user_id"], set_={"seen_at": statement.excluded.seen_at}
+        upsert(
+            session, UnconsentedChat, keys=["channel", "user_id"], values=row, update=["seen_at"]
         )
     )
 

@@ -96,3 +96,8 @@ async def release_questions(session: AsyncSession, *, account_id: int, asker_has
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+async def by_ticket(session: AsyncSession, *, ticket: str) -> Question | None:
+    """The question of a ticket, as typed or pressed (any case)."""
+    return await session.scalar(select(Question).where(Question.ticket == ticket.upper()))

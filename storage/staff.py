@@ -124,6 +124,9 @@ async def list_agencies(session: AsyncSession, *, active_only: bool = True) -> l
 
 
 async def find_agency(session: AsyncSession, *, code: str) -> Agency | None:
+    """The agency of a code, if any (a code longer than any agency's is not looked up)."""
+    if not code or len(code) > 32:
+        return None
     return await session.get(Agency, code)
 
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage import board_counts
 from storage.models import Dialogue, Question, Support
+from storage.questions import by_ticket as by_ticket
+from storage.upsert import upsert
 
 # What other citizens may see and support: approved and what came of it. Sensitive questions
 # are never shown in public; merged ones live on in the question they were joined to.
@@ -83,10 +83,6 @@ def may_browse(question: Question, *, dialogue_ids: list[int]) -> bool:
     )
 
 
-async def by_ticket(session: AsyncSession, *, ticket: str) -> Question | None:
-    return await session.scalar(select(Question).where(Question.ticket == ticket.upper()))
-
-
 async def relation(
     session: AsyncSession, *, question: Question, account_id: int, person_hash: str
 ) -> str:
@@ -140,16 +136,14 @@ async def add_support(
 
     The insert skips a twin (a double tap in two processes) and the count is incremented in
     SQL, so that concurrent supports are never lost."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    row = {
+        "question_id": question.id,
+        "supporter_hash": supporter_hash,
+        "reply_handle": reply_handle,
+        "supported_on": today,
+    }
     result = await session.execute(
-        insert(Support)
-        .values(
-            question_id=question.id,
-            supporter_hash=supporter_hash,
-            reply_handle=reply_handle,
-            supported_on=today,
-        )
-        .on_conflict_do_nothing(index_elements=["question_id", "supporter_hash"])
+        upsert(session, Support, keys=["question_id", "supporter_hash"], values=row)
     )
     if not result.rowcount:
         return False

@@ -21,11 +21,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelToken
+from storage.upsert import upsert
 
 SPENT = ""  # the refresh token once the platform refused it: only an operator can mend it
 
@@ -60,20 +59,15 @@ async def seed(
 ) -> None:
     """Write the first tokens (from the settings) unless a row exists: the database keeps the
     rotated ones after, and settings never overwrite them."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(ChannelToken)
-        .values(
-            channel=channel,
-            access_token=access_token,
-            refresh_token=refresh_token,
-            expires_at=expires_at,
-            refresh_started_at=None,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["channel"])
-    )
+    row = {
+        "channel": channel,
+        "access_token": access_token,
+        "refresh_token": refresh_token,
+        "expires_at": expires_at,
+        "refresh_started_at": None,
+        "updated_at": now,
+    }
+    await session.execute(upsert(session, ChannelToken, keys=["channel"], values=row))
 
 
 def start_refresh(row: ChannelToken, *, now: datetime) -> None:
