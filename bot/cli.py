@@ -15,7 +15,6 @@ import os
 import re
 import sys
 from collections.abc import Coroutine
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -342,36 +341,22 @@ def run(
 
 
 async def _serve(settings: Settings, *, webhook: bool = False) -> None:
-    import logging
     import signal
 
-    from bot.channels.telegram import TelegramChannel
-    from bot.clock import Ticker
     from bot.runtime import Runtime
 
     runtime = Runtime(settings)
     server = None
-    zalo = None
     try:
         await runtime.check_schema()
-        assert settings.telegram_token is not None
-        telegram = TelegramChannel(
-            token=settings.telegram_token.get_secret_value(),
-            api_url=settings.telegram_api_url,
-            dispatch=runtime.dispatcher.dispatch,
-            default_locale=settings.default_locale,
-            rate=settings.telegram_rate,
-            spacing=timedelta(seconds=settings.telegram_chat_interval),
-            webhook=webhook,
-        )
-        runtime.add_channel(telegram)
+        runtime.add_configured_channels(webhook=webhook)
+        telegram, zalo = runtime.telegram, runtime.zalo
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         # Zalo posts its events to the webhook only; without one, what is queued for Zalo
         # chats (invitations, answers) is still delivered.
-        zalo = _zalo_channel(runtime)
         if webhook:
             server = _web_server(runtime, telegram, zalo)
             await server.start()
@@ -384,15 +369,7 @@ async def _serve(settings: Settings, *, webhook: bool = False) -> None:
             await telegram.start_polling()
         delivery = asyncio.create_task(runtime.outbox.run())
         intake = asyncio.create_task(runtime.intake.run()) if webhook else None
-        ticker = Ticker(
-            runtime.sessions,
-            clock=runtime.clock,
-            zone=settings.zone,
-            default_locale=settings.default_locale,
-            on_messages=runtime.outbox.wake,
-            policy=settings.policy,
-            retention=timedelta(days=settings.retention_days),
-        )
+        ticker = runtime.ticker()
         ticker.start()
         if settings.metrics_port is not None and not webhook:
             from prometheus_client import start_http_server
@@ -400,18 +377,7 @@ async def _serve(settings: Settings, *, webhook: bool = False) -> None:
             # Polling has no web app: /metrics on a port of its own.
             start_http_server(settings.metrics_port, addr=settings.host)
         progress = asyncio.create_task(_report_progress(runtime))
-        if server is not None:
-            logging.getLogger("doithoai").info(
-                "running: webhooks (%s) on %s:%d, clock ticking, outbox delivering",
-                "Telegram, Zalo" if zalo is not None else "Telegram",
-                server.host,
-                server.port,
-            )
-        else:
-            logging.getLogger("doithoai").info(
-                "running: Telegram polling%s, clock ticking, outbox delivering",
-                ", Zalo sending only (its events need --webhook)" if zalo is not None else "",
-            )
+        _log_running(server, zalo)
         await stop.wait()
         if server is not None:
             await server.stop()  # requests under way finish: what they stored is kept
@@ -424,25 +390,24 @@ async def _serve(settings: Settings, *, webhook: bool = False) -> None:
     finally:
         if server is not None:
             await server.stop()
-        if zalo is not None:
-            await zalo.close()
         await runtime.close()
 
 
-def _zalo_channel(runtime):
-    """The Zalo channel when Zalo is configured (its webhook and its deliveries), else None."""
-    if not runtime.settings.zalo_enabled:
-        return None
-    from bot.channels.zalo import ZaloChannel
+def _log_running(server, zalo) -> None:
+    import logging
 
-    zalo = ZaloChannel(
-        settings=runtime.settings,
-        sessions=runtime.sessions,
-        sealer=runtime.dispatcher.sealer,
-        clock=runtime.clock,
-    )
-    runtime.add_channel(zalo)
-    return zalo
+    if server is not None:
+        logging.getLogger("doithoai").info(
+            "running: webhooks (%s) on %s:%d, clock ticking, outbox delivering",
+            "Telegram, Zalo" if zalo is not None else "Telegram",
+            server.host,
+            server.port,
+        )
+    else:
+        logging.getLogger("doithoai").info(
+            "running: Telegram polling%s, clock ticking, outbox delivering",
+            ", Zalo sending only (its events need --webhook)" if zalo is not None else "",
+        )
 
 
 def _web_server(runtime, telegram, zalo):

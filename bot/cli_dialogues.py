@@ -433,7 +433,8 @@ def invite(
 
     Letters are printed once: a second run prints only the households not lettered before."""
     from bot.dispatcher import utcnow
-    from handlers.invitations import invite_selected
+    from bot.services import Notifier
+    from bot.services.invitations import Invitations
 
     settings, t = _context()
     written: dict[str, int] = {}
@@ -448,12 +449,8 @@ def invite(
                 style="red",
             )
             raise typer.Exit(1)
-        result = await invite_selected(
-            session,
-            dialogue=d,
-            now=utcnow(),
-            default_locale=settings.default_locale,
-            zone=settings.zone,
+        result = await Invitations(Notifier.from_settings(settings)).invite(
+            session, dialogue=d, now=utcnow()
         )
         written["queued"] = result.queued
         letter_invitees = await inv.letters_to_print(session, dialogue_id=d.id, changed=changed)
@@ -552,62 +549,34 @@ async def _write_letters(
 
 
 def _send_with_progress(settings: Settings, t: Translator, prefix: str) -> None:
-    """Deliver now, showing sent / pending / failed / unreachable until nothing waits."""
+    """Deliver now on every configured channel, showing sent / pending / failed / unreachable
+    until nothing waits."""
     from bot.cli import _run
 
-    if settings.telegram_token is None:
+    if settings.telegram_token is None and not settings.zalo_enabled:
         console.print(
             t._("No DOITHOAI_TELEGRAM_TOKEN: the messages wait in the outbox for `doithoai run`.")
         )
         return
 
     async def main() -> None:
-        from bot.channels.telegram import TelegramChannel
-        from bot.dispatcher import utcnow
-        from bot.outbox import Outbox
-        from storage.db import create_engine, session_factory
+        from bot.runtime import Runtime
 
-        engine = create_engine(settings.database_url)
-        sessions = session_factory(engine)
-        assert settings.telegram_token is not None
-        telegram = TelegramChannel(
-            token=settings.telegram_token.get_secret_value(),
-            api_url=settings.telegram_api_url,
-            dispatch=None,
-            rate=settings.telegram_rate,
-            spacing=timedelta(seconds=settings.telegram_chat_interval),
-        )
-        channels: dict = {"telegram": telegram}
-        zalo = None
-        if settings.zalo_enabled and settings.secret_key is not None:
+        runtime = Runtime(settings)
+        try:
             # The households on Zalo are invited now too: what Zalo refuses (its window)
             # shows among the failed, and goes on to the household's Telegram chat if any.
-            from bot.channels.zalo import ZaloChannel
-
-            zalo = ZaloChannel(settings=settings, sessions=sessions, clock=utcnow)
-            channels["zalo"] = zalo
-        outbox = Outbox(sessions, channels, clock=utcnow)
-
-        async def drain_all() -> None:
-            # Zalo first: a message its window stops is copied to Telegram, drained after.
-            if zalo is not None:
-                await outbox.drain("zalo")
-            await outbox.drain("telegram")
-
-        try:
-            await telegram.application.initialize()
-            async with _progress(sessions, t, prefix) as refresh:
-                drain = asyncio.create_task(drain_all())
+            runtime.add_configured_channels()
+            await runtime.start_sending()
+            async with _progress(runtime.sessions, t, prefix) as refresh:
+                drain = asyncio.create_task(runtime.deliver_all())
                 while not drain.done():
                     await refresh()
                     await asyncio.sleep(0.5)
                 await drain
                 await refresh()
         finally:
-            await telegram.application.shutdown()
-            if zalo is not None:
-                await zalo.close()
-            await engine.dispose()
+            await runtime.close()
 
     _run(main(), settings)
 
@@ -737,7 +706,8 @@ def move(
 ) -> None:
     """Move a dialogue: its reminders follow, and those invited are told."""
     from bot.dispatcher import utcnow
-    from handlers.invitations import announce_move
+    from bot.services import Notifier
+    from bot.services.invitations import Invitations
     from storage.reminders import cancel_pending, schedule
 
     settings, t = _context()
@@ -759,8 +729,8 @@ def move(
         now = utcnow()
         await cancel_pending(session, dialogue_id=d.id)
         await schedule(session, dialogue=d, offsets=settings.reminder_offsets, now=now)
-        told = await announce_move(
-            session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
+        told = await Invitations(Notifier.from_settings(settings)).announce_move(
+            session, dialogue=d, now=now
         )
         lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
         console.print(
@@ -784,7 +754,8 @@ def move(
 def cancel(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
     """Cancel a dialogue: no more reminders, and those invited are told."""
     from bot.dispatcher import utcnow
-    from handlers.invitations import announce_cancellation
+    from bot.services import Notifier
+    from bot.services.invitations import Invitations
     from storage.reminders import cancel_pending
 
     settings, t = _context()
@@ -792,8 +763,8 @@ def cancel(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
         now = utcnow()
-        told = await announce_cancellation(
-            session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
+        told = await Invitations(Notifier.from_settings(settings)).announce_cancellation(
+            session, dialogue=d, now=now
         )
         lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
         d.status = "cancelled"
@@ -1012,8 +983,8 @@ def decide(
         _fail(t._("Configuration error: {detail}").format(detail=exc))
 
     async def work(session: AsyncSession) -> None:
-        from bot.anonymity import Sealer
         from bot.dispatcher import utcnow
+        from bot.services import Notifier
         from handlers.decisions import publish_commitment_decision, publish_question_decision
         from storage import dialogue_decisions as store
         from storage.answers import by_ticket
@@ -1052,13 +1023,7 @@ def decide(
             )
         else:
             changed = await store.decide_question(session, question=target, **values)
-        assert settings.secret_key is not None
-        common = dict(
-            sealer=Sealer(settings.secret_key.get_secret_value()),
-            now=now,
-            zone=settings.zone,
-            default_locale=settings.default_locale,
-        )
+        common = dict(notifier=Notifier.from_settings(settings), now=now)
         if commitment is not None:
             told = await publish_commitment_decision(
                 session, commitment=commitment, question=target, **common
@@ -1118,8 +1083,8 @@ async def _commitment_subject(session: AsyncSession, text: str, t: Translator) -
 def decisions_(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
     """The decisions taken on a dialogue's proposals and commitments (no asker is shown)."""
     from bot.cli import _fail
+    from bot.services.pushback import excerpt
     from handlers.decisions import DECISION_NAMES
-    from handlers.pushback import excerpt
     from storage.board import agency_names
     from storage.dialogue_decisions import decided_in
     from storage.topics import AGENCIES

@@ -30,9 +30,9 @@ from datetime import date, timedelta
 from bot import buttons as btn
 from bot.i18n import N_, Translator, choose, parse_date
 from bot.messages import Button, Reply
+from bot.services.pushback import PushBack, commitment_lines, excerpt
 from handlers.ask import dialogue_title
 from handlers.context import Context
-from handlers.pushback import commitment_lines, excerpt, publish_answer, publish_commitment
 from handlers.roles import require
 from storage import answers as store
 from storage.conversations import State
@@ -426,14 +426,11 @@ async def _publish_answer(ctx: Context, staff: Staff) -> None:
         now=ctx.now,
         today=ctx.today,
     )
-    count = await publish_answer(
+    count = await PushBack(ctx.notifier).answer(
         ctx.session,
         answer=answer,
         question=question,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
     )
     ctx.clear_state()
     _published(
@@ -630,14 +627,11 @@ async def _publish_commitment(ctx: Context, staff: Staff) -> None:
         now=ctx.now,
         today=ctx.today,
     )
-    count = await publish_commitment(
+    count = await PushBack(ctx.notifier).commitment(
         ctx.session,
         commitment=commitment,
         question=question,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
     )
     ctx.clear_state()
     _published(
@@ -801,14 +795,11 @@ async def _do_in_room(ctx: Context, staff: Staff, summary: str) -> None:
         today=ctx.today,
         in_room=True,
     )
-    count = await publish_answer(
+    count = await PushBack(ctx.notifier).answer(
         ctx.session,
         answer=answer,
         question=question,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
     )
     _published(ctx, count, done)
 
@@ -971,14 +962,11 @@ async def _push(ctx: Context, commitment: Commitment) -> int:
     question = await ctx.session.get(Question, commitment.question_id)
     if question is None:
         return 0
-    return await publish_commitment(
+    return await PushBack(ctx.notifier).commitment(
         ctx.session,
         commitment=commitment,
         question=question,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
     )
 
 

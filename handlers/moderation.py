@@ -38,9 +38,9 @@ from bot import buttons as btn
 from bot import transcriber
 from bot.i18n import N_, Translator
 from bot.messages import Button, Reply
+from bot.services.pushback import PushBack, excerpt
 from handlers.ask import MAX_LENGTH, MIN_LENGTH, dialogue_title
 from handlers.context import Context
-from handlers.pushback import excerpt, tell
 from handlers.roles import require
 from storage import moderation as mod
 from storage import voice
@@ -492,15 +492,12 @@ async def _reject(
 async def _tell(
     ctx: Context, question: Question, event: str, build: Callable[[Translator], Reply]
 ) -> None:
-    await tell(
+    await PushBack(ctx.notifier).tell(
         ctx.session,
         question_id=question.id,
         event=event,
         build=build,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
         followers=False,
     )
 

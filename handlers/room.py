@@ -38,8 +38,8 @@ from datetime import date, timedelta
 from bot import buttons as btn
 from bot.i18n import N_, parse_date
 from bot.messages import Button
+from bot.services.pushback import PushBack
 from handlers.context import Context
-from handlers.pushback import publish_answer, publish_commitment
 from handlers.roles import require
 from handlers.support import excerpt
 from storage import followup
@@ -470,14 +470,11 @@ async def _finish_in_room(ctx: Context, staff: Staff, summary: str) -> None:
     )
     text = _("#{ticket} is marked as answered at the dialogue.").format(ticket=question.ticket)
     if answer is not None:
-        told = await publish_answer(
+        told = await PushBack(ctx.notifier).answer(
             ctx.session,
             answer=answer,
             question=question,
-            sealer=ctx.sealer,
             now=ctx.now,
-            zone=ctx.zone,
-            default_locale=ctx.default_locale,
         )
         text += "\n" + ctx.t.ngettext(
             "The summary goes to {count} person who follows the question.",
@@ -614,14 +611,11 @@ async def _finish_commitment(ctx: Context, staff: Staff, responsible: str) -> No
         _("👤 Responsible: {who}").format(who=commitment.responsible or "–"),
     ]
     if question is not None:
-        told = await publish_commitment(
+        told = await PushBack(ctx.notifier).commitment(
             ctx.session,
             commitment=commitment,
             question=question,
-            sealer=ctx.sealer,
             now=ctx.now,
-            zone=ctx.zone,
-            default_locale=ctx.default_locale,
         )
         lines += [
             "",
