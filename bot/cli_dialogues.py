@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from storage.models import Dialogue
+    from storage.selection import Selection
 
 # Imported when first used: `doithoai --help` starts without them.
 asyncio = Lazy("asyncio")
@@ -31,7 +31,6 @@ BarColumn = Lazy("rich.progress", "BarColumn")
 Progress = Lazy("rich.progress", "Progress")
 TextColumn = Lazy("rich.progress", "TextColumn")
 Table = Lazy("rich.table", "Table")
-select = Lazy("sqlalchemy", "select")
 digest_store = Lazy("storage.digest")
 inv = Lazy("storage.invitations")
 outbox_store = Lazy("storage.outbox")
@@ -39,8 +38,6 @@ reading = Lazy("storage.db", "reading")
 create_dialogue = Lazy("storage.dialogues", "create_dialogue")
 get_dialogue = Lazy("storage.dialogues", "get_dialogue")
 list_dialogues = Lazy("storage.dialogues", "list_dialogues")
-is_minority = Lazy("storage.households", "is_minority")
-Household = Lazy("storage.models", "Household")
 
 dialogue_app = typer.Typer(no_args_is_help=True, help="Dialogues: plan, select, invite, follow.")
 console = LazyConsole()
@@ -97,11 +94,6 @@ async def _dialogue(session: AsyncSession, dialogue_id: int, t: Translator) -> D
         console.print(t._("There is no dialogue {id}.").format(id=dialogue_id), style="red")
         raise typer.Exit(1)
     return dialogue
-
-
-def waitlist_depth(total: int) -> int:
-    """How many households to keep waiting in each group: twice the session, at least 50."""
-    return max(2 * total, 50)
 
 
 def _split(value: str) -> list[str]:
@@ -244,23 +236,15 @@ def select_(
     seed: int = typer.Option(None, help="Seed of the draw (default: the dialogue's id)."),
 ) -> None:
     """Choose the households to invite by the quotas, with a ranked waitlist."""
-    from storage.selection import Candidate, select_invitees
+    from bot.services.selection import NoCandidates, select_households
 
     settings, t = _context()
 
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
-        query = select(
-            Household.id, Household.ward, Household.category, Household.gender, Household.ethnicity
-        )
-        if d.wards:
-            query = query.where(Household.ward.in_(d.wards))
-        minority = functools.cache(is_minority._load())  # a registry has a few ethnicities
-        candidates = [
-            Candidate(hid, ward, category, gender == "female", minority(ethnicity))
-            for hid, ward, category, gender, ethnicity in await session.execute(query)
-        ]
-        if not candidates:  # nothing to choose from: say why, select nothing
+        try:
+            selection = await select_households(session, dialogue=d, seed=seed)
+        except NoCandidates:  # nothing to choose from: say why, select nothing
             console.print(
                 t._(
                     "No household of the registry is in {wards}: nothing was selected. Import "
@@ -269,83 +253,68 @@ def select_(
                 ).format(wards=", ".join(d.wards) or t._("any ward"), id=d.id),
                 style="red",
             )
-            raise typer.Exit(1)
-        wards = d.wards or sorted({c.ward for c in candidates})
-        selection = select_invitees(
-            candidates,
-            wards=wards,
-            total=d.quota_total,
-            minimum_priority=d.quota_priority,
-            seed=d.id if seed is None else seed,
-        )
-        try:
-            await inv.save_selection(
-                session,
-                dialogue_id=d.id,
-                chosen=[(p.household_id, p.group, p.rank) for p in selection.invited],
-                waiting=[(p.household_id, p.group, p.rank) for p in selection.waitlist],
-                waitlist_depth=waitlist_depth(d.quota_total),
-            )
+            raise typer.Exit(1) from None
         except inv.AlreadyInvited:
             console.print(
                 t._("The invitations of this dialogue have gone out: the selection stays."),
                 style="red",
             )
             raise typer.Exit(1) from None
-        table = Table(
-            t._("Ward"),
-            t._("Priority group"),
-            t._("Others"),
-            t._("Women heads"),
-            t._("Minorities"),
-            title=t._("Households selected for {title}").format(title=d.title),
-        )
-        for line in selection.lines:
-            table.add_row(
-                line.ward,
-                f"{line.priority} / {line.priority_share}",
-                f"{line.other} / {line.other_share}",
-                str(line.female),
-                str(line.minority),
-            )
-        priority = sum(1 for p in selection.invited if p.group == "priority")
-        others = len(selection.invited) - priority
-        table.add_row(
-            t._("Total"),
-            f"{priority} (≥ {d.quota_priority})",
-            f"{others} (≤ {d.quota_total - d.quota_priority})",
-            str(sum(line.female for line in selection.lines)),
-            str(sum(line.minority for line in selection.lines)),
-        )
-        console.print(table)
-        console.print(
-            t._("{invited} households selected of {total}; {waiting} on the waitlist.").format(
-                invited=len(selection.invited),
-                total=d.quota_total,
-                waiting=sum(
-                    min(
-                        waitlist_depth(d.quota_total),
-                        sum(1 for p in selection.waitlist if p.group == g),
-                    )
-                    for g in ("priority", "other")
-                ),
-            )
-        )
-        for shortfall in selection.shortfalls:
-            if shortfall.kind == "priority":
-                message = t._(
-                    "The registry cannot meet the quota: {found} poor, near-poor or newly out of "
-                    "poverty households where {wanted} are needed."
-                )
-            else:
-                message = t._(
-                    "The registry cannot meet the quota: {found} households where {wanted} are needed."
-                )
-            console.print(
-                message.format(found=shortfall.found, wanted=shortfall.wanted), style="bold red"
-            )
+        _print_selection(t, d, selection)
 
     _go(settings, work)
+
+
+def _print_selection(t: Translator, d: Dialogue, selection: Selection) -> None:
+    """The composition per ward against the quotas, the count, and any shortfall."""
+    from bot.services.selection import waiting_kept
+
+    table = Table(
+        t._("Ward"),
+        t._("Priority group"),
+        t._("Others"),
+        t._("Women heads"),
+        t._("Minorities"),
+        title=t._("Households selected for {title}").format(title=d.title),
+    )
+    for line in selection.lines:
+        table.add_row(
+            line.ward,
+            f"{line.priority} / {line.priority_share}",
+            f"{line.other} / {line.other_share}",
+            str(line.female),
+            str(line.minority),
+        )
+    priority = sum(1 for p in selection.invited if p.group == "priority")
+    others = len(selection.invited) - priority
+    table.add_row(
+        t._("Total"),
+        f"{priority} (≥ {d.quota_priority})",
+        f"{others} (≤ {d.quota_total - d.quota_priority})",
+        str(sum(line.female for line in selection.lines)),
+        str(sum(line.minority for line in selection.lines)),
+    )
+    console.print(table)
+    console.print(
+        t._("{invited} households selected of {total}; {waiting} on the waitlist.").format(
+            invited=len(selection.invited),
+            total=d.quota_total,
+            waiting=waiting_kept(selection, d.quota_total),
+        )
+    )
+    for shortfall in selection.shortfalls:
+        if shortfall.kind == "priority":
+            message = t._(
+                "The registry cannot meet the quota: {found} poor, near-poor or newly out of "
+                "poverty households where {wanted} are needed."
+            )
+        else:
+            message = t._(
+                "The registry cannot meet the quota: {found} households where {wanted} are needed."
+            )
+        console.print(
+            message.format(found=shortfall.found, wanted=shortfall.wanted), style="bold red"
+        )
 
 
 async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> None:
