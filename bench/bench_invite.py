@@ -151,7 +151,7 @@ BENCH_DB = "doithoai_bench"
 TIMED_COMMAND = """
 import sys, time
 from bot.cli import _register_subcommands, app
-import bot.cli_dialogues, bot.dispatcher, bot.services.invitations, bot.services.selection
+import bot.cli.dialogues, bot.dispatcher, bot.services.invitations, bot.services.selection
 _register_subcommands()
 started = time.perf_counter()
 code = 0

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from bot.cli import Lazy, LazyConsole
+from bot.cli.common import Lazy, LazyConsole
 from bot.i18n import N_, Translator
 
 if TYPE_CHECKING:
@@ -41,14 +41,14 @@ STATUS_NAMES = {  # by storage.staff's WAITING, ACTIVE, EXPIRED, REVOKED
 
 
 def _context() -> tuple[Settings, Translator]:
-    from bot.cli import _settings
+    from bot.cli.common import _settings
 
     settings = _settings()
     return settings, Translator(settings.default_locale, settings.zone)
 
 
 def _go(settings: Settings, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
-    from bot.cli_dialogues import _go as go
+    from bot.cli.common import _go as go
 
     go(settings, work)
 
@@ -86,8 +86,8 @@ def invite(
         _refuse(t._("--days must be between 1 and 90."))
 
     async def work(session: AsyncSession) -> None:
-        from bot.cli_dialogues import _bot_username
-        from bot.cli_names import closest
+        from bot.cli.dialogues.invite import _bot_username
+        from bot.cli.names import closest
         from bot.dispatcher import utcnow
         from bot.documents.qr import deep_link
         from storage.households import registry_wards
@@ -114,7 +114,7 @@ def invite(
         else:
             known = await registry_wards(session)
             if known and ward not in known:  # before any import there is nothing to check
-                from bot.cli_names import unknown_line
+                from bot.cli.names import unknown_line
 
                 _refuse("--ward: " + unknown_line(t, ward, known, t._("ward")))
             place = ward

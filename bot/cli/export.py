@@ -25,7 +25,7 @@ Summary = TypeVar("Summary")
 
 
 def _context() -> tuple[Settings, Translator]:
-    from bot.cli import _settings
+    from bot.cli.common import _settings
 
     settings = _settings()
     return settings, Translator(settings.default_locale, settings.zone)
@@ -34,7 +34,7 @@ def _context() -> tuple[Settings, Translator]:
 def _report(settings: Settings, t: Translator, dialogue_id: int) -> DialogueReport:
     """The dialogue's report, from a database whose schema is current; exit 1 if there is no
     such dialogue."""
-    from bot.cli import _run
+    from bot.cli.common import _run
 
     found: list[DialogueReport] = []
 

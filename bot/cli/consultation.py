@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli import Lazy, LazyConsole
+from bot.cli.common import Lazy, LazyConsole
 from bot.i18n import Translator
 
 if TYPE_CHECKING:
@@ -36,14 +36,14 @@ console = LazyConsole()
 
 
 def _context() -> tuple[Settings, Translator]:
-    from bot.cli import _settings
+    from bot.cli.common import _settings
 
     settings = _settings()
     return settings, Translator(settings.default_locale, settings.zone)
 
 
 def _go(settings: Settings, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
-    from bot.cli_dialogues import _go as go
+    from bot.cli.common import _go as go
 
     go(settings, work)
 

@@ -33,7 +33,8 @@ class Check:
 
 def doctor() -> None:
     """Check the settings, the database, Telegram, Zalo, the webhook, the clock and the outbox."""
-    from bot.cli import _translator, asyncio, redact
+    from bot.cli.common import asyncio
+    from bot.cli.errors import _translator, redact
     from bot.config import SettingsError, load_settings
 
     try:
@@ -42,7 +43,7 @@ def doctor() -> None:
         t = _translator()
         typer.echo(redact(Check(False, t._("Settings"), str(exc)).line()))
         raise typer.Exit(1) from None
-    from bot.cli import _remember
+    from bot.cli.common import _remember
 
     _remember(settings)
     t = Translator(settings.default_locale, settings.zone)
@@ -54,7 +55,7 @@ def doctor() -> None:
 
 
 async def _checks(settings: Settings, t: Translator) -> list[Check]:
-    from bot.cli import database_name
+    from bot.cli.errors import database_name
 
     checks = [
         Check(
@@ -71,7 +72,7 @@ async def _checks(settings: Settings, t: Translator) -> list[Check]:
 
 
 async def _database_checks(settings: Settings, t: Translator) -> list[Check]:
-    from bot.cli import _explain, database_name
+    from bot.cli.errors import _explain, database_name
     from bot.dispatcher import utcnow
     from storage import heartbeats, tokens
     from storage import outbox as outbox_store
@@ -203,7 +204,7 @@ async def _telegram_checks(settings: Settings, t: Translator) -> list[Check]:
     """getMe (the token) and getWebhookInfo (where Telegram sends the updates)."""
     import httpx
 
-    from bot.cli import _first_line
+    from bot.cli.errors import _first_line
 
     telegram = "Telegram"
     if settings.telegram_token is None:
