@@ -248,55 +248,48 @@ async def _telegram_checks(settings: Settings, t: Translator) -> list[Check]:
             True, telegram, t._("the token works: the bot is @{username}").format(username=username)
         )
     ]
+    return [*checks, _webhook_check(settings, t, info)]
+
+
+def _webhook_check(settings: Settings, t: Translator, info: dict) -> Check:
+    """Where Telegram sends the updates (getWebhookInfo) against DOITHOAI_WEBHOOK_URL."""
     webhook = t._("Webhook")
     registered = info.get("url", "")
     error = info.get("last_error_message")
     if settings.webhook_url is None:
         if registered:
-            checks.append(
-                Check(
-                    False,
-                    webhook,
-                    t._(
-                        "Telegram sends the updates to {url}, but DOITHOAI_WEBHOOK_URL is not set: "
-                        "set it and use `doithoai run --webhook`, or long polling will be refused"
-                    ).format(url=registered),
-                )
-            )
-        else:
-            checks.append(Check(True, webhook, t._("none: `doithoai run` uses long polling")))
-        return checks
-    expected = f"{settings.webhook_url}/telegram"
-    if registered != expected:
-        checks.append(
-            Check(
+            return Check(
                 False,
                 webhook,
                 t._(
-                    "Telegram sends the updates to {url}, not {expected}: start `doithoai run "
-                    "--webhook`, which registers it"
-                ).format(url=registered or "–", expected=expected),
+                    "Telegram sends the updates to {url}, but DOITHOAI_WEBHOOK_URL is not set: "
+                    "set it and use `doithoai run --webhook`, or long polling will be refused"
+                ).format(url=registered),
             )
+        return Check(True, webhook, t._("none: `doithoai run` uses long polling"))
+    expected = f"{settings.webhook_url}/telegram"
+    if registered != expected:
+        return Check(
+            False,
+            webhook,
+            t._(
+                "Telegram sends the updates to {url}, not {expected}: start `doithoai run "
+                "--webhook`, which registers it"
+            ).format(url=registered or "–", expected=expected),
         )
-    elif error:
-        checks.append(
-            Check(
-                False,
-                webhook,
-                t._("registered at {url}, but Telegram reports: {error}").format(
-                    url=registered, error=error
-                ),
-            )
+    if error:
+        return Check(
+            False,
+            webhook,
+            t._("registered at {url}, but Telegram reports: {error}").format(
+                url=registered, error=error
+            ),
         )
-    else:
-        pending = info.get("pending_update_count", 0)
-        checks.append(
-            Check(
-                True,
-                webhook,
-                t._("registered at {url}; {pending} updates waiting").format(
-                    url=registered, pending=pending
-                ),
-            )
-        )
-    return checks
+    pending = info.get("pending_update_count", 0)
+    return Check(
+        True,
+        webhook,
+        t._("registered at {url}; {pending} updates waiting").format(
+            url=registered, pending=pending
+        ),
+    )

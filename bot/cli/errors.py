@@ -70,77 +70,10 @@ def _explain(exc: BaseException, t: Translator) -> tuple[str, int]:
     if isinstance(exc, SettingsError):
         return t._("Configuration error: {detail}").format(detail=exc), 2
     database = database_name(_state["database"]) if _state["database"] else "?"
-    if type(exc).__name__ == "SchemaBehind":
-        if str(exc).startswith("empty "):
-            return (
-                t._("The database {database} has no schema yet: run `doithoai db upgrade`.").format(
-                    database=database
-                ),
-                2,
-            )
-        return (
-            t._(
-                "The database schema is behind the code ({detail}): run `doithoai db upgrade`."
-            ).format(detail=exc),
-            2,
-        )
-    if "telegram" in sys.modules:
-        from telegram import error as tg
-
-        if isinstance(exc, tg.InvalidToken):
-            return (
-                t._(
-                    "Telegram refused the token DOITHOAI_TELEGRAM_TOKEN: copy it again from "
-                    "@BotFather (/mybots → API Token)."
-                ),
-                2,
-            )
-        if isinstance(exc, tg.NetworkError):
-            return (
-                t._(
-                    "Cannot reach Telegram ({detail}): check the network connection or "
-                    "DOITHOAI_TELEGRAM_API_URL, then try again."
-                ).format(detail=_first_line(exc) or type(exc).__name__),
-                1,
-            )
-        if isinstance(exc, tg.TelegramError):
-            return (
-                t._("Telegram refused the request: {detail}").format(detail=_first_line(exc)),
-                1,
-            )
-    if "httpx" in sys.modules:
-        import httpx
-
-        if isinstance(exc, httpx.HTTPError):
-            where = ""
-            with_request = getattr(exc, "_request", None)
-            if with_request is not None:
-                where = f"{with_request.url.scheme}://{with_request.url.host}"
-            return (
-                t._("Cannot reach {where}: {detail}. Check the network and try again.").format(
-                    where=where or "?", detail=_first_line(exc) or type(exc).__name__
-                ),
-                1,
-            )
-    if "alembic" in sys.modules:
-        from alembic.util.exc import CommandError
-
-        if isinstance(exc, CommandError):
-            return t._("Migration error: {detail}").format(detail=_first_line(exc)), 2
-    if "sqlalchemy" in sys.modules:
-        from sqlalchemy import exc as sa
-
-        if isinstance(exc, sa.DBAPIError):
-            detail = _first_line(exc.orig) if exc.orig is not None else _first_line(exc)
-            detail = re.sub(r"^\([\w.]+\)\s*", "", detail)
-            if re.search(r"no such table|relation .* does not exist", detail):
-                return (
-                    t._(
-                        "The database {database} has no schema yet: run `doithoai db upgrade`."
-                    ).format(database=database),
-                    2,
-                )
-            return _unreachable(t, database, detail), 1
+    for explain in (_schema, _telegram, _http, _database):
+        found = explain(exc, t, database)
+        if found is not None:
+            return found
     if isinstance(exc, OSError):
         if exc.filename is not None:
             return (
@@ -157,6 +90,93 @@ def _explain(exc: BaseException, t: Translator) -> tuple[str, int]:
         ).format(detail=f"{type(exc).__name__}: {_first_line(exc)}"),
         1,
     )
+
+
+def _schema(exc: BaseException, t: Translator, database: str) -> tuple[str, int] | None:
+    """A schema behind the code, or none at all."""
+    if type(exc).__name__ != "SchemaBehind":
+        return None
+    if str(exc).startswith("empty "):
+        return _no_schema(t, database), 2
+    return (
+        t._("The database schema is behind the code ({detail}): run `doithoai db upgrade`.").format(
+            detail=exc
+        ),
+        2,
+    )
+
+
+def _no_schema(t: Translator, database: str) -> str:
+    return t._("The database {database} has no schema yet: run `doithoai db upgrade`.").format(
+        database=database
+    )
+
+
+def _telegram(exc: BaseException, t: Translator, database: str) -> tuple[str, int] | None:
+    """A token Telegram refuses, Telegram out of reach, or a request it refused."""
+    if "telegram" not in sys.modules:
+        return None
+    from telegram import error as tg
+
+    if isinstance(exc, tg.InvalidToken):
+        return (
+            t._(
+                "Telegram refused the token DOITHOAI_TELEGRAM_TOKEN: copy it again from "
+                "@BotFather (/mybots → API Token)."
+            ),
+            2,
+        )
+    if isinstance(exc, tg.NetworkError):
+        return (
+            t._(
+                "Cannot reach Telegram ({detail}): check the network connection or "
+                "DOITHOAI_TELEGRAM_API_URL, then try again."
+            ).format(detail=_first_line(exc) or type(exc).__name__),
+            1,
+        )
+    if isinstance(exc, tg.TelegramError):
+        return t._("Telegram refused the request: {detail}").format(detail=_first_line(exc)), 1
+    return None
+
+
+def _http(exc: BaseException, t: Translator, database: str) -> tuple[str, int] | None:
+    """A host out of reach (Zalo, or any other the command spoke to)."""
+    if "httpx" not in sys.modules:
+        return None
+    import httpx
+
+    if not isinstance(exc, httpx.HTTPError):
+        return None
+    where = ""
+    with_request = getattr(exc, "_request", None)
+    if with_request is not None:
+        where = f"{with_request.url.scheme}://{with_request.url.host}"
+    return (
+        t._("Cannot reach {where}: {detail}. Check the network and try again.").format(
+            where=where or "?", detail=_first_line(exc) or type(exc).__name__
+        ),
+        1,
+    )
+
+
+def _database(exc: BaseException, t: Translator, database: str) -> tuple[str, int] | None:
+    """A migration that failed, a database with no schema, or one out of reach."""
+    if "alembic" in sys.modules:
+        from alembic.util.exc import CommandError
+
+        if isinstance(exc, CommandError):
+            return t._("Migration error: {detail}").format(detail=_first_line(exc)), 2
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sqlalchemy import exc as sa
+
+    if not isinstance(exc, sa.DBAPIError):
+        return None
+    detail = _first_line(exc.orig) if exc.orig is not None else _first_line(exc)
+    detail = re.sub(r"^\([\w.]+\)\s*", "", detail)
+    if re.search(r"no such table|relation .* does not exist", detail):
+        return _no_schema(t, database), 2
+    return _unreachable(t, database, detail), 1
 
 
 def _unreachable(t: Translator, database: str, detail: str) -> str:

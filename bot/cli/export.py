@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from bot.cli.common import _context
 from bot.i18n import Translator
 
 if TYPE_CHECKING:  # imported where used: `doithoai --help` starts without them
@@ -22,13 +23,6 @@ if TYPE_CHECKING:  # imported where used: `doithoai --help` starts without them
 export_app = typer.Typer(no_args_is_help=True, help="Minutes and exports of a dialogue.")
 
 Summary = TypeVar("Summary")
-
-
-def _context() -> tuple[Settings, Translator]:
-    from bot.cli.common import _settings
-
-    settings = _settings()
-    return settings, Translator(settings.default_locale, settings.zone)
 
 
 def _report(settings: Settings, t: Translator, dialogue_id: int) -> DialogueReport:

@@ -112,7 +112,20 @@ def digest_text(t: Translator, d: store.WardDigest, agencies: dict[str, str]) ->
     )
     lines.append("  • " + _("with a commitment: {count}").format(count=d.committed))
 
-    lines.append("")
+    lines += _overdue_lines(t, d, agencies)
+    lines += _invitation_lines(t, d)
+    if d.window_stopped:
+        # Invitations, reminders, notices and news of questions the platform's window stopped
+        # in the last day, and that no other chat of the household received.
+        lines.append("")
+        lines.append(_("Not delivered (Zalo window): {count}").format(count=d.window_stopped))
+    return "\n".join(lines)
+
+
+def _overdue_lines(t: Translator, d: store.WardDigest, agencies: dict[str, str]) -> list[str]:
+    """What is overdue, by agency (the first AGENCY_LINES named, the rest summed)."""
+    _ = t._
+    lines = [""]
     if d.overdue:
         lines.append(_("⏰ Overdue (questions / commitments):"))
         for item in d.overdue[:AGENCY_LINES]:
@@ -129,8 +142,13 @@ def digest_text(t: Translator, d: store.WardDigest, agencies: dict[str, str]) ->
             )
     else:
         lines.append(_("✅ Nothing overdue."))
+    return lines
 
-    lines.append("")
+
+def _invitation_lines(t: Translator, d: store.WardDigest) -> list[str]:
+    """Where the invitations of the next DIALOGUES_SHOWN dialogues of the ward stand."""
+    _ = t._
+    lines = [""]
     if not d.invitations:
         lines.append(_("No upcoming dialogue in your ward."))
     for tally in d.invitations[:DIALOGUES_SHOWN]:
@@ -154,12 +172,7 @@ def digest_text(t: Translator, d: store.WardDigest, agencies: dict[str, str]) ->
             )
         )
         lines.append(_("Unreachable households: {count}").format(count=tally.unreachable))
-    if d.window_stopped:
-        # Invitations, reminders, notices and news of questions the platform's window stopped
-        # in the last day, and that no other chat of the household received.
-        lines.append("")
-        lines.append(_("Not delivered (Zalo window): {count}").format(count=d.window_stopped))
-    return "\n".join(lines)
+    return lines
 
 
 def _chart(t: Translator, d: store.WardDigest, agencies: dict[str, str]) -> chart.DigestChart:

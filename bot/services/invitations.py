@@ -7,9 +7,9 @@ and the handlers (a decline gives the seat to the next household) call `Invitati
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from bot.i18n import SUPPORTED, Translator
 from bot.messages import Button, Reply
 from bot.services.notifier import Notifier
 from storage import invitations as inv
+from storage import reminders
 from storage.models import Dialogue, Household
 from storage.outbox import (
     PRIORITY_BROADCAST,
@@ -228,6 +229,46 @@ class Invitations:
 
         key = f"cancelled:{dialogue.id}"
         return await self._notify(session, dialogue=dialogue, key=key, build=build, now=now)
+
+    async def move(
+        self,
+        session: AsyncSession,
+        *,
+        dialogue: Dialogue,
+        starts_at: datetime,
+        venue: str | None,
+        reminder_offsets: Sequence[timedelta],
+        now: datetime | None = None,
+    ) -> tuple[int, list[inv.Invitee]]:
+        """Move the dialogue (its question deadline shifts with it), reschedule its reminders
+        and tell those invited. Returns how many will be told and the households holding a
+        printed letter that now carries the old time."""
+        now = self.notifier.now(now)
+        assert dialogue.starts_at is not None
+        shift = starts_at - dialogue.starts_at
+        dialogue.starts_at = starts_at
+        if dialogue.question_deadline is not None:
+            dialogue.question_deadline += shift
+        if venue:
+            dialogue.venue = venue
+        await reminders.cancel_pending(session, dialogue_id=dialogue.id)
+        await reminders.schedule(session, dialogue=dialogue, offsets=reminder_offsets, now=now)
+        told = await self.announce_move(session, dialogue=dialogue, now=now)
+        lettered = await inv.outdate_letters(session, dialogue_id=dialogue.id, now=now)
+        return told, lettered
+
+    async def cancel(
+        self, session: AsyncSession, *, dialogue: Dialogue, now: datetime | None = None
+    ) -> tuple[int, list[inv.Invitee]]:
+        """Cancel the dialogue: those invited are told, no reminder is sent any more. Returns
+        how many will be told and the households holding a printed letter (now void)."""
+        now = self.notifier.now(now)
+        told = await self.announce_cancellation(session, dialogue=dialogue, now=now)
+        lettered = await inv.outdate_letters(session, dialogue_id=dialogue.id, now=now)
+        dialogue.status = "cancelled"
+        await reminders.cancel_pending(session, dialogue_id=dialogue.id)
+        await inv.cancel_all(session, dialogue_id=dialogue.id, now=now)
+        return told, lettered
 
     async def _notify(
         self,

@@ -19,6 +19,8 @@ from bot.i18n import Translator
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from storage.models import Commitment, Question
+
 
 SUBJECT_MAX = 20  # characters of TICKET or c<commitment id>
 
@@ -55,70 +57,63 @@ def decide(
     async def work(session: AsyncSession) -> None:
         from bot.dispatcher import utcnow
         from bot.services import Notifier
-        from handlers.decisions import publish_commitment_decision, publish_question_decision
-        from storage import dialogue_decisions as store
-        from storage.answers import by_ticket
-        from storage.models import Question
-
-        commitment_id = None
-        if not text.startswith("#"):
-            commitment_id = await _commitment_subject(session, text, t)
-        commitment = None
-        target: Question | None
-        if commitment_id is not None:
-            commitment = await store.commitment(session, commitment_id=commitment_id)
-            assert commitment is not None
-            target = None
-            if commitment.question_id is not None:
-                target = await session.get(Question, commitment.question_id)
-            label = f"c{commitment.id}"
-        else:
-            ticket = text.lstrip("#").upper()
-            target = await by_ticket(session, ticket=ticket)
-            if target is None:
-                _fail(t._("There is no question #{ticket}.").format(ticket=ticket))
-            assert target is not None
-            label = f"#{target.ticket}"
-        now = utcnow()
-        on = now.astimezone(settings.zone).date()
-        values = dict(decision=decision, reason=reason, change=change, on=on)
-        if commitment is not None:
-            changed = await store.decide_commitment(session, commitment=commitment, **values)
-        elif not store.decidable(target):
-            _fail(
-                t._(
-                    "#{ticket} is not published (new, refused or merged): only an approved "
-                    "question gets a decision."
-                ).format(ticket=target.ticket)
-            )
-        else:
-            changed = await store.decide_question(session, question=target, **values)
-        common = dict(notifier=Notifier.from_settings(settings), now=now)
-        if commitment is not None:
-            told = await publish_commitment_decision(
-                session, commitment=commitment, question=target, **common
-            )
-        else:
-            assert target is not None
-            told = await publish_question_decision(session, question=target, **common)
+        from bot.services.decisions import record_decision
         from handlers.decisions import DECISION_NAMES
 
+        commitment, target, label = await _subject(session, text, t)
+        changed, told = await record_decision(
+            session,
+            Notifier.from_settings(settings),
+            commitment=commitment,
+            question=target,
+            decision=decision,
+            reason=reason,
+            change=change,
+            now=utcnow(),
+        )
         name = t._(DECISION_NAMES[decision])
         if changed:
-            console.print(
-                t._("Decision recorded for {subject}: {decision}.").format(
-                    subject=label, decision=name
-                )
-            )
+            recorded = t._("Decision recorded for {subject}: {decision}.")
         else:
-            console.print(
-                t._("The decision on {subject} was already recorded: {decision}.").format(
-                    subject=label, decision=name
-                )
-            )
+            recorded = t._("The decision on {subject} was already recorded: {decision}.")
+        console.print(recorded.format(subject=label, decision=name))
         console.print(t._("{count} people will be told.").format(count=told))
 
     _go(settings, work)
+
+
+async def _subject(
+    session: AsyncSession, text: str, t: Translator
+) -> tuple[Commitment | None, Question | None, str]:
+    """What `text` names: a commitment (with its question, if any) or a published question,
+    and its label (c12, #ABC123); anything else ends the command with one line."""
+    from storage import dialogue_decisions as store
+    from storage.answers import by_ticket
+    from storage.models import Question
+
+    commitment_id = None
+    if not text.startswith("#"):
+        commitment_id = await _commitment_subject(session, text, t)
+    if commitment_id is not None:
+        commitment = await store.commitment(session, commitment_id=commitment_id)
+        assert commitment is not None
+        target = None
+        if commitment.question_id is not None:
+            target = await session.get(Question, commitment.question_id)
+        return commitment, target, f"c{commitment.id}"
+    ticket = text.lstrip("#").upper()
+    target = await by_ticket(session, ticket=ticket)
+    if target is None:
+        _fail(t._("There is no question #{ticket}.").format(ticket=ticket))
+    assert target is not None
+    if not store.decidable(target):
+        _fail(
+            t._(
+                "#{ticket} is not published (new, refused or merged): only an approved "
+                "question gets a decision."
+            ).format(ticket=target.ticket)
+        )
+    return None, target, f"#{target.ticket}"
 
 
 async def _commitment_subject(session: AsyncSession, text: str, t: Translator) -> int | None:

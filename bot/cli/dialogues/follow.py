@@ -24,6 +24,7 @@ from bot.i18n import Translator
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from bot.config import Settings
     from storage.models import Dialogue
 
 
@@ -41,15 +42,10 @@ def _attendance_code(line: int, row: list[str], codes: list[tuple[int, str]]) ->
         codes.append((line, value))
 
 
-@dialogue_app.command("attendance")
-def attendance(
-    dialogue_id: int = typer.Argument(..., metavar="ID"),
-    file: Path = typer.Argument(..., help="CSV with a column of household codes (Mã hộ)."),
-) -> None:
-    """Record who came, from a CSV of household codes; nothing is recorded if a line is wrong."""
-    from bot.households_import import MAX_REPORTED, UnreadableFile, csv_rows
+def _attendance_codes(file: Path, settings: Settings, t: Translator) -> list[tuple[int, str]]:
+    """The (line, household code) of an attendance list; one line and exit when unreadable."""
+    from bot.households_import import UnreadableFile, csv_rows
 
-    settings, t = _context()
     if not file.exists():
         _fail(t._("Cannot read {path}: no such file.").format(path=file))
     codes: list[tuple[int, str]] = []
@@ -66,6 +62,19 @@ def attendance(
             _attendance_code(line, row, codes)
     except UnreadableFile as exc:
         _fail(str(exc))
+    return codes
+
+
+@dialogue_app.command("attendance")
+def attendance(
+    dialogue_id: int = typer.Argument(..., metavar="ID"),
+    file: Path = typer.Argument(..., help="CSV with a column of household codes (Mã hộ)."),
+) -> None:
+    """Record who came, from a CSV of household codes; nothing is recorded if a line is wrong."""
+    from bot.households_import import MAX_REPORTED
+
+    settings, t = _context()
+    codes = _attendance_codes(file, settings, t)
 
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
@@ -117,7 +126,6 @@ def move(
     from bot.dispatcher import utcnow
     from bot.services import Notifier
     from bot.services.invitations import Invitations
-    from storage.reminders import cancel_pending, schedule
 
     settings, t = _context()
     starts_at = _parse_local(start, settings, t, "--start")
@@ -128,20 +136,14 @@ def move(
 
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
-        assert d.starts_at is not None
-        shift = starts_at - d.starts_at
-        d.starts_at = starts_at
-        if d.question_deadline is not None:
-            d.question_deadline += shift
-        if venue:
-            d.venue = venue
-        now = utcnow()
-        await cancel_pending(session, dialogue_id=d.id)
-        await schedule(session, dialogue=d, offsets=settings.reminder_offsets, now=now)
-        told = await Invitations(Notifier.from_settings(settings)).announce_move(
-            session, dialogue=d, now=now
+        told, lettered = await Invitations(Notifier.from_settings(settings)).move(
+            session,
+            dialogue=d,
+            starts_at=starts_at,
+            venue=venue,
+            reminder_offsets=settings.reminder_offsets,
+            now=utcnow(),
         )
-        lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
         console.print(
             t._("Dialogue moved to {when}; {told} households will be told.").format(
                 when=t.datetime(starts_at), told=told
@@ -165,20 +167,14 @@ def cancel(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
     from bot.dispatcher import utcnow
     from bot.services import Notifier
     from bot.services.invitations import Invitations
-    from storage.reminders import cancel_pending
 
     settings, t = _context()
 
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
-        now = utcnow()
-        told = await Invitations(Notifier.from_settings(settings)).announce_cancellation(
-            session, dialogue=d, now=now
+        told, lettered = await Invitations(Notifier.from_settings(settings)).cancel(
+            session, dialogue=d, now=utcnow()
         )
-        lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
-        d.status = "cancelled"
-        await cancel_pending(session, dialogue_id=d.id)
-        await inv.cancel_all(session, dialogue_id=d.id, now=now)
         console.print(t._("Dialogue cancelled; {told} households will be told.").format(told=told))
         if lettered:
             _print_lettered(t, d, lettered)
@@ -247,6 +243,47 @@ def _phone(phone: str | None) -> str:
     return phone
 
 
+async def _undelivered_lines(
+    session: AsyncSession, d: Dialogue, t: Translator
+) -> tuple[list[str], list[list[str]]]:
+    """The headers and one line per household a message of the dialogue did not reach, then
+    per household holding a printed letter with an old time."""
+    found = await digest_store.undelivered(session, dialogue_id=d.id)
+    lettered = await inv.outdated_letters(session, dialogue_id=d.id)
+    headers = [
+        t._("Household code"),
+        t._("Head of household"),
+        t._("Hamlet"),
+        t._("Phone"),
+        t._("Not delivered"),
+        t._("Why"),
+    ]
+    lines = [
+        [
+            item.household.code,
+            item.household.head_name,
+            item.household.hamlet,
+            _phone(item.household.phone),
+            "; ".join(dict.fromkeys(_missed_label(t, m) for m in item.missed)),
+            "; ".join(dict.fromkeys(_missed_reason(t, m) for m in item.missed)),
+        ]
+        for item in found
+    ]
+    old_letter = t._("Dialogue cancelled") if d.status == "cancelled" else t._("Change of time")
+    lines += [
+        [
+            i.household.code,
+            i.household.head_name,
+            i.household.hamlet,
+            _phone(i.household.phone),
+            old_letter,
+            t._("printed letter with the old time, no chat"),
+        ]
+        for i in lettered
+    ]
+    return headers, lines
+
+
 @dialogue_app.command("undelivered")
 def undelivered(
     dialogue_id: int = typer.Argument(..., metavar="ID"),
@@ -258,39 +295,7 @@ def undelivered(
 
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
-        found = await digest_store.undelivered(session, dialogue_id=d.id)
-        lettered = await inv.outdated_letters(session, dialogue_id=d.id)
-        headers = [
-            t._("Household code"),
-            t._("Head of household"),
-            t._("Hamlet"),
-            t._("Phone"),
-            t._("Not delivered"),
-            t._("Why"),
-        ]
-        lines = [
-            [
-                item.household.code,
-                item.household.head_name,
-                item.household.hamlet,
-                _phone(item.household.phone),
-                "; ".join(dict.fromkeys(_missed_label(t, m) for m in item.missed)),
-                "; ".join(dict.fromkeys(_missed_reason(t, m) for m in item.missed)),
-            ]
-            for item in found
-        ]
-        old_letter = t._("Dialogue cancelled") if d.status == "cancelled" else t._("Change of time")
-        lines += [
-            [
-                i.household.code,
-                i.household.head_name,
-                i.household.hamlet,
-                _phone(i.household.phone),
-                old_letter,
-                t._("printed letter with the old time, no chat"),
-            ]
-            for i in lettered
-        ]
+        headers, lines = await _undelivered_lines(session, d, t)
         if not lines:
             console.print(
                 t._(

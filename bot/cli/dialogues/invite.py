@@ -173,32 +173,44 @@ def invite(
             session, dialogue=d, now=utcnow()
         )
         written["queued"] = result.queued
-        letter_invitees = await inv.letters_to_print(session, dialogue_id=d.id, changed=changed)
         path = letters or Path(f"giay-moi-doi-thoai-{d.id}.docx")
-        if letter_invitees:
-            try:
-                written["letters"] = await _write_letters(settings, t, d, letter_invitees, path)
-            except OSError as exc:
-                # Nothing is invited either: the letters and the invitations go together.
-                _cannot_write(path, exc, t)
-            await inv.mark_printed(
-                session,
-                invitation_ids=[i.invitation.id for i in letter_invitees],
-                now=utcnow(),
-            )
+        printed = await _print_letters(session, settings, t, d, path, changed=changed)
         console.print(
             t._(
                 "{queued} invitations queued for chats; {letters} printed letters in {path}."
-            ).format(
-                queued=result.queued,
-                letters=len(letter_invitees),
-                path=path if letter_invitees else "–",
-            )
+            ).format(queued=result.queued, letters=printed, path=path if printed else "–")
         )
 
     _go(settings, work)
     if send and written.get("queued"):
         _send_with_progress(settings, t, f"invite:{dialogue_id}:")
+
+
+async def _print_letters(
+    session: AsyncSession,
+    settings: Settings,
+    t: Translator,
+    d: Dialogue,
+    path: Path,
+    *,
+    changed: bool,
+) -> int:
+    """Write the letters not printed yet (with `changed`, only the new ones of a moved dialogue)
+    to `path` and record them printed; how many."""
+    from bot.dispatcher import utcnow
+
+    invitees = await inv.letters_to_print(session, dialogue_id=d.id, changed=changed)
+    if not invitees:
+        return 0
+    try:
+        await _write_letters(settings, t, d, invitees, path)
+    except OSError as exc:
+        # Nothing is invited either: the letters and the invitations go together.
+        _cannot_write(path, exc, t)
+    await inv.mark_printed(
+        session, invitation_ids=[i.invitation.id for i in invitees], now=utcnow()
+    )
+    return len(invitees)
 
 
 async def _bot_username(settings: Settings) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import typer
@@ -20,10 +20,13 @@ from bot.cli.dialogues.common import (
     dialogue_app,
     list_dialogues,
 )
+from bot.i18n import Translator
 from storage.topics import TOPICS
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
 
 
 @dialogue_app.command("create")
@@ -42,22 +45,11 @@ def create(
     ),
 ) -> None:
     """Plan a dialogue."""
-    from bot.cli.names import check_names, refuse, refuse_past
+    from bot.cli.names import check_names, refuse
     from bot.dispatcher import utcnow
 
     settings, t = _context()
-    starts_at = _parse_local(start, settings, t, "--start")
-    question_deadline = (
-        _parse_local(deadline, settings, t, "--deadline")
-        if deadline
-        else starts_at - timedelta(days=1)
-    )
-    if not allow_past:
-        refuse_past(t, starts_at, utcnow(), "--start")
-        if deadline:
-            refuse_past(t, question_deadline, utcnow(), "--deadline")
-    if question_deadline > starts_at:
-        refuse("--deadline: " + t._("the last moment for questions is after the start."))
+    starts_at, question_deadline = _times(settings, t, start, deadline, allow_past=allow_past)
     topic_codes = list(dict.fromkeys(_split(topics)))
     check_names(topic_codes, list(TOPICS), t, what=t._("topic"), option="--topics")
     ward_names = list(dict.fromkeys(_split(wards)))
@@ -93,6 +85,28 @@ def create(
         )
 
     _go(settings, work)
+
+
+def _times(
+    settings: Settings, t: Translator, start: str, deadline: str, *, allow_past: bool
+) -> tuple[datetime, datetime]:
+    """The start and the last moment for questions (default: the day before), checked."""
+    from bot.cli.names import refuse, refuse_past
+    from bot.dispatcher import utcnow
+
+    starts_at = _parse_local(start, settings, t, "--start")
+    question_deadline = (
+        _parse_local(deadline, settings, t, "--deadline")
+        if deadline
+        else starts_at - timedelta(days=1)
+    )
+    if not allow_past:
+        refuse_past(t, starts_at, utcnow(), "--start")
+        if deadline:
+            refuse_past(t, question_deadline, utcnow(), "--deadline")
+    if question_deadline > starts_at:
+        refuse("--deadline: " + t._("the last moment for questions is after the start."))
+    return starts_at, question_deadline
 
 
 @dialogue_app.command("list")
