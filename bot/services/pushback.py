@@ -26,8 +26,9 @@ from bot.messages import Address, Button, Reply
 from bot.services.notifier import Notifier
 from storage import accounts, links
 from storage import questions as question_store
-from storage.models import Agency, Answer, Commitment, Question
+from storage.models import Answer, Commitment, Question
 from storage.outbox import PRIORITY_REPLY, SEALED, Outgoing, enqueue_many
+from storage.staff import find_agency
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
 
 async def _agency_name(session: AsyncSession, code: str) -> str:
     # A seeded agency's name is a catalog msgid, shown through each person's translator.
-    agency = await session.get(Agency, code)
+    agency = await find_agency(session, code=code)
     return agency.name if agency is not None else code
 
 
