@@ -35,14 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from bot.cli_dialogues import waitlist_depth  # noqa: E402
-from handlers.invitations import invite_selected  # noqa: E402
-from storage import invitations as inv  # noqa: E402
+from bot.services import Notifier  # noqa: E402
+from bot.services.invitations import Invitations  # noqa: E402
+from bot.services.selection import select_households  # noqa: E402
 from storage.db import create_engine, session_factory, upgrade  # noqa: E402
-from storage.dialogues import create_dialogue  # noqa: E402
-from storage.households import HouseholdRow, is_minority, upsert_households  # noqa: E402
+from storage.dialogues import create_dialogue, get_dialogue  # noqa: E402
+from storage.households import HouseholdRow, upsert_households  # noqa: E402
 from storage.models import Household, HouseholdLink  # noqa: E402
-from storage.selection import Candidate, select_invitees  # noqa: E402
 
 N = 100_000
 WARDS = [f"Phường {n}" for n in range(1, 11)]
@@ -120,39 +119,16 @@ async def prepare(url: str) -> tuple[int, int]:
 async def measure(url: str, dialogue_id: int) -> tuple[float, float, int, int]:
     engine = create_engine(url)
     sessions = session_factory(engine)
+    invitations = Invitations(Notifier(sealer=None, zone=ZONE, default_locale="vi"))
     started = time.perf_counter()
     async with sessions() as session, session.begin():
-        from storage.dialogues import get_dialogue
-
         dialogue = await get_dialogue(session, dialogue_id=dialogue_id)
         assert dialogue is not None
-        query = select(
-            Household.id, Household.ward, Household.category, Household.gender, Household.ethnicity
-        ).where(Household.ward.in_(dialogue.wards))
-        candidates = [
-            Candidate(h, w, c, g == "female", is_minority(e))
-            for h, w, c, g, e in await session.execute(query)
-        ]
-        selection = select_invitees(
-            candidates,
-            wards=dialogue.wards,
-            total=dialogue.quota_total,
-            minimum_priority=dialogue.quota_priority,
-            seed=1,
-        )
-        await inv.save_selection(
-            session,
-            dialogue_id=dialogue.id,
-            chosen=[(p.household_id, p.group, p.rank) for p in selection.invited],
-            waiting=[(p.household_id, p.group, p.rank) for p in selection.waitlist],
-            waitlist_depth=waitlist_depth(dialogue.quota_total),
-        )
+        selection = await select_households(session, dialogue=dialogue, seed=1)
     selected = time.perf_counter()
     async with sessions() as session, session.begin():
         dialogue = await get_dialogue(session, dialogue_id=dialogue_id)
-        result = await invite_selected(
-            session, dialogue=dialogue, now=datetime.now(UTC), default_locale="vi", zone=ZONE
-        )
+        result = await invitations.invite(session, dialogue=dialogue, now=datetime.now(UTC))
     invited = time.perf_counter()
     await engine.dispose()
     return selected - started, invited - selected, len(selection.invited), result.queued
@@ -175,7 +151,7 @@ BENCH_DB = "doithoai_bench"
 TIMED_COMMAND = """
 import sys, time
 from bot.cli import _register_subcommands, app
-import bot.cli_dialogues, bot.dispatcher, handlers.invitations, storage.selection
+import bot.cli.dialogues, bot.dispatcher, bot.services.invitations, bot.services.selection
 _register_subcommands()
 started = time.perf_counter()
 code = 0

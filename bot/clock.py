@@ -18,9 +18,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.config import Policy
-from handlers.closing import close_ended
-from handlers.digest import send_due, voice_reminders
-from handlers.invitations import send_reminder
+from bot.services import Notifier
+from bot.services.closing import Closing
+from bot.services.digest import Digests
+from bot.services.invitations import Invitations
 from storage import heartbeats, links, outbox, personal_data, reminders
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ class Ticker:
         self.default_locale = default_locale
         self.on_messages = on_messages
         self.retention = retention
+        notifier = Notifier(sealer=None, zone=zone, default_locale=default_locale, clock=clock)
+        self.invitations = Invitations(notifier)
+        self.closing = Closing(notifier, self.policy)
+        self.digests = Digests(notifier, self.policy)
         self._scheduler: AsyncIOScheduler | None = None
         self._running: asyncio.Task[None] | None = None
 
@@ -60,20 +65,12 @@ class Ticker:
         async with self.sessions() as session, session.begin():
             now = self.clock()
             for reminder, dialogue in await reminders.claim_due(session, now=now):
-                written += await send_reminder(
-                    session,
-                    reminder_id=reminder.id,
-                    dialogue=dialogue,
-                    now=now,
-                    default_locale=self.default_locale,
-                    zone=self.zone,
+                written += await self.invitations.remind(
+                    session, reminder_id=reminder.id, dialogue=dialogue, now=now
                 )
-            common = dict(
-                now=now, zone=self.zone, default_locale=self.default_locale, policy=self.policy
-            )
-            written += await close_ended(session, **common)
-            written += await send_due(session, **common)
-            written += await voice_reminders(session, **common)
+            written += await self.closing.close_ended(session, now=now)
+            written += await self.digests.send_due(session, now=now)
+            written += await self.digests.voice_reminders(session, now=now)
             await outbox.expire_leases(session, now=now)
             await outbox.prune_paces(session, now=now)
             await heartbeats.beat(session, name="clock", now=now)  # for `doithoai doctor`

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20  # a platform's event is a few kilobytes; anything this big is not one
 KEY_LENGTH = 128  # IncomingEvent.key
 HEALTH_TIMEOUT = 5.0
-# Slow or greedy clients: what uvicorn is given where it is started (here and bot/cli_web.py).
+# Slow or greedy clients: what uvicorn is given where it is started (here and bot/cli/web.py).
 HEADER_TIMEOUT = 10.0  # seconds to send a request's head, from connecting or the last answer
 BODY_TIMEOUT = 10.0  # seconds to send a webhook's body (Zalo itself gives up after 2)
 KEEP_ALIVE_TIMEOUT = 5  # seconds an idle connection is kept

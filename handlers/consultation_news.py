@@ -22,6 +22,7 @@ from bot.core.anonymity import Sealer
 from bot.core.i18n import Translator, choose
 from bot.core.messages import Button, Reply
 from handlers.decisions import DECISION_NAMES
+from storage import accounts
 from storage import consultations as store
 from storage.models import Consultation, ConsultationTheme
 from storage.outbox import PRIORITY_BROADCAST, PRIORITY_REPLY, SEALED, Outgoing, enqueue_many
@@ -128,7 +129,9 @@ async def push_decisions(
         except ValueError:
             log.warning("a reply handle does not open with this SECRET_KEY; skipped")
     addresses = list(dict.fromkeys(addresses))
-    locales = await store.locales_of(session, addresses=[(a.channel, a.user_id) for a in addresses])
+    locales = await accounts.locales_of(
+        session, addresses=[(a.channel, a.user_id) for a in addresses]
+    )
     messages = []
     for address in addresses:
         locale = locales.get((address.channel, address.user_id))

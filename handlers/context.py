@@ -12,6 +12,7 @@ from bot.core.anonymity import Sealer
 from bot.core.config import Policy
 from bot.core.i18n import Translator
 from bot.core.messages import Address, Button, Incoming, Reply
+from bot.services.notifier import Notifier
 from storage.conversations import State
 from storage.models import Account
 
@@ -37,6 +38,12 @@ class Context:
     @property
     def zone(self) -> ZoneInfo:
         return self.t.zone
+
+    @property
+    def notifier(self) -> Notifier:
+        """What the services need, for this update: its time is the update's."""
+        now = self.now
+        return Notifier(self.sealer, self.zone, self.default_locale, clock=lambda: now)
 
     @property
     def today(self) -> date:

@@ -7,14 +7,13 @@ language (a consultation's decisions go out with handlers/consultation_news.py).
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.anonymity import Sealer
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Reply
-from handlers.pushback import excerpt, tell
+from bot.services.notifier import Notifier
+from bot.services.pushback import PushBack, excerpt
 from storage import decisions
 from storage.models import Commitment, Question
 
@@ -60,10 +59,8 @@ async def publish_question_decision(
     session: AsyncSession,
     *,
     question: Question,
-    sealer: Sealer,
-    now: datetime,
-    zone: ZoneInfo,
-    default_locale: str,
+    notifier: Notifier,
+    now: datetime | None = None,
 ) -> int:
     """Tell the asker of a proposal (and the askers merged into it, and its followers) the
     decision taken on it, once each; returns the new messages."""
@@ -80,15 +77,12 @@ async def publish_question_decision(
         ]
         return Reply(title=t._("A decision on your proposal"), text="\n".join(lines))
 
-    return await tell(
+    return await PushBack(notifier).tell(
         session,
         question_id=question.id,
         event=decision_event("", question.id, question),
         build=build,
-        sealer=sealer,
         now=now,
-        zone=zone,
-        default_locale=default_locale,
     )
 
 
@@ -97,10 +91,8 @@ async def publish_commitment_decision(
     *,
     commitment: Commitment,
     question: Question | None,
-    sealer: Sealer,
-    now: datetime,
-    zone: ZoneInfo,
-    default_locale: str,
+    notifier: Notifier,
+    now: datetime | None = None,
 ) -> int:
     """Tell the people of a commitment's question the decision taken on the commitment, once
     each. A commitment tied to no question reaches nobody here (returns 0): its decision is on
@@ -119,13 +111,10 @@ async def publish_commitment_decision(
         ]
         return Reply(title=t._("A decision on a commitment you follow"), text="\n".join(lines))
 
-    return await tell(
+    return await PushBack(notifier).tell(
         session,
         question_id=question.id,
         event=decision_event("c", commitment.id, commitment),
         build=build,
-        sealer=sealer,
         now=now,
-        zone=zone,
-        default_locale=default_locale,
     )

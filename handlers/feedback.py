@@ -1,7 +1,7 @@
 """ "Hài lòng" / "Chưa hài lòng" on an answer or a commitment; a reason reopens the item.
 
 Buttons "f:TICKET:ABOUT:y|n" come with every answer and commitment pushed back to askers and
-followers (handlers.pushback), ABOUT naming what is judged ("a12": answer 12, "c7.2":
+followers (bot.services.pushback), ABOUT naming what is judged ("a12": answer 12, "c7.2":
 commitment 7 in its version 2). Only the people the news went to may judge it, once each: the
 asker, the askers of questions merged into it and its supporters, recognised by their account
 or their keyed hash. "Chưa hài lòng" asks for a reason (common ones as buttons "f:…:r:N", or

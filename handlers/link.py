@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from bot.services.invitations import invitation_reply
 from handlers import language_hint
 from handlers.context import Context
-from handlers.invitations import invitation_reply
 from handlers.menu import role_menu_buttons, staff_command_lines, staff_place
 from storage.households import find_by_link_code, find_by_phone, normalise_phone
 from storage.invitations import adopt_letters

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.core.i18n import N_
+from bot.services.pushback import excerpt
 from handlers.ask import dialogue_title
 from handlers.context import Context
 from handlers.decisions import DECISION_NAMES
 from handlers.menu import menu_buttons
-from handlers.pushback import excerpt
 from storage.answers import answers_to, commitments_to, tickets_of
 from storage.models import Answer, Commitment, Question
 from storage.questions import questions_of

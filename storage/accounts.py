@@ -65,3 +65,31 @@ async def delete_account(session: AsyncSession, *, account: Account) -> None:
     """Remove the account row: its name, phone, address and the salt of its asker hash."""
     await session.delete(account)
     await session.flush()
+
+
+async def addresses_of(session: AsyncSession, *, account_ids: list[int]) -> list[tuple[str, str]]:
+    """The (channel, user id) of each of these accounts that still exists."""
+    if not account_ids:
+        return []
+    rows = await session.execute(
+        select(Account.channel, Account.user_id).where(Account.id.in_(account_ids))
+    )
+    return [(channel, user_id) for channel, user_id in rows]
+
+
+async def locales_of(
+    session: AsyncSession, *, addresses: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The language of the account on each (channel, user id) that has one."""
+    found: dict[tuple[str, str], str] = {}
+    for channel in {c for c, _ in addresses}:
+        user_ids = sorted({u for c, u in addresses if c == channel})
+        for start in range(0, len(user_ids), 1000):
+            rows = await session.execute(
+                select(Account.user_id, Account.locale).where(
+                    Account.channel == channel, Account.user_id.in_(user_ids[start : start + 1000])
+                )
+            )
+            for user_id, locale in rows:
+                found[(channel, user_id)] = locale
+    return found

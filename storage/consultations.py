@@ -406,24 +406,6 @@ async def theme_counts(session: AsyncSession, *, consultation_id: int) -> dict[i
     return {theme_id: n for theme_id, n in rows}
 
 
-async def locales_of(
-    session: AsyncSession, *, addresses: list[tuple[str, str]]
-) -> dict[tuple[str, str], str]:
-    """(channel, user_id) -> the language of the account there, for those that have one."""
-    found: dict[tuple[str, str], str] = {}
-    for channel in {c for c, _u in addresses}:
-        user_ids = sorted({u for c, u in addresses if c == channel})
-        for start in range(0, len(user_ids), 1000):
-            rows = await session.execute(
-                select(Account.user_id, Account.locale).where(
-                    Account.channel == channel, Account.user_id.in_(user_ids[start : start + 1000])
-                )
-            )
-            for user_id, locale in rows:
-                found[(channel, user_id)] = locale
-    return found
-
-
 async def consultation_ids(session: AsyncSession) -> list[int]:
     return list(await session.scalars(select(Consultation.id)))
 

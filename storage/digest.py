@@ -266,8 +266,8 @@ async def _tally(session: AsyncSession, *, dialogue: Dialogue) -> InvitationTall
 
 # ------------------------------------------------------------------ what did not reach people
 
-# The outbox keys of a dialogue's messages to its households (handlers.invitations), and of
-# the news of its questions (handlers.pushback): "invite:D:HOUSEHOLD:CHANNEL",
+# The outbox keys of a dialogue's messages to its households (bot.services.invitations), and of
+# the news of its questions (bot.services.pushback): "invite:D:HOUSEHOLD:CHANNEL",
 # "remind:REMINDER:HOUSEHOLD", "moved:D:START:HOUSEHOLD", "cancelled:D:HOUSEHOLD",
 # "sealed:D:HASH"; a copy sent through another channel adds ":via:CHANNEL".
 HOUSEHOLD_KINDS = ("invite", "moved", "cancelled")

@@ -7,6 +7,7 @@ An import of a whole city's list (100,000 rows) reads the table once and writes 
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
@@ -17,7 +18,8 @@ from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import refresh_statistics
-from storage.models import Dialogue, Household
+from storage.models import Household
+from storage.selection import Candidate
 
 CATEGORIES = ("poor", "near_poor", "new_non_poor", "other")
 # Poor, near-poor and newly-out-of-poverty households fill most of a dialogue's seats.
@@ -242,7 +244,24 @@ async def find_by_phone(session: AsyncSession, *, phone: str) -> list[Household]
 async def registry_wards(session: AsyncSession) -> list[str]:
     """The wards and communes the registry has households in, and those of planned dialogues
     (the names a command line may give)."""
+    from storage.models import Dialogue
+
     names = set(await session.scalars(select(Household.ward).distinct()))
     for wards in await session.scalars(select(Dialogue.wards).where(Dialogue.kind == "session")):
         names.update(wards or [])
     return sorted(names)
+
+
+async def candidates(session: AsyncSession, *, wards: Sequence[str]) -> list[Candidate]:
+    """The households of these wards (every ward when empty) as candidates for a dialogue's
+    selection: one query, the few columns the draw needs."""
+    query = select(
+        Household.id, Household.ward, Household.category, Household.gender, Household.ethnicity
+    )
+    if wards:
+        query = query.where(Household.ward.in_(list(wards)))
+    minority = functools.cache(is_minority)  # a registry has a few ethnicities
+    return [
+        Candidate(hid, ward, category, gender == "female", minority(ethnicity))
+        for hid, ward, category, gender, ethnicity in await session.execute(query)
+    ]

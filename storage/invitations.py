@@ -504,3 +504,52 @@ async def standing(session: AsyncSession, *, dialogue_id: int) -> int:
             .where(Invitation.dialogue_id == dialogue_id, Invitation.status.in_(EXPECTED))
         )
     ) or 0
+
+
+@dataclass
+class Recipients:
+    """Where each household's messages go (the chat it used last) and the language of each
+    chat's account."""
+
+    addresses: dict[int, tuple[str, str]]
+    locales: dict[tuple[str, str], str]
+
+
+async def chat_recipients(
+    session: AsyncSession, *, dialogue_id: int, statuses: tuple[str, ...]
+) -> Recipients:
+    """One query for the links of every household in these statuses, one for their languages."""
+    found = Recipients(addresses={}, locales={})
+    rows = await session.execute(
+        select(HouseholdLink.household_id, HouseholdLink.channel, HouseholdLink.user_id)
+        .join(Invitation, Invitation.household_id == HouseholdLink.household_id)
+        .where(Invitation.dialogue_id == dialogue_id, Invitation.status.in_(statuses))
+        .order_by(HouseholdLink.last_used_at, HouseholdLink.id)
+    )
+    for household_id, channel, user_id in rows:
+        found.addresses[household_id] = (channel, user_id)  # the last used wins
+    accounts = await session.execute(
+        select(Account.channel, Account.user_id, Account.locale)
+        .join(
+            HouseholdLink,
+            (HouseholdLink.channel == Account.channel) & (HouseholdLink.user_id == Account.user_id),
+        )
+        .join(Invitation, Invitation.household_id == HouseholdLink.household_id)
+        .where(Invitation.dialogue_id == dialogue_id, Invitation.status.in_(statuses))
+    )
+    for channel, user_id, locale in accounts:
+        found.locales[(channel, user_id)] = locale
+    return found
+
+
+async def household_link(
+    session: AsyncSession, *, household_id: int, channel: str, user_id: str
+) -> HouseholdLink | None:
+    """The link of this chat to this household, if the chat is linked to it."""
+    return await session.scalar(
+        select(HouseholdLink).where(
+            HouseholdLink.household_id == household_id,
+            HouseholdLink.channel == channel,
+            HouseholdLink.user_id == user_id,
+        )
+    )

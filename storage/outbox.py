@@ -728,7 +728,7 @@ async def prune(session: AsyncSession, *, before: datetime, batch: int) -> int:
 
 VIA = ":via:"
 # What may go to a household's other chat: its invitation, reminders and notices
-# (handlers.invitations) and the news of questions (handlers.pushback), which go to the
+# (bot.services.invitations) and the news of questions (bot.services.pushback), which go to the
 # household's chats anyway. Not staff messages (a role belongs to one chat) nor replies.
 REROUTABLE = ("invite:", "remind:", "moved:", "cancelled:", SEALED, "consult:")  # + consultations
 

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Dialogue, Question
+from storage.models import Dialogue, Question, Support
 
 # No 0/O, 1/I, 2/Z, 5/S, 8/B: a ticket is read aloud and copied by hand.
 TICKET_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
@@ -101,3 +101,30 @@ async def release_questions(session: AsyncSession, *, account_id: int, asker_has
 async def by_ticket(session: AsyncSession, *, ticket: str) -> Question | None:
     """The question of a ticket, as typed or pressed (any case)."""
     return await session.scalar(select(Question).where(Question.ticket == ticket.upper()))
+
+
+async def with_merged(session: AsyncSession, *, question_id: str) -> list[Question]:
+    """A question and the questions merged into it."""
+    return list(
+        await session.scalars(
+            select(Question).where(
+                or_(Question.id == question_id, Question.merged_into == question_id)
+            )
+        )
+    )
+
+
+async def supporter_handles(session: AsyncSession, *, question_ids: list[str]) -> list[bytes]:
+    """The sealed reply handles of those who support these questions ("Tôi cũng muốn hỏi")."""
+    return list(
+        await session.scalars(
+            select(Support.reply_handle).where(
+                Support.question_id.in_(question_ids),
+                Support.reply_handle.is_not(None),
+            )
+        )
+    )
+
+
+async def dialogue_of(session: AsyncSession, *, question_id: str) -> int | None:
+    return await session.scalar(select(Question.dialogue_id).where(Question.id == question_id))

@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from bot.core.i18n import LOCALES_DIR, Translator
 from bot.core.messages import Reply
-from handlers.invitations import InvitationTemplate
+from bot.services.invitations import InvitationTemplate
 from storage.models import Dialogue
 
 # The staff's texts (inbox, moderation, roles): the only ones left with "bạn".

@@ -327,7 +327,7 @@ async def _scan(runtime, people) -> None:
 async def test_the_facilitators_digest_counts_responses_per_open_consultation_against_targets(
     runtime, clock: Clock
 ):
-    from handlers.digest import build_digest
+    from bot.services.digest import build_digest
 
     t = Translator("vi", runtime.settings.zone)
     plan = read_plan(PLAN, t, runtime.settings.zone)

@@ -197,3 +197,104 @@ async def _reminders(url):
         found = {r.key: r.status for r in await session.scalars(select(Reminder))}
     await engine.dispose()
     return found
+
+
+ON_TELEGRAM, ON_ZALO = 5001, "8409000000000000081"
+
+
+async def _two_households_on_two_channels(url: str) -> int:
+    """Two households selected for a dialogue next month: one linked to a Telegram chat, the
+    other to a Zalo chat."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from storage import invitations as inv
+    from storage.accounts import create_account
+    from storage.dialogues import create_dialogue
+    from storage.households import HouseholdRow, upsert_households
+    from storage.links import link
+    from storage.models import Household
+
+    now = datetime.now(UTC)
+    engine = create_engine(url)
+    async with session_factory(engine)() as session, session.begin():
+        rows = [
+            HouseholdRow(
+                code=code,
+                head_name=name,
+                gender=gender,
+                ethnicity="Kinh",
+                category=category,
+                ward="Phường 7",
+                hamlet="Khóm 3",
+            )
+            for code, name, gender, category in (
+                ("P7-201", "Lê Thị Mai", "female", "poor"),
+                ("P7-202", "Trần Văn Bình", "male", "other"),
+            )
+        ]
+        await upsert_households(session, rows=rows)
+        chosen = []
+        for code, channel, user_id, group in (
+            ("P7-201", "telegram", str(ON_TELEGRAM), "priority"),
+            ("P7-202", "zalo", ON_ZALO, "other"),
+        ):
+            household = await session.scalar(select(Household).where(Household.code == code))
+            await create_account(
+                session,
+                channel=channel,
+                user_id=user_id,
+                display_name="",
+                locale="vi",
+                consented_on=date.today(),
+            )
+            linked = await link(
+                session, household=household, channel=channel, user_id=user_id, now=now
+            )
+            assert linked == "linked"
+            chosen.append((household.id, group, 0))
+        d = await create_dialogue(
+            session,
+            title="Đối thoại chính sách giảm nghèo",
+            starts_at=now + timedelta(days=30),
+            venue="Hội trường UBND Phường 7",
+            topics=[],
+            wards=["Phường 7"],
+            quota_total=2,
+            quota_priority=1,
+        )
+        await inv.save_selection(session, dialogue_id=d.id, chosen=chosen, waiting=[])
+        dialogue_id = d.id
+    await engine.dispose()
+    return dialogue_id
+
+
+def test_invite_sends_on_every_configured_channel_telegram_and_zalo(tmp_path):
+    from tests.fakes.telegram_api import FakeBotAPI
+    from tests.fakes.zalo_api import FakeZaloAPI
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'doithoai.db'}"
+    upgrade(url)
+    dialogue_id = asyncio.run(_two_households_on_two_channels(url))
+    telegram, zalo = FakeBotAPI().start(), FakeZaloAPI().start()
+    try:
+        telegram.add_private_chats([ON_TELEGRAM])
+        zalo.follow_user(ON_ZALO)
+        env = {
+            "DOITHOAI_TELEGRAM_TOKEN": telegram.token,
+            "DOITHOAI_TELEGRAM_API_URL": telegram.url,
+            "DOITHOAI_ZALO_CHAT_INTERVAL": "0.05",
+            **{f"DOITHOAI_{k.upper()}": v for k, v in zalo.settings().items()},
+        }
+        invited = in_process(tmp_path, "dialogue", "invite", str(dialogue_id), **env)
+        assert invited.exit_code == 0, invited.output
+        assert "2 giấy mời được xếp gửi qua tin nhắn" in invited.output
+        [on_telegram] = telegram.messages_to(ON_TELEGRAM)
+        [on_zalo] = zalo.messages_to(ON_ZALO)
+    finally:
+        telegram.stop()
+        zalo.stop()
+    assert on_telegram.text.startswith("Giấy mời dự đối thoại chính sách")
+    assert "Kính mời Bà Lê Thị Mai" in on_telegram.text
+    assert "Kính mời Ông Trần Văn Bình" in on_zalo.text
+    assert zalo.violations == []
+    assert asyncio.run(_count(url, OutboxMessage, OutboxMessage.status == "sent")) == 2

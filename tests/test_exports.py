@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from bot.cli_export import export_app
+from bot.cli.export import export_app
 from bot.documents.admin import MOTTO, NATIONAL_NAME
 from storage.db import create_engine, session_factory
 from storage.models import (

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from bot.cli_households import households_app
+from bot.cli.households import households_app
 from bot.core.i18n import Translator
 from bot.households_import import RowError, read_households
 from storage.db import create_engine, session_factory

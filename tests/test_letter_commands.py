@@ -12,7 +12,7 @@ from docx import Document
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot.cli_dialogues import dialogue_app
+from bot.cli.dialogues import dialogue_app
 from storage.db import create_engine, session_factory
 from storage.models import Household, Invitation
 from tests.test_dialogue_commands import REGISTRY

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot.cli_staff import agency_app, staff_app
+from bot.cli.staff import agency_app, staff_app
 from storage import staff as store
 from storage.db import create_engine, session_factory
 from storage.models import Agency, Staff

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.clock import Ticker
 from bot.core.messages import Address, Delivery, Incoming, Kind, Reply, SendResult
 from bot.runtime import Runtime
-from handlers.invitations import invite_selected
+from bot.services.invitations import Invitations
 from storage import invitations as inv
 from storage.models import (
     Account,
@@ -178,12 +178,10 @@ async def invite(runtime: Runtime, dialogue, chosen: list[Household]) -> None:
             chosen=[(h.id, "priority", n) for n, h in enumerate(chosen)],
             waiting=[],
         )
-        await invite_selected(
+        await Invitations(runtime.notifier).invite(
             session,
             dialogue=dialogue,
             now=runtime.clock(),
-            default_locale="vi",
-            zone=runtime.settings.zone,
         )
     runtime.outbox.wake()
 

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Length
 
 from bot.core.i18n import N_, Translator
@@ -132,11 +134,12 @@ def write_invitation_letters(
         document, title=f"{t._('INVITATION')}: {dialogue.title}", author=dialogue.issuer, t=t
     )
     in_khmer = Translator("km", t.zone)
+    copies = _Copies(document)
     for index, letter in enumerate(letters):
-        _write_letter(document, dialogue, letter, t)
+        copies.write(dialogue, letter, t)
         if letter.khmer and dialogue.khmer is not None and t.locale != "km":
             admin.page_break(document)
-            _write_letter(document, dialogue.khmer, letter, in_khmer)
+            copies.write(dialogue.khmer, letter, in_khmer)
         if index < len(letters) - 1:
             admin.page_break(document)
         else:
@@ -147,11 +150,128 @@ def write_invitation_letters(
     return len(letters)
 
 
+# --- one letter built, copied for each household ----------------------------------------------
+
+# Building a letter through python-docx takes tens of milliseconds (thousands of elements, each
+# placed in schema order); copying its XML takes well under one. So each letter's words are
+# laid out once per language, with a mark in each field that differs between households, and
+# that layout is copied for each household with the fields filled in and a QR code of its own.
+_MARK = "\ue000"  # a private-use character: in no name, code, address or link
+
+
+def _field(name: str) -> str:
+    return f"{_MARK}{name}{_MARK}"
+
+
+_TEMPLATE = Letter(
+    household_code=_field("code"),
+    head_name=_field("name"),
+    female=None,
+    hamlet=_field("hamlet"),
+    ward=_field("ward"),
+    link=_field("link"),
+)
+_ADDRESS = f"{_field('hamlet')}, {_field('ward')}"  # how _write_letter joins them
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
+class _Copies:
+    """Writes letters into `document` by copying one laid-out letter per language, or by
+    building a letter whose fields the copy could not carry the same (Khmer letters in a
+    name: their runs take the Khmer font)."""
+
+    def __init__(self, document: DocxDocument) -> None:
+        self.document = document
+        self.templates: dict[tuple[int, str], list[Any] | None] = {}
+        self.shape_id = 0
+
+    def write(self, dialogue: LetterDialogue, letter: Letter, t: Translator) -> None:
+        template = self._template(dialogue, t)
+        values = _values(letter, t)
+        if template is None or any(admin.has_khmer(v) for v in values.values()):
+            _write_letter(self.document, dialogue, letter, t)
+            return
+        end = self.document.element.body[-1]  # the section's properties stay last
+        rid = self._image(letter.link)
+        for element in template:
+            copy = deepcopy(element)
+            _fill(copy, values, letter)
+            for blip in copy.iter(qn("a:blip")):
+                blip.set(qn("r:embed"), rid)
+            for shape in copy.iter(qn("wp:docPr")):
+                self.shape_id += 1
+                shape.set("id", str(self.shape_id))
+                shape.set("name", f"Picture {self.shape_id}")
+            end.addprevious(copy)
+
+    def _image(self, link: str) -> str:
+        rid, _image = self.document.part.get_or_add_image(io.BytesIO(qr_png(link)))
+        return rid
+
+    def _template(self, dialogue: LetterDialogue, t: Translator) -> list[Any] | None:
+        key = (id(dialogue), t.locale)
+        if key not in self.templates:
+            self.templates[key] = self._lay_out(dialogue, t)
+        return self.templates[key]
+
+    def _lay_out(self, dialogue: LetterDialogue, t: Translator) -> list[Any] | None:
+        """The letter with marks for its fields, taken out of the document (None when a field
+        does not come out as the text of one run: then each letter is built)."""
+        body = self.document.element.body
+        count = len(body)  # the section's properties last: the letter goes in before them
+        _write_letter(self.document, dialogue, _TEMPLATE, t, salutation=_field("salutation"))
+        template = list(body)[count - 1 : -1]
+        for element in template:
+            body.remove(element)
+        for blip in (blip for element in template for blip in element.iter(qn("a:blip"))):
+            self.document.part.drop_rel(blip.get(qn("r:embed")))
+        used = [int(i) for i in body.xpath("//wp:docPr/@id")]
+        self.shape_id = max([self.shape_id, *used])
+        texts = [text.text or "" for element in template for text in element.iter(qn("w:t"))]
+        marked = [text for text in texts if _MARK in text]
+        known = {_field(name) for name in ("code", "name", "salutation", "ward", "link")}
+        if not all(text in known or text == _ADDRESS for text in marked):
+            return None
+        return template
+
+
+def _values(letter: Letter, t: Translator) -> dict[str, str]:
+    return {
+        _field("code"): admin.nfc(letter.household_code),
+        _field("name"): admin.nfc(letter.head_name),
+        _field("salutation"): admin.nfc(t._(SALUTATIONS[letter.female])),
+        _field("ward"): admin.nfc(letter.ward),
+        _field("link"): admin.nfc(letter.link),
+        _ADDRESS: admin.nfc(", ".join(part for part in (letter.hamlet, letter.ward) if part)),
+    }
+
+
+def _fill(element: Any, values: dict[str, str], letter: Letter) -> None:
+    """The household's values in place of the marks; the address line left out when the
+    household has none, as _write_letter leaves it out."""
+    for text in list(element.iter(qn("w:t"))):
+        if text.text not in values:
+            continue
+        value = values[text.text]
+        if text.text == _ADDRESS and not value:
+            paragraph = next(text.iterancestors(qn("w:p")))
+            paragraph.getparent().remove(paragraph)
+            continue
+        text.text = value
+        if value != value.strip():
+            text.set(_XML_SPACE, "preserve")
+
+
 # --- the letter ------------------------------------------------------------------------------
 
 
 def _write_letter(
-    document: DocxDocument, dialogue: LetterDialogue, letter: Letter, t: Translator
+    document: DocxDocument,
+    dialogue: LetterDialogue,
+    letter: Letter,
+    t: Translator,
+    *,
+    salutation: str | None = None,
 ) -> None:
     admin.heading(
         document,
@@ -162,7 +282,8 @@ def _write_letter(
         day=dialogue.issued_on,
         t=t,
     )
-    salutation = t._(SALUTATIONS[letter.female])
+    if salutation is None:
+        salutation = t._(SALUTATIONS[letter.female])
 
     title = admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER, before=12)
     admin.run(title, t._("INVITATION"), size=TITLE_PT, bold=True)

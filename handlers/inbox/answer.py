@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.services.pushback import PushBack
 from handlers.context import Context
 from handlers.drafts import begin
 from handlers.inbox.common import (
@@ -11,7 +12,6 @@ from handlers.inbox.common import (
     published,
     question_of_draft,
 )
-from handlers.pushback import publish_answer
 from storage import answers as store
 from storage.models import Question, Staff
 
@@ -57,14 +57,11 @@ async def publish(ctx: Context, staff: Staff) -> None:
         now=ctx.now,
         today=ctx.today,
     )
-    count = await publish_answer(
+    count = await PushBack(ctx.notifier).answer(
         ctx.session,
         answer=answer,
         question=question,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
     )
     ctx.clear_state()
     published(

@@ -9,6 +9,7 @@ from datetime import date
 from bot.core import buttons as btn
 from bot.core.i18n import Translator
 from bot.core.messages import Button
+from bot.services.pushback import PushBack, commitment_lines
 from handlers.commitment_draft import RESPONSIBLE_MAX, CommitmentDraft
 from handlers.context import Context
 from handlers.drafts import begin
@@ -22,7 +23,6 @@ from handlers.inbox.common import (
     question_of_draft,
     stale,
 )
-from handlers.pushback import commitment_lines, publish_commitment
 from storage import answers as store
 from storage.models import Agency, Commitment, Question, Staff
 
@@ -173,14 +173,11 @@ async def publish(ctx: Context, staff: Staff) -> None:
         now=ctx.now,
         today=ctx.today,
     )
-    count = await publish_commitment(
+    count = await PushBack(ctx.notifier).commitment(
         ctx.session,
         commitment=commitment,
         question=question,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
     )
     ctx.clear_state()
     published(

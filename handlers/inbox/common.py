@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from bot.core import buttons as btn
 from bot.core.messages import Button
+from bot.services.pushback import commitment_lines as _lines
 from handlers import drafts
 from handlers.context import Context
-from handlers.pushback import commitment_lines as _lines
 from storage import answers as store
 from storage.models import Agency, Commitment, Question, Staff
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.core.messages import Button
+from bot.services.pushback import PushBack
 from handlers.context import Context
 from handlers.drafts import begin
 from handlers.inbox.common import back, cancel_row, draft, length_ok, published, question_of_draft
-from handlers.pushback import publish_answer
 from storage import answers as store
 from storage.models import Question, Staff
 
@@ -51,13 +51,10 @@ async def do_in_room(ctx: Context, staff: Staff, summary: str) -> None:
         today=ctx.today,
         in_room=True,
     )
-    count = await publish_answer(
+    count = await PushBack(ctx.notifier).answer(
         ctx.session,
         answer=answer,
         question=question,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
     )
     published(ctx, count, done)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.core import buttons as btn
 from bot.core.messages import Button
+from bot.services.pushback import PushBack
+from bot.services.pushback import commitment_lines as draft_lines
 from handlers.ask import dialogue_title
 from handlers.context import Context
 from handlers.drafts import begin
@@ -18,8 +20,6 @@ from handlers.inbox.common import (
     preview_buttons,
     published,
 )
-from handlers.pushback import commitment_lines as draft_lines
-from handlers.pushback import publish_commitment
 from handlers.support import excerpt
 from storage import answers as store
 from storage.models import Commitment, Dialogue, Question, Staff
@@ -171,12 +171,9 @@ async def _push(ctx: Context, commitment: Commitment) -> int:
     question = await ctx.session.get(Question, commitment.question_id)
     if question is None:
         return 0
-    return await publish_commitment(
+    return await PushBack(ctx.notifier).commitment(
         ctx.session,
         commitment=commitment,
         question=question,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
     )

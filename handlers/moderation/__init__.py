@@ -36,6 +36,7 @@ from datetime import timedelta
 from bot.core import buttons as btn
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Button, Reply
+from bot.services.pushback import excerpt
 from handlers.context import Context
 from handlers.moderation.cards import (
     agency_name,
@@ -53,7 +54,6 @@ from handlers.moderation.cards import (
     waiting_question,
 )
 from handlers.moderation.merge import ask_ticket, merge_choices, merge_into, typed_ticket
-from handlers.pushback import excerpt
 from handlers.roles import require
 from storage import moderation as mod
 from storage import voice

@@ -10,9 +10,9 @@ from bot.core import buttons as btn
 from bot.core import transcriber
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Button, Reply
+from bot.services.pushback import PushBack
 from handlers.ask import MAX_LENGTH, MIN_LENGTH, dialogue_title
 from handlers.context import Context
-from handlers.pushback import tell
 from storage import moderation as mod
 from storage import voice
 from storage.models import Account, Dialogue, Question, Staff
@@ -289,14 +289,11 @@ async def skip(ctx: Context, staff: Staff, ticket: str) -> None:
 async def tell_askers(
     ctx: Context, question: Question, event: str, build: Callable[[Translator], Reply]
 ) -> None:
-    await tell(
+    await PushBack(ctx.notifier).tell(
         ctx.session,
         question_id=question.id,
         event=event,
         build=build,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
         followers=False,
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from bot.core import buttons as btn
 from bot.core.i18n import Translator
 from bot.core.messages import Button, Reply
+from bot.services.pushback import excerpt
 from handlers.context import Context
 from handlers.moderation.cards import back, log, show_next, tell_askers
-from handlers.pushback import excerpt
 from storage import moderation as mod
 from storage.models import Question, Staff
 

@@ -37,9 +37,9 @@ from __future__ import annotations
 from bot.core import buttons as btn
 from bot.core.i18n import N_
 from bot.core.messages import Button
+from bot.services.pushback import PushBack
 from handlers.context import Context
 from handlers.drafts import begin, current
-from handlers.pushback import publish_answer
 from handlers.roles import require, require_pressing
 from handlers.room import attendance, commitment
 from handlers.room.common import (
@@ -359,14 +359,11 @@ async def _finish_in_room(ctx: Context, staff: Staff, summary: str) -> None:
     )
     text = _("#{ticket} is marked as answered at the dialogue.").format(ticket=question.ticket)
     if answer is not None:
-        told = await publish_answer(
+        told = await PushBack(ctx.notifier).answer(
             ctx.session,
             answer=answer,
             question=question,
-            sealer=ctx.sealer,
             now=ctx.now,
-            zone=ctx.zone,
-            default_locale=ctx.default_locale,
         )
         text += "\n" + ctx.t.ngettext(
             "The summary goes to {count} person who follows the question.",

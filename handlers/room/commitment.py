@@ -8,10 +8,10 @@ from datetime import date
 
 from bot.core import buttons as btn
 from bot.core.messages import Button
+from bot.services.pushback import PushBack
 from handlers.commitment_draft import LATER_DAYS, RESPONSIBLE_MAX, CommitmentDraft
 from handlers.context import Context
 from handlers.drafts import begin
-from handlers.pushback import publish_commitment
 from handlers.room.common import allowed_dialogue, allowed_question, back, cancel_row, stale
 from storage import followup
 from storage.models import Agency, Commitment, Dialogue, Question, Staff
@@ -183,14 +183,11 @@ def _recorded(ctx: Context, agency: Agency, commitment: Commitment) -> list[str]
 
 async def _told(ctx: Context, commitment: Commitment, question: Question) -> str:
     """The commitment sent to the people who follow the question; how many, in a line."""
-    told = await publish_commitment(
+    told = await PushBack(ctx.notifier).commitment(
         ctx.session,
         commitment=commitment,
         question=question,
-        sealer=ctx.sealer,
         now=ctx.now,
-        zone=ctx.zone,
-        default_locale=ctx.default_locale,
     )
     return ctx.t.ngettext(
         "#{ticket}: sent to {count} person who follows the question.",

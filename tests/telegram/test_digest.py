@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
-import handlers.digest
+import bot.services.digest
 from bot.clock import Ticker
 from bot.core.config import Policy
 from bot.core.i18n import Translator
@@ -189,7 +189,7 @@ async def test_a_digest_that_fails_is_tried_again_and_the_others_still_go(
             await staff_store.claim(
                 session, code=code, channel="telegram", user_id=user_id, now=clock()
             )
-    real = handlers.digest.chart.render
+    real = bot.services.digest.chart.render
     calls = []
 
     def render_once_broken(data: DigestChart) -> bytes:
@@ -198,7 +198,7 @@ async def test_a_digest_that_fails_is_tried_again_and_the_others_still_go(
             raise RuntimeError("the chart could not be drawn")
         return real(data)
 
-    monkeypatch.setattr(handlers.digest.chart, "render", render_once_broken)
+    monkeypatch.setattr(bot.services.digest.chart, "render", render_once_broken)
     tick = ticker(runtime, clock)
     assert await tick.tick() == 1  # the first failed, the second went
     assert "daily message digest:" in caplog.text

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.clock import Ticker
-from handlers.invitations import invite_selected
+from bot.services.invitations import Invitations
 from storage import invitations as inv
 from storage.dialogues import create_dialogue
 from storage.households import HouseholdRow, upsert_households
@@ -146,9 +146,7 @@ async def test_invitations_answers_and_the_waitlist_end_to_end(telegram, clock):
             chosen=[(households[0].id, "priority", 0), (households[4].id, "other", 0)],
             waiting=[(households[1].id, "priority", 1), (households[5].id, "other", 1)],
         )
-        result = await invite_selected(
-            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
-        )
+        result = await Invitations(runtime.notifier).invite(session, dialogue=d, now=clock())
     assert (result.queued, result.letters) == (2, 0)
     runtime.outbox.wake()
     first = chats[households[0].id]
@@ -187,9 +185,7 @@ async def test_invitations_answers_and_the_waitlist_end_to_end(telegram, clock):
 
     # Running the invitation again sends nothing twice.
     async with runtime.sessions() as session, session.begin():
-        again = await invite_selected(
-            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
-        )
+        again = await Invitations(runtime.notifier).invite(session, dialogue=d, now=clock())
     assert again.queued == 0
     await asyncio.sleep(0.5)
     assert len(telegram.fake.messages_to(first.user_id)) == first.seen
@@ -235,9 +231,7 @@ async def test_late_reminders_send_only_the_latest_and_moving_retimes_them(teleg
         await inv.save_selection(
             session, dialogue_id=d.id, chosen=[(households[0].id, "priority", 0)], waiting=[]
         )
-        await invite_selected(
-            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
-        )
+        await Invitations(runtime.notifier).invite(session, dialogue=d, now=clock())
     runtime.outbox.wake()
     await chat.expect(1)
     ticker = Ticker(
@@ -260,7 +254,7 @@ async def test_late_reminders_send_only_the_latest_and_moving_retimes_them(teleg
 
 async def test_the_database_writes_each_invitation_exactly_as_the_bot_would(runtime, clock):
     from bot.core.i18n import Translator
-    from handlers.invitations import invitation_reply
+    from bot.services.invitations import invitation_reply
     from storage.models import Account, OutboxMessage
 
     households = await _households(runtime, count=4)
@@ -292,9 +286,7 @@ async def test_the_database_writes_each_invitation_exactly_as_the_bot_would(runt
             chosen=[(h.id, "priority", n) for n, h in enumerate(households)],
             waiting=[],
         )
-        result = await invite_selected(
-            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
-        )
+        result = await Invitations(runtime.notifier).invite(session, dialogue=d, now=clock())
     assert (result.queued, result.letters) == (3, 1)
     async with runtime.sessions() as session:
         rows = {m.recipient: m for m in await session.scalars(select(OutboxMessage))}
@@ -336,9 +328,7 @@ async def test_two_clocks_ticking_at_once_fire_each_reminder_once(runtime, clock
             chosen=[(h.id, "priority", n) for n, h in enumerate(households)],
             waiting=[],
         )
-        await invite_selected(
-            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
-        )
+        await Invitations(runtime.notifier).invite(session, dialogue=d, now=clock())
     clocks = [
         Ticker(runtime.sessions, clock=clock, zone=runtime.settings.zone, default_locale="vi")
         for _ in range(2)
@@ -358,7 +348,6 @@ async def test_two_clocks_ticking_at_once_fire_each_reminder_once(runtime, clock
 
 
 async def test_moving_or_cancelling_a_dialogue_tells_those_invited(telegram, clock):
-    from handlers.invitations import announce_cancellation, announce_move
     from storage.reminders import cancel_pending
 
     runtime = telegram.runtime
@@ -369,9 +358,7 @@ async def test_moving_or_cancelling_a_dialogue_tells_those_invited(telegram, clo
         await inv.save_selection(
             session, dialogue_id=d.id, chosen=[(households[0].id, "priority", 0)], waiting=[]
         )
-        await invite_selected(
-            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
-        )
+        await Invitations(runtime.notifier).invite(session, dialogue=d, now=clock())
     runtime.outbox.wake()
     await chat.expect(1)
     async with runtime.sessions() as session, session.begin():
@@ -380,12 +367,10 @@ async def test_moving_or_cancelling_a_dialogue_tells_those_invited(telegram, clo
         await cancel_pending(session, dialogue_id=d.id)
         await schedule(session, dialogue=dialogue, offsets=[timedelta(days=1)], now=clock())
         assert (
-            await announce_move(
+            await Invitations(runtime.notifier).announce_move(
                 session,
                 dialogue=dialogue,
                 now=clock(),
-                default_locale="vi",
-                zone=runtime.settings.zone,
             )
             == 1
         )
@@ -396,12 +381,10 @@ async def test_moving_or_cancelling_a_dialogue_tells_those_invited(telegram, clo
     async with runtime.sessions() as session, session.begin():
         dialogue = await session.get(type(d), d.id)
         assert (
-            await announce_cancellation(
+            await Invitations(runtime.notifier).announce_cancellation(
                 session,
                 dialogue=dialogue,
                 now=clock(),
-                default_locale="vi",
-                zone=runtime.settings.zone,
             )
             == 1
         )

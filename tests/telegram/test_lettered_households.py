@@ -8,7 +8,7 @@ import re
 from sqlalchemy import select
 
 from bot.clock import Ticker
-from handlers.invitations import announce_cancellation, announce_move, invite_selected
+from bot.services.invitations import Invitations
 from storage import invitations as inv
 from storage.models import Account, Invitation, OutboxMessage
 from tests.support import wait_until
@@ -25,9 +25,7 @@ async def _invite_by_letter(runtime, clock, d, households) -> None:
             chosen=[(h.id, "priority", n) for n, h in enumerate(households)],
             waiting=[],
         )
-        result = await invite_selected(
-            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
-        )
+        result = await Invitations(runtime.notifier).invite(session, dialogue=d, now=clock())
         assert result.letters == len(households)
         printed = await inv.letters_to_print(session, dialogue_id=d.id)
         await inv.mark_printed(
@@ -87,8 +85,8 @@ async def test_a_household_invited_by_letter_that_links_its_chat_gets_its_remind
     async with runtime.sessions() as session, session.begin():
         dialogue = await session.get(type(d), d.id)
         dialogue.starts_at = dialogue.starts_at.replace(hour=7)  # 14:00 local
-        told = await announce_move(
-            session, dialogue=dialogue, now=clock(), default_locale="vi", zone=runtime.settings.zone
+        told = await Invitations(runtime.notifier).announce_move(
+            session, dialogue=dialogue, now=clock()
         )
         assert told == 1
         assert await inv.outdate_letters(session, dialogue_id=d.id, now=clock()) == []
@@ -97,8 +95,8 @@ async def test_a_household_invited_by_letter_that_links_its_chat_gets_its_remind
     assert moved.text.startswith("Thay đổi thời gian") and "14:00" in moved.text
     async with runtime.sessions() as session, session.begin():
         dialogue = await session.get(type(d), d.id)
-        told = await announce_cancellation(
-            session, dialogue=dialogue, now=clock(), default_locale="vi", zone=runtime.settings.zone
+        told = await Invitations(runtime.notifier).announce_cancellation(
+            session, dialogue=dialogue, now=clock()
         )
         assert told == 1
     runtime.outbox.wake()
@@ -156,9 +154,7 @@ async def test_a_chat_that_blocked_the_bot_is_not_tried_again_until_the_person_w
             chosen=[(households[0].id, "priority", 0), (households[1].id, "other", 0)],
             waiting=[],
         )
-        await invite_selected(
-            session, dialogue=d, now=clock(), default_locale="vi", zone=runtime.settings.zone
-        )
+        await Invitations(runtime.notifier).invite(session, dialogue=d, now=clock())
     runtime.outbox.wake()
     await other.expect(1)
     invite_key = f"invite:{d.id}:{households[0].id}:telegram"
@@ -173,12 +169,10 @@ async def test_a_chat_that_blocked_the_bot_is_not_tried_again_until_the_person_w
         dialogue = await session.get(type(d), d.id)
         dialogue.starts_at = dialogue.starts_at.replace(hour=7)
         assert (
-            await announce_move(
+            await Invitations(runtime.notifier).announce_move(
                 session,
                 dialogue=dialogue,
                 now=clock(),
-                default_locale="vi",
-                zone=runtime.settings.zone,
             )
             == 1  # the household that blocked the bot is not counted as told
         )
@@ -203,8 +197,8 @@ async def test_a_chat_that_blocked_the_bot_is_not_tried_again_until_the_person_w
     assert account.unreachable_at is None
     async with runtime.sessions() as session, session.begin():
         dialogue = await session.get(type(d), d.id)
-        await announce_cancellation(
-            session, dialogue=dialogue, now=clock(), default_locale="vi", zone=runtime.settings.zone
+        await Invitations(runtime.notifier).announce_cancellation(
+            session, dialogue=dialogue, now=clock()
         )
     runtime.outbox.wake()
     [cancelled] = await blocked.expect(1)

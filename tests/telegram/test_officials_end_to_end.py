@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot import logs
-from bot.cli_export import export_app
+from bot.cli.export import export_app
 from storage.models import Account, Base, OutboxMessage, Question, Support
 
 ASKER, FOLLOWER, FACILITATOR, OFFICIAL = 880001, 880002, 880003, 880004

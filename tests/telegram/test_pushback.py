@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from telegram import Update
 
-from handlers.pushback import publish_answer, publish_commitment
+from bot.services.pushback import PushBack
 from storage.dialogues import general_intake
 from storage.models import Answer, Commitment, Question
 from tests.telegram.test_inbox import TODAY, approve, follow, open_card, question, vi
@@ -35,14 +35,17 @@ async def _again(telegram, runtime, *, ticket: str) -> tuple[int, int]:
         )
         common = dict(
             question=found,
-            sealer=runtime.dispatcher.sealer,
             now=runtime.clock(),
-            zone=runtime.dispatcher.zone,
-            default_locale="vi",
         )
-        answers = await publish_answer(session, answer=answer, **common) if answer else 0
+        answers = (
+            await PushBack(runtime.notifier).answer(session, answer=answer, **common)
+            if answer
+            else 0
+        )
         commitments = (
-            await publish_commitment(session, commitment=commitment, **common) if commitment else 0
+            await PushBack(runtime.notifier).commitment(session, commitment=commitment, **common)
+            if commitment
+            else 0
         )
     return answers, commitments
 
@@ -145,14 +148,11 @@ async def test_a_commitment_tied_to_no_question_is_not_pushed(telegram):
         session.add(commitment)
         await session.flush()
         stand_in = Question(id="0" * 32, ticket="AAAAAA", text="", anonymous=True)
-        written = await publish_commitment(
+        written = await PushBack(runtime.notifier).commitment(
             session,
             commitment=commitment,
             question=stand_in,
-            sealer=runtime.dispatcher.sealer,
             now=runtime.clock(),
-            zone=runtime.dispatcher.zone,
-            default_locale="vi",
         )
     assert written == 0
 

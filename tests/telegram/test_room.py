@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
-from handlers.invitations import invite_selected
+from bot.services.invitations import Invitations
 from storage import invitations as inv
 from storage.dialogues import create_dialogue
 from storage.households import HouseholdRow, upsert_households
@@ -95,12 +95,10 @@ async def _room(telegram, clock, *, invite=False):
                 + [(households[0].id, "priority", 9)],
                 waiting=[],
             )
-            await invite_selected(
+            await Invitations(runtime.notifier).invite(
                 session,
                 dialogue=dialogue,
                 now=clock(),
-                default_locale="vi",
-                zone=runtime.settings.zone,
             )
         runtime.outbox.wake()
         await lan.expect(1)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot.cli_staff import staff_app
+from bot.cli.staff import staff_app
 from storage.models import Staff
 
 CODE = re.compile(r"\b(s[a-z0-9]{19})\b")

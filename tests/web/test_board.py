@@ -629,7 +629,7 @@ async def _question_id(session, story: Story, label: str) -> str:
 # `doithoai web`
 
 WEB_COMMAND = (
-    "import typer; from bot.cli_web import web; app = typer.Typer(); app.command()(web); app()"
+    "import typer; from bot.cli.web import web; app = typer.Typer(); app.command()(web); app()"
 )
 
 

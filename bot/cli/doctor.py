@@ -33,7 +33,8 @@ class Check:
 
 def doctor() -> None:
     """Check the settings, the database, Telegram, Zalo, the webhook, the clock and the outbox."""
-    from bot.cli import _translator, asyncio, redact
+    from bot.cli.common import asyncio
+    from bot.cli.errors import _translator, redact
     from bot.core.config import SettingsError, load_settings
 
     try:
@@ -42,7 +43,7 @@ def doctor() -> None:
         t = _translator()
         typer.echo(redact(Check(False, t._("Settings"), str(exc)).line()))
         raise typer.Exit(1) from None
-    from bot.cli import _remember
+    from bot.cli.common import _remember
 
     _remember(settings)
     t = Translator(settings.default_locale, settings.zone)
@@ -54,7 +55,7 @@ def doctor() -> None:
 
 
 async def _checks(settings: Settings, t: Translator) -> list[Check]:
-    from bot.cli import database_name
+    from bot.cli.errors import database_name
 
     checks = [
         Check(
@@ -71,7 +72,7 @@ async def _checks(settings: Settings, t: Translator) -> list[Check]:
 
 
 async def _database_checks(settings: Settings, t: Translator) -> list[Check]:
-    from bot.cli import _explain, database_name
+    from bot.cli.errors import _explain, database_name
     from bot.core.clock import utcnow
     from storage import heartbeats, tokens
     from storage import outbox as outbox_store
@@ -203,7 +204,7 @@ async def _telegram_checks(settings: Settings, t: Translator) -> list[Check]:
     """getMe (the token) and getWebhookInfo (where Telegram sends the updates)."""
     import httpx
 
-    from bot.cli import _first_line
+    from bot.cli.errors import _first_line
 
     telegram = "Telegram"
     if settings.telegram_token is None:
@@ -247,55 +248,48 @@ async def _telegram_checks(settings: Settings, t: Translator) -> list[Check]:
             True, telegram, t._("the token works: the bot is @{username}").format(username=username)
         )
     ]
+    return [*checks, _webhook_check(settings, t, info)]
+
+
+def _webhook_check(settings: Settings, t: Translator, info: dict) -> Check:
+    """Where Telegram sends the updates (getWebhookInfo) against DOITHOAI_WEBHOOK_URL."""
     webhook = t._("Webhook")
     registered = info.get("url", "")
     error = info.get("last_error_message")
     if settings.webhook_url is None:
         if registered:
-            checks.append(
-                Check(
-                    False,
-                    webhook,
-                    t._(
-                        "Telegram sends the updates to {url}, but DOITHOAI_WEBHOOK_URL is not set: "
-                        "set it and use `doithoai run --webhook`, or long polling will be refused"
-                    ).format(url=registered),
-                )
-            )
-        else:
-            checks.append(Check(True, webhook, t._("none: `doithoai run` uses long polling")))
-        return checks
-    expected = f"{settings.webhook_url}/telegram"
-    if registered != expected:
-        checks.append(
-            Check(
+            return Check(
                 False,
                 webhook,
                 t._(
-                    "Telegram sends the updates to {url}, not {expected}: start `doithoai run "
-                    "--webhook`, which registers it"
-                ).format(url=registered or "–", expected=expected),
+                    "Telegram sends the updates to {url}, but DOITHOAI_WEBHOOK_URL is not set: "
+                    "set it and use `doithoai run --webhook`, or long polling will be refused"
+                ).format(url=registered),
             )
+        return Check(True, webhook, t._("none: `doithoai run` uses long polling"))
+    expected = f"{settings.webhook_url}/telegram"
+    if registered != expected:
+        return Check(
+            False,
+            webhook,
+            t._(
+                "Telegram sends the updates to {url}, not {expected}: start `doithoai run "
+                "--webhook`, which registers it"
+            ).format(url=registered or "–", expected=expected),
         )
-    elif error:
-        checks.append(
-            Check(
-                False,
-                webhook,
-                t._("registered at {url}, but Telegram reports: {error}").format(
-                    url=registered, error=error
-                ),
-            )
+    if error:
+        return Check(
+            False,
+            webhook,
+            t._("registered at {url}, but Telegram reports: {error}").format(
+                url=registered, error=error
+            ),
         )
-    else:
-        pending = info.get("pending_update_count", 0)
-        checks.append(
-            Check(
-                True,
-                webhook,
-                t._("registered at {url}; {pending} updates waiting").format(
-                    url=registered, pending=pending
-                ),
-            )
-        )
-    return checks
+    pending = info.get("pending_update_count", 0)
+    return Check(
+        True,
+        webhook,
+        t._("registered at {url}; {pending} updates waiting").format(
+            url=registered, pending=pending
+        ),
+    )

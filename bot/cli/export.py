@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from bot.cli.common import _context
 from bot.core.i18n import Translator
 
 if TYPE_CHECKING:  # imported where used: `doithoai --help` starts without them
@@ -24,17 +25,10 @@ export_app = typer.Typer(no_args_is_help=True, help="Minutes and exports of a di
 Summary = TypeVar("Summary")
 
 
-def _context() -> tuple[Settings, Translator]:
-    from bot.cli import _settings
-
-    settings = _settings()
-    return settings, Translator(settings.default_locale, settings.zone)
-
-
 def _report(settings: Settings, t: Translator, dialogue_id: int) -> DialogueReport:
     """The dialogue's report, from a database whose schema is current; exit 1 if there is no
     such dialogue."""
-    from bot.cli import _run
+    from bot.cli.common import _run
 
     found: list[DialogueReport] = []
 

@@ -8,19 +8,17 @@ agency with exit code 1.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from bot.cli import Lazy, LazyConsole
+from bot.cli.common import Lazy, LazyConsole, _context, _go
 from bot.core.i18n import N_, Translator
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.core.config import Settings
 
 # Imported when first used: `doithoai --help` starts without them.
 Table = Lazy("rich.table", "Table")
@@ -40,19 +38,6 @@ STATUS_NAMES = {  # by storage.staff's WAITING, ACTIVE, EXPIRED, REVOKED
 }
 
 
-def _context() -> tuple[Settings, Translator]:
-    from bot.cli import _settings
-
-    settings = _settings()
-    return settings, Translator(settings.default_locale, settings.zone)
-
-
-def _go(settings: Settings, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
-    from bot.cli_dialogues import _go as go
-
-    go(settings, work)
-
-
 def _refuse(message: str, code: int = 2) -> NoReturn:
     """One line naming the problem, and the exit code."""
     typer.echo(message, err=True)
@@ -61,6 +46,37 @@ def _refuse(message: str, code: int = 2) -> NoReturn:
 
 async def _agency_codes(session: AsyncSession) -> str:
     return ", ".join(a.code for a in await store.list_agencies(session)) or "–"
+
+
+async def _place(session: AsyncSession, t: Translator, *, role: str, agency: str, ward: str) -> str:
+    """An official's active agency or a facilitator's ward, as shown; one line and exit when
+    there is no such agency or ward."""
+    from bot.cli.names import closest, unknown_line
+    from storage.households import registry_wards
+
+    if role == "official":
+        found = await store.find_agency(session, code=agency) if agency else None
+        if found is None or not found.active:
+            codes = await _agency_codes(session)
+            if not agency:
+                _refuse(t._("An official needs --agency, one of: {codes}.").format(codes=codes))
+            near = closest(agency, codes.split(", "))
+            if near:
+                _refuse(
+                    t._("There is no active agency {code}. Did you mean: {names}?").format(
+                        code=agency, names=", ".join(near)
+                    )
+                )
+            _refuse(
+                t._("There is no active agency {code}. Agencies: {codes}.").format(
+                    code=agency, codes=codes
+                )
+            )
+        return t._(found.name)
+    known = await registry_wards(session)
+    if known and ward not in known:  # before any import there is nothing to check
+        _refuse("--ward: " + unknown_line(t, ward, known, t._("ward")))
+    return ward
 
 
 @staff_app.command("invite")
@@ -86,38 +102,11 @@ def invite(
         _refuse(t._("--days must be between 1 and 90."))
 
     async def work(session: AsyncSession) -> None:
-        from bot.cli_dialogues import _bot_username
-        from bot.cli_names import closest
+        from bot.cli.dialogues.invite import _bot_username
         from bot.core.clock import utcnow
         from bot.documents.qr import deep_link
-        from storage.households import registry_wards
 
-        if role == "official":
-            found = await store.find_agency(session, code=agency) if agency else None
-            if found is None or not found.active:
-                codes = await _agency_codes(session)
-                if not agency:
-                    _refuse(t._("An official needs --agency, one of: {codes}.").format(codes=codes))
-                near = closest(agency, codes.split(", "))
-                if near:
-                    _refuse(
-                        t._("There is no active agency {code}. Did you mean: {names}?").format(
-                            code=agency, names=", ".join(near)
-                        )
-                    )
-                _refuse(
-                    t._("There is no active agency {code}. Agencies: {codes}.").format(
-                        code=agency, codes=codes
-                    )
-                )
-            place = t._(found.name)
-        else:
-            known = await registry_wards(session)
-            if known and ward not in known:  # before any import there is nothing to check
-                from bot.cli_names import unknown_line
-
-                _refuse("--ward: " + unknown_line(t, ward, known, t._("ward")))
-            place = ward
+        place = await _place(session, t, role=role, agency=agency, ward=ward)
         username = await _bot_username(settings)  # before writing anything
         now = utcnow()
         member, code = await store.invite(

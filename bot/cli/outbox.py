@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli import Lazy, LazyConsole
-from bot.cli_dialogues import _context, _dialogue, _go
+from bot.cli.common import Lazy, LazyConsole, _context, _go
+from bot.cli.dialogues.common import _dialogue
 from bot.core.i18n import Translator
 
 if TYPE_CHECKING:

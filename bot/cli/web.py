@@ -29,7 +29,7 @@ def web(
     ),
 ) -> None:
     """Serve the public board (dialogues, answers, commitments, feeds) over HTTP."""
-    from bot.cli import _fail, _run, _settings
+    from bot.cli.common import _fail, _run, _settings
 
     settings = _settings()
     host, port = host or settings.host, port or settings.port

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli import Lazy
+from bot.cli.common import Lazy
 from bot.core.i18n import N_, Translator
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def import_households(
     file: Path = typer.Argument(..., help="The list: .csv (UTF-8) or .xlsx, header on top."),
 ) -> None:
     """Import or update households from FILE (by household code); nothing is written on errors."""
-    from bot.cli import _fail, _run, _settings
+    from bot.cli.common import _fail, _run, _settings
     from bot.households_import import UnreadableFile, read_households
 
     settings = _settings()
@@ -138,7 +138,7 @@ async def _write(
 @households_app.command("stats")
 def stats() -> None:
     """Count the registered households by ward and category."""
-    from bot.cli import _run, _settings
+    from bot.cli.common import _run, _settings
 
     settings = _settings()
     t = Translator(settings.default_locale, settings.zone)

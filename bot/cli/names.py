@@ -52,7 +52,7 @@ def check_names(
 
 
 def refuse(message: str, code: int = 2) -> None:
-    from bot.cli import _fail
+    from bot.cli.common import _fail
 
     _fail(message, code)
 
