@@ -1,0 +1,1 @@
+"""The core: depends on nothing else in this project."""
