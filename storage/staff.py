@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import StaffCodeStatus, allowed, transition
 from storage.models import Agency, Staff
 
 ROLES = ("official", "facilitator")
@@ -93,12 +94,7 @@ async def claim(
     staff = await session.scalar(
         select(Staff).where(Staff.code_hash == hash_code(code)).with_for_update()
     )
-    if (
-        staff is None
-        or staff.claimed_at is not None
-        or staff.revoked_at is not None
-        or staff.code_expires_at <= now
-    ):
+    if staff is None or not allowed(status_of(staff, now=now), StaffCodeStatus.ACTIVE):
         return None
     await session.execute(
         update(Staff)
@@ -128,10 +124,16 @@ async def find_agency(session: AsyncSession, *, code: str) -> Agency | None:
 
 
 # What `staff list` shows for each member: the code not yet used, in use, lapsed, or ended.
-WAITING, ACTIVE, EXPIRED, REVOKED = "waiting", "active", "expired", "revoked"
+WAITING, ACTIVE, EXPIRED, REVOKED = (
+    StaffCodeStatus.WAITING,
+    StaffCodeStatus.ACTIVE,
+    StaffCodeStatus.EXPIRED,
+    StaffCodeStatus.REVOKED,
+)
 
 
-def status_of(staff: Staff, *, now: datetime) -> str:
+def status_of(staff: Staff, *, now: datetime) -> StaffCodeStatus:
+    """The code's state, told by the row's times (it has no status column)."""
     if staff.revoked_at is not None:
         return REVOKED
     if staff.claimed_at is not None:
@@ -153,6 +155,7 @@ async def revoke(session: AsyncSession, *, staff_id: int, now: datetime) -> Staf
     Revoking twice keeps the first date."""
     staff = await session.get(Staff, staff_id)
     if staff is not None and staff.revoked_at is None:
+        transition(status_of(staff, now=now), REVOKED)
         staff.revoked_at = now
         await session.flush()
     return staff
