@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 
 from bot import buttons as btn
+from bot.core.lifecycles import ConsultationStatus
 from bot.messages import Button
 from handlers.consultation import small_number
 from handlers.context import Context
@@ -35,7 +36,7 @@ def _data(nonce: str, action: str, arg: str | int = "") -> str:
 
 def _for_ward(consultation: Consultation, staff: Staff) -> bool:
     wards = (consultation.audience or {}).get("wards") or []
-    return consultation.status != "draft" and (not wards or staff.ward in wards)
+    return consultation.status != ConsultationStatus.DRAFT and (not wards or staff.ward in wards)
 
 
 async def begin(ctx: Context) -> None:

@@ -28,6 +28,7 @@ import secrets
 from datetime import date, timedelta
 
 from bot import buttons as btn
+from bot.core.lifecycles import CommitmentStatus, QuestionStatus
 from bot.i18n import N_, Translator, choose, parse_date
 from bot.messages import Button, Reply
 from handlers.ask import dialogue_title
@@ -54,10 +55,10 @@ SHOWN_ANSWERS = 3
 SHOWN_COMMITMENTS = 5
 
 STATUS_MARKS = {
-    "approved": N_("⏳ waiting"),
-    "answered": N_("✅ answered"),
-    "committed": N_("🤝 committed"),
-    "fulfilled": N_("🏁 fulfilled"),
+    QuestionStatus.APPROVED: N_("⏳ waiting"),
+    QuestionStatus.ANSWERED: N_("✅ answered"),
+    QuestionStatus.COMMITTED: N_("🤝 committed"),
+    QuestionStatus.FULFILLED: N_("🏁 fulfilled"),
 }
 
 
@@ -141,7 +142,7 @@ def _back(ctx: Context) -> list[list[Button]]:
 
 def _overdue(ctx: Context, question: Question) -> bool:
     return (
-        question.status == "approved"
+        question.status == QuestionStatus.APPROVED
         and question.due_on is not None
         and question.due_on < ctx.today
     )
@@ -322,7 +323,7 @@ async def _card(ctx: Context, staff: Staff, question: Question) -> None:
 
 def _commitment_lines(ctx: Context, commitment: Commitment) -> list[str]:
     lines = commitment_lines(ctx.t, commitment)
-    if commitment.status == "open" and commitment.due_on < ctx.today:
+    if commitment.status == CommitmentStatus.OPEN and commitment.due_on < ctx.today:
         lines[1] += " " + ctx.t._("⚠️ overdue")
     return lines
 
@@ -590,7 +591,7 @@ def _draft_commitment(ctx: Context, staff: Staff) -> Commitment:
         content=data["content"],
         due_on=date.fromisoformat(data["due"]),
         responsible=data.get("responsible", ""),
-        status="open",
+        status=CommitmentStatus.OPEN,
         progress="",
         version=1,
         agency=staff.agency,
@@ -881,7 +882,7 @@ async def _commitment_card(ctx: Context, staff: Staff, commitment: Commitment) -
             ]
     lines += _commitment_lines(ctx, commitment)
     rows = []
-    if commitment.status == "open":
+    if commitment.status == CommitmentStatus.OPEN:
         rows += [
             [
                 Button(
@@ -896,7 +897,7 @@ async def _commitment_card(ctx: Context, staff: Staff, commitment: Commitment) -
 
 
 def _still_open(ctx: Context, commitment: Commitment) -> bool:
-    if commitment.status == "open":
+    if commitment.status == CommitmentStatus.OPEN:
         return True
     ctx.notice = ctx.t._("Already fulfilled.")
     ctx.say(ctx.t._("This commitment is already fulfilled."), buttons=_back(ctx))
@@ -927,7 +928,7 @@ async def _progress_typed(ctx: Context, staff: Staff, text: str) -> None:
         content=commitment.content,
         due_on=commitment.due_on,
         responsible=commitment.responsible,
-        status="open",
+        status=CommitmentStatus.OPEN,
         progress=text,
     )
     ctx.say(

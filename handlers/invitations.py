@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import buttons as btn
+from bot.core.lifecycles import DialogueStatus, InvitationStatus, allowed, transition
 from bot.i18n import SUPPORTED, Translator
 from bot.messages import Button, Reply
 from handlers.context import Context
@@ -223,7 +224,7 @@ async def _notify(
     session: AsyncSession,
     *,
     dialogue: Dialogue,
-    statuses: tuple[str, ...] = ("invited", "accepted"),
+    statuses: tuple[str, ...] = (InvitationStatus.INVITED, InvitationStatus.ACCEPTED),
     key: str,
     build,
     now: datetime,
@@ -274,7 +275,7 @@ async def send_reminder(
     details: dict[str, str] = {}
 
     def build(t: Translator, invitee: inv.Invitee) -> Reply:
-        pending = invitee.invitation.status == "invited"
+        pending = invitee.invitation.status == InvitationStatus.INVITED
         text = details.get(t.locale) or details.setdefault(t.locale, _details(t, dialogue))
         if pending:
             text += "\n\n" + t._("You have not told us yet whether you will attend.")
@@ -361,15 +362,17 @@ async def on_answer(ctx: Context, invitation_id: int, answer: str) -> None:
         return
     dialogue = await ctx.session.get(Dialogue, invitation.dialogue_id)
     assert dialogue is not None and dialogue.starts_at is not None
-    if dialogue.status != "planned" or ctx.now >= dialogue.starts_at:
+    if dialogue.status != DialogueStatus.PLANNED or ctx.now >= dialogue.starts_at:
         ctx.say(_("This dialogue is no longer taking answers."))
         return
-    if invitation.status not in ("invited", "letter", "accepted", "declined"):
+    # Invited or answered already (a household may change its mind): not waiting, cancelled.
+    new = InvitationStatus.ACCEPTED if answer == "y" else InvitationStatus.DECLINED
+    if not allowed(invitation.status, new):
         ctx.say(_("That invitation is not for this chat."))
         return
     link.last_used_at = ctx.now
     was = invitation.status
-    invitation.status = "accepted" if answer == "y" else "declined"
+    invitation.status = transition(invitation.status, new)
     invitation.responded_at = ctx.now
     if answer == "y":
         ctx.notice = _("Thank you!")
@@ -388,7 +391,7 @@ async def on_answer(ctx: Context, invitation_id: int, answer: str) -> None:
             "the answers will come here."
         )
     )
-    if was != "declined":
+    if was != InvitationStatus.DECLINED:
         await _promote(ctx, dialogue, invitation.group)
 
 
@@ -397,7 +400,7 @@ async def _promote(ctx: Context, dialogue: Dialogue, group: str) -> None:
     following = await inv.next_on_waitlist(ctx.session, dialogue_id=dialogue.id, group=group)
     if following is None:
         return
-    following.status = "selected"
+    following.status = transition(following.status, InvitationStatus.SELECTED)
     await ctx.session.flush()
     await invite_selected(
         ctx.session,

@@ -36,6 +36,7 @@ from datetime import timedelta
 
 from bot import buttons as btn
 from bot import transcriber
+from bot.core.lifecycles import QuestionStatus
 from bot.i18n import N_, Translator
 from bot.messages import Button, Reply
 from handlers.ask import MAX_LENGTH, MIN_LENGTH, dialogue_title
@@ -64,12 +65,12 @@ REASON_LABELS = (
     N_("Not enough detail"),
 )
 STATUS_NAMES = {
-    "approved": N_("approved"),
-    "rejected": N_("not accepted"),
-    "merged": N_("joined to another question"),
-    "answered": N_("answered"),
-    "committed": N_("commitment made"),
-    "fulfilled": N_("commitment fulfilled"),
+    QuestionStatus.APPROVED: N_("approved"),
+    QuestionStatus.REJECTED: N_("not accepted"),
+    QuestionStatus.MERGED: N_("joined to another question"),
+    QuestionStatus.ANSWERED: N_("answered"),
+    QuestionStatus.COMMITTED: N_("commitment made"),
+    QuestionStatus.FULFILLED: N_("commitment fulfilled"),
 }
 MIN_REASON, MAX_REASON = 5, 300
 SHOWN_TO_MERGE = 8
@@ -198,7 +199,7 @@ async def _show_card(
     ]
     if question.sensitive:
         lines.append(_("⚠️ Marked sensitive: never shown in public."))
-    if question.status == "reopened":
+    if question.status == QuestionStatus.REOPENED:
         lines.append(
             _("🔁 Reopened, not satisfied: {reason}").format(reason=question.reopen_reason or "–")
         )
@@ -390,7 +391,7 @@ async def _skip(ctx: Context, staff: Staff, ticket: str) -> None:
 
 async def _approve(ctx: Context, staff: Staff, question: Question, rest: list[str]) -> None:
     due_on = None
-    if question.status == "reopened" and question.due_on is not None:
+    if question.status == QuestionStatus.REOPENED and question.due_on is not None:
         # Back to its agency after an answer that did not satisfy: a fresh time to answer.
         due_on = ctx.today + timedelta(days=ctx.policy.answer_days)
     await mod.approve(
@@ -568,7 +569,7 @@ async def _merge(ctx: Context, staff: Staff, duplicate: Question, ticket: str) -
         kept is None
         or kept.id == duplicate.id
         or kept.dialogue_id != duplicate.dialogue_id
-        or kept.status != "approved"
+        or kept.status != QuestionStatus.APPROVED
     ):
         ctx.say(
             _(

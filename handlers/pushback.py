@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import buttons as btn
 from bot import speech
 from bot.anonymity import Sealer
+from bot.core.lifecycles import CommitmentStatus
 from bot.i18n import Translator, choose
 from bot.messages import Address, Button, Reply
 from storage import links
@@ -210,7 +211,7 @@ def commitment_lines(t: Translator, commitment: Commitment) -> list[str]:
         lines.append(t._("👤 Responsible: {who}").format(who=commitment.responsible))
     if commitment.progress:
         lines.append(t._("📝 Latest progress: {progress}").format(progress=commitment.progress))
-    if commitment.status == "fulfilled" and commitment.fulfilled_on is not None:
+    if commitment.status == CommitmentStatus.FULFILLED and commitment.fulfilled_on is not None:
         lines.append(t._("✅ Fulfilled on {date}").format(date=t.date(commitment.fulfilled_on)))
     return lines
 
@@ -279,7 +280,7 @@ async def publish_commitment(
     agency = await _agency_name(session, commitment.agency)
 
     def build(t: Translator) -> Reply:
-        if commitment.status == "fulfilled":
+        if commitment.status == CommitmentStatus.FULFILLED:
             title = t._("A commitment was fulfilled")
         elif commitment.version <= 1:
             title = t._("A commitment was made")

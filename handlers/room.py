@@ -36,6 +36,7 @@ import secrets
 from datetime import date, timedelta
 
 from bot import buttons as btn
+from bot.core.lifecycles import InvitationStatus, QuestionStatus
 from bot.i18n import N_, parse_date
 from bot.messages import Button
 from handlers.context import Context
@@ -148,7 +149,11 @@ def _back(ctx: Context, dialogue_id: int) -> list[Button]:
 # The dialogue and its questions
 
 
-STATUS_MARKS = {"approved": "⏳", "answered": "✅", "committed": "🤝"}
+STATUS_MARKS = {
+    QuestionStatus.APPROVED: "⏳",
+    QuestionStatus.ANSWERED: "✅",
+    QuestionStatus.COMMITTED: "🤝",
+}
 
 
 async def _show_dialogue(ctx: Context, dialogue: Dialogue, page: int) -> None:
@@ -214,9 +219,9 @@ async def _show_dialogue(ctx: Context, dialogue: Dialogue, page: int) -> None:
 
 
 ROOM_STATUS = {
-    "approved": N_("⏳ waiting for an answer"),
-    "answered": N_("✅ answered"),
-    "committed": N_("🤝 commitment made"),
+    QuestionStatus.APPROVED: N_("⏳ waiting for an answer"),
+    QuestionStatus.ANSWERED: N_("✅ answered"),
+    QuestionStatus.COMMITTED: N_("🤝 commitment made"),
 }
 
 
@@ -641,9 +646,13 @@ async def _finish_commitment(ctx: Context, staff: Staff, responsible: str) -> No
 async def _show_attendance(ctx: Context, dialogue: Dialogue, page: int) -> None:
     _ = ctx.t._
     invitees = [
-        *await inv.with_status(ctx.session, dialogue_id=dialogue.id, statuses=["accepted"]),
         *await inv.with_status(
-            ctx.session, dialogue_id=dialogue.id, statuses=["invited", "letter"]
+            ctx.session, dialogue_id=dialogue.id, statuses=[InvitationStatus.ACCEPTED]
+        ),
+        *await inv.with_status(
+            ctx.session,
+            dialogue_id=dialogue.id,
+            statuses=[InvitationStatus.INVITED, InvitationStatus.LETTER],
         ),
     ]
     if not invitees:
