@@ -43,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.core.lifecycles import CommitmentStatus, DialogueStatus
 from bot.i18n import NATIVE_NAMES, SUPPORTED, Translator, choose
 from handlers.decisions import DECISION_NAMES
 from storage import board as store
@@ -288,7 +289,7 @@ class Page:
         _ = self.t._
         if commitment.overdue(self.today):
             return _("Overdue"), OVERDUE
-        if commitment.status == "fulfilled":
+        if commitment.status == CommitmentStatus.FULFILLED:
             if commitment.kept_on_time:
                 return _("Fulfilled on time"), FULFILLED
             return _("Fulfilled late"), "late"
@@ -716,7 +717,11 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
 def _taking_questions(dialogue: Dialogue, now: datetime) -> bool:
     if dialogue.kind == "general":
         return True
-    if dialogue.status != "planned" or dialogue.starts_at is None or dialogue.starts_at <= now:
+    if (
+        dialogue.status != DialogueStatus.PLANNED
+        or dialogue.starts_at is None
+        or dialogue.starts_at <= now
+    ):
         return False
     return dialogue.question_deadline is None or dialogue.question_deadline > now
 

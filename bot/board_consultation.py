@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.consultation_results import GROUP_NAMES, MIN_SHOWN, compute, percent, points
+from bot.core.lifecycles import ConsultationStatus
 from handlers.consultation import start_code
 from handlers.decisions import DECISION_NAMES
 from storage import consultations as store
@@ -36,7 +37,7 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
                 if ident is not None
                 else None
             )
-            if found is None or found.status == "draft":
+            if found is None or found.status == ConsultationStatus.DRAFT:
                 return board._not_found(page)
             responses = await store.submitted_responses(session, consultation_id=found.id)
             themes = await store.themes(session, consultation_id=found.id)
@@ -107,7 +108,7 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
                 if ident is not None
                 else None
             )
-            if found is None or found.status == "draft":
+            if found is None or found.status == ConsultationStatus.DRAFT:
                 return board._not_found(page)
             themes = [
                 th

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
+from bot.core.lifecycles import OutboxStatus
 from bot.i18n import Translator
 
 if TYPE_CHECKING:
@@ -489,8 +490,8 @@ async def _report_progress(runtime, every: float = 10.0) -> None:
         metrics.OUTBOX_ROWS.clear()
         for (channel, status), count in now.items():
             metrics.OUTBOX_ROWS.labels(channel, status).set(count)
-        pending = sum(n for (_, status), n in now.items() if status != "unknown")
-        unknown = sum(n for (_, status), n in now.items() if status == "unknown")
+        pending = sum(n for (_, status), n in now.items() if status != OutboxStatus.UNKNOWN)
+        unknown = sum(n for (_, status), n in now.items() if status == OutboxStatus.UNKNOWN)
         if (pending, unknown) != last:
             sent = sum(
                 sample.value

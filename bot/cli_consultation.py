@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli import Lazy, LazyConsole
+from bot.core.lifecycles import ConsultationStatus
 from bot.i18n import Translator
 
 if TYPE_CHECKING:
@@ -68,12 +69,18 @@ def _now():  # type: ignore[no-untyped-def]
 
 
 def status_name(t: Translator, status: str) -> str:
-    return {"draft": t._("draft"), "open": t._("open"), "closed": t._("closed")}.get(status, status)
+    return {
+        ConsultationStatus.DRAFT: t._("draft"),
+        ConsultationStatus.OPEN: t._("open"),
+        ConsultationStatus.CLOSED: t._("closed"),
+    }.get(status, status)
 
 
 def _status(c: Consultation) -> str:
     """Its status as it stands: an open consultation past its closing time is closed."""
-    return "closed" if c.status == "open" and c.closes_at <= _now() else c.status
+    if c.status == ConsultationStatus.OPEN and c.closes_at <= _now():
+        return ConsultationStatus.CLOSED
+    return c.status
 
 
 def group_name(t: Translator, group: str) -> str:
@@ -226,12 +233,12 @@ def open_(consultation_id: int = typer.Argument(..., metavar="ID")) -> None:
         from handlers.consultation_news import announce
 
         c = await _consultation(session, consultation_id, t)
-        if c.status == "closed":
+        if c.status == ConsultationStatus.CLOSED:
             _fail(t._("Consultation {id} is closed; it cannot be opened again.").format(id=c.id))
         now = _now()
         if c.closes_at <= now:
             _fail(t._("Consultation {id} closes in the past; correct the plan.").format(id=c.id))
-        await store.set_status(session, consultation=c, status="open", now=now)
+        await store.set_status(session, consultation=c, status=ConsultationStatus.OPEN, now=now)
         if c.opens_at > now:
             console.print(
                 t._(
@@ -264,7 +271,9 @@ def close(consultation_id: int = typer.Argument(..., metavar="ID")) -> None:
 
     async def work(session: AsyncSession) -> None:
         c = await _consultation(session, consultation_id, t)
-        await store.set_status(session, consultation=c, status="closed", now=_now())
+        await store.set_status(
+            session, consultation=c, status=ConsultationStatus.CLOSED, now=_now()
+        )
         console.print(t._("Consultation {id} is closed.").format(id=c.id))
 
     _go(settings, work)

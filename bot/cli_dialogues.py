@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli import Lazy, LazyConsole
+from bot.core.lifecycles import DialogueStatus, InvitationStatus, OutboxStatus, transition
 from bot.documents.cells import csv_cell, csv_row
 from bot.i18n import N_, Translator
 from storage.topics import TOPICS
@@ -198,9 +199,9 @@ def _status_name(t: Translator, dialogue: Dialogue) -> str:
     """planned (still to come), under way, past, or cancelled: the same words in every command."""
     from bot.dispatcher import utcnow
 
-    if dialogue.status == "cancelled":
+    if dialogue.status == DialogueStatus.CANCELLED:
         return t._("cancelled")
-    if dialogue.status == "planned" and dialogue.starts_at is not None:
+    if dialogue.status == DialogueStatus.PLANNED and dialogue.starts_at is not None:
         now = utcnow()
         if dialogue.starts_at <= now:
             ends = dialogue.starts_at + timedelta(minutes=dialogue.duration_minutes or 0)
@@ -377,18 +378,25 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
     ):
         n = {
             status: counts.get((group, status), 0)
-            for status in ("accepted", "declined", "invited", "letter", "selected", "waitlist")
+            for status in (
+                InvitationStatus.ACCEPTED,
+                InvitationStatus.DECLINED,
+                InvitationStatus.INVITED,
+                InvitationStatus.LETTER,
+                InvitationStatus.SELECTED,
+                InvitationStatus.WAITLIST,
+            )
         }
         table.add_row(
             t._(GROUP_NAMES[group]),
             str(quota),
-            str(n["accepted"]),
-            str(n["declined"]),
-            str(n["invited"] - missed.get(group, 0)),
+            str(n[InvitationStatus.ACCEPTED]),
+            str(n[InvitationStatus.DECLINED]),
+            str(n[InvitationStatus.INVITED] - missed.get(group, 0)),
             str(missed.get(group, 0)),
-            str(n["letter"]),
-            str(n["selected"]),
-            str(n["waitlist"]),
+            str(n[InvitationStatus.LETTER]),
+            str(n[InvitationStatus.SELECTED]),
+            str(n[InvitationStatus.WAITLIST]),
         )
     console.print(table)
     console.print(
@@ -396,12 +404,12 @@ async def _print_status(session: AsyncSession, d: Dialogue, t: Translator) -> No
             "Messages: {sent} sent, {pending} waiting, {failed} failed, {unreachable} unreachable, "
             "{unknown} unknown."
         ).format(
-            sent=outbox.get("sent", 0),
-            pending=sum(outbox.get(s, 0) for s in ("pending", "claimed", "sending")),
+            sent=outbox.get(OutboxStatus.SENT, 0),
+            pending=sum(outbox.get(s, 0) for s in outbox_store.IN_FLIGHT),
             # Refused outside Zalo's window counts as failed (a copy may have gone elsewhere).
-            failed=outbox.get("failed", 0) + outbox.get("window", 0),
-            unreachable=outbox.get("unreachable", 0),
-            unknown=outbox.get("unknown", 0),
+            failed=outbox.get(OutboxStatus.FAILED, 0) + outbox.get(OutboxStatus.WINDOW, 0),
+            unreachable=outbox.get(OutboxStatus.UNREACHABLE, 0),
+            unknown=outbox.get(OutboxStatus.UNKNOWN, 0),
         )
     )
 
@@ -440,7 +448,7 @@ def invite(
 
     async def work(session: AsyncSession) -> None:
         d = await _dialogue(session, dialogue_id, t)
-        if d.status != "planned" or (d.starts_at and d.starts_at <= utcnow()):
+        if d.status != DialogueStatus.PLANNED or (d.starts_at and d.starts_at <= utcnow()):
             console.print(
                 t._("This dialogue is {status}: invitations go only to a dialogue to come.").format(
                     status=_status_name(t, d)
@@ -628,7 +636,7 @@ async def _progress(
             async with reading(sessions) as session:
                 rows = await outbox_store.status_counts(session, prefix=prefix)
             total = sum(rows.values())
-            done = total - sum(rows.get(s, 0) for s in ("pending", "claimed", "sending"))
+            done = total - sum(rows.get(s, 0) for s in outbox_store.IN_FLIGHT)
             progress.update(
                 task,
                 total=total,
@@ -637,11 +645,11 @@ async def _progress(
                     "{sent} sent · {pending} waiting · {failed} failed · {unreachable} unreachable "
                     "· {unknown} unknown"
                 ).format(
-                    unknown=rows.get("unknown", 0),
-                    sent=rows.get("sent", 0),
+                    unknown=rows.get(OutboxStatus.UNKNOWN, 0),
+                    sent=rows.get(OutboxStatus.SENT, 0),
                     pending=total - done,
-                    failed=rows.get("failed", 0) + rows.get("window", 0),
-                    unreachable=rows.get("unreachable", 0),
+                    failed=rows.get(OutboxStatus.FAILED, 0) + rows.get(OutboxStatus.WINDOW, 0),
+                    unreachable=rows.get(OutboxStatus.UNREACHABLE, 0),
                 ),
             )
 
@@ -716,7 +724,9 @@ def attendance(
         # seat are one seat (a decliner who came all the same is counted among those asked).
         declined = {
             i.household.id
-            for i in await inv.with_status(session, dialogue_id=d.id, statuses=["declined"])
+            for i in await inv.with_status(
+                session, dialogue_id=d.id, statuses=[InvitationStatus.DECLINED]
+            )
         }
         asked = await inv.standing(session, dialogue_id=d.id) + len(came & declined)
         console.print(
@@ -796,7 +806,7 @@ def cancel(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
             session, dialogue=d, now=now, default_locale=settings.default_locale, zone=settings.zone
         )
         lettered = await inv.outdate_letters(session, dialogue_id=d.id, now=now)
-        d.status = "cancelled"
+        d.status = transition(d.status, DialogueStatus.CANCELLED)
         await cancel_pending(session, dialogue_id=d.id)
         await inv.cancel_all(session, dialogue_id=d.id, now=now)
         console.print(t._("Dialogue cancelled; {told} households will be told.").format(told=told))
@@ -847,9 +857,11 @@ def _missed_label(t: Translator, missed: digest_store.Missed) -> str:
 
 def _missed_reason(t: Translator, missed: digest_store.Missed) -> str:
     reason = {
-        "window": t._("{channel}: has not written to us lately, the platform refuses messages"),
-        "unreachable": t._("{channel}: blocked the bot or the chat is gone"),
-        "unknown": t._(
+        OutboxStatus.WINDOW: t._(
+            "{channel}: has not written to us lately, the platform refuses messages"
+        ),
+        OutboxStatus.UNREACHABLE: t._("{channel}: blocked the bot or the chat is gone"),
+        OutboxStatus.UNKNOWN: t._(
             "{channel}: cut off while sending, it may not have arrived (see `doithoai outbox "
             "unknown`)"
         ),
@@ -904,7 +916,11 @@ def undelivered(
             ]
             for item in found
         ]
-        old_letter = t._("Dialogue cancelled") if d.status == "cancelled" else t._("Change of time")
+        old_letter = (
+            t._("Dialogue cancelled")
+            if d.status == DialogueStatus.CANCELLED
+            else t._("Change of time")
+        )
         lines += [
             [
                 i.household.code,

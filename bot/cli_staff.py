@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 from bot.cli import Lazy, LazyConsole
+from bot.core.lifecycles import StaffCodeStatus
 from bot.i18n import N_, Translator
 
 if TYPE_CHECKING:
@@ -32,11 +33,11 @@ console = LazyConsole()
 
 ROLES = ("official", "facilitator")  # storage.staff.ROLES
 ROLE_NAMES = {"official": N_("official"), "facilitator": N_("facilitator")}
-STATUS_NAMES = {  # by storage.staff's WAITING, ACTIVE, EXPIRED, REVOKED
-    "waiting": N_("waiting for its code"),
-    "active": N_("active"),
-    "expired": N_("code expired"),
-    "revoked": N_("revoked"),
+STATUS_NAMES = {
+    StaffCodeStatus.WAITING: N_("waiting for its code"),
+    StaffCodeStatus.ACTIVE: N_("active"),
+    StaffCodeStatus.EXPIRED: N_("code expired"),
+    StaffCodeStatus.REVOKED: N_("revoked"),
 }
 
 
