@@ -72,12 +72,14 @@ async def list_consultations(session: AsyncSession) -> list[Consultation]:
 
 
 async def set_status(
-    session: AsyncSession, *, consultation: Consultation, status: ConsultationStatus, now: datetime
+    session: AsyncSession, *, consultation: Consultation, status: str, now: datetime
 ) -> None:
-    consultation.status = transition(consultation.status, status)
-    if status == ConsultationStatus.OPEN and consultation.opened_at is None:
+    """Open or close a consultation (TransitionError if its lifecycle has no such move)."""
+    new = ConsultationStatus(status)
+    consultation.status = transition(consultation.status, new)
+    if new == ConsultationStatus.OPEN and consultation.opened_at is None:
         consultation.opened_at = now
-    if status == ConsultationStatus.CLOSED:
+    if new == ConsultationStatus.CLOSED:
         consultation.closed_at = now
 
 
