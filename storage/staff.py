@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.lifecycles import StaffCodeStatus, allowed, transition
+from bot.core.lifecycles import StaffCodeStatus, sources, transition
 from storage.models import Agency, Staff
 
 ROLES = ("official", "facilitator")
@@ -94,7 +94,8 @@ async def claim(
     staff = await session.scalar(
         select(Staff).where(Staff.code_hash == hash_code(code)).with_for_update()
     )
-    if staff is None or not allowed(status_of(staff, now=now), StaffCodeStatus.ACTIVE):
+    # Only a code waiting to be used gives its role (not one in use: that is another chat's).
+    if staff is None or status_of(staff, now=now) not in sources(StaffCodeStatus.ACTIVE):
         return None
     await session.execute(
         update(Staff)
