@@ -129,8 +129,10 @@ MOVES: Mapping[type[StrEnum], Mapping[StrEnum, tuple[StrEnum, ...]]] = {
         _Q.REOPENED: (_Q.APPROVED, _Q.REJECTED, _Q.MERGED),
         # An answer or a commitment (the inbox, the room); "not satisfied" with one of its
         # answers or commitments sends a question back to the facilitator, whatever its state
-        # since (an answer given before it was reopened can still be judged).
-        _Q.APPROVED: (_Q.ANSWERED, _Q.COMMITTED, _Q.REOPENED),
+        # since (an answer given before it was reopened can still be judged). An approved
+        # question may still join another (storage.moderation.merge; /duyet offers it for new
+        # and reopened ones).
+        _Q.APPROVED: (_Q.ANSWERED, _Q.COMMITTED, _Q.MERGED, _Q.REOPENED),
         _Q.ANSWERED: (_Q.COMMITTED, _Q.FULFILLED, _Q.REOPENED),
         _Q.COMMITTED: (_Q.FULFILLED, _Q.REOPENED),
         _Q.FULFILLED: (_Q.REOPENED,),
