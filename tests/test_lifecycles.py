@@ -227,3 +227,50 @@ def test_the_lifecycles_module_imports_nothing_from_the_project():
     }
     assert not imported & {"bot", "handlers", "storage", "locales"}, imported
     assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree))
+
+
+async def test_a_staff_code_gives_its_role_once_and_only_while_it_waits(sqlite_url):
+    from datetime import UTC, datetime, timedelta
+
+    from storage import staff
+    from storage.db import create_engine, session_factory
+
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    engine = create_engine(sqlite_url)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as session, session.begin():
+            member, code = await staff.invite(
+                session,
+                role="facilitator",
+                name="Chị Mai",
+                ward="Phường 7",
+                now=now,
+                valid_for=timedelta(days=1),
+            )
+            late, late_code = await staff.invite(
+                session,
+                role="facilitator",
+                name="Anh Nam",
+                ward="Phường 7",
+                now=now,
+                valid_for=timedelta(hours=1),
+            )
+            assert staff.status_of(member, now=now) is StaffCodeStatus.WAITING
+            claimed = await staff.claim(
+                session, code=code, channel="telegram", user_id="1", now=now
+            )
+            assert claimed is not None
+            assert staff.status_of(member, now=now) is StaffCodeStatus.ACTIVE
+            again = await staff.claim(session, code=code, channel="zalo", user_id="2", now=now)
+            assert again is None and (member.channel, member.user_id) == ("telegram", "1")
+            later = now + timedelta(hours=2)
+            assert staff.status_of(late, now=later) is StaffCodeStatus.EXPIRED
+            expired = await staff.claim(
+                session, code=late_code, channel="zalo", user_id="3", now=later
+            )
+            assert expired is None
+            await staff.revoke(session, staff_id=member.id, now=later)
+            assert staff.status_of(member, now=later) is StaffCodeStatus.REVOKED
+    finally:
+        await engine.dispose()
