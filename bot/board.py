@@ -53,6 +53,7 @@ from bot.board_pages import (
     _respond,
 )
 from bot.core.i18n import SUPPORTED, choose
+from bot.core.lifecycles import DialogueStatus
 from storage import board as store
 from storage.board import (
     STATES,
@@ -328,7 +329,11 @@ def board_routes(runtime: Runtime, cache: PageCache | None = None) -> list[BaseR
 def _taking_questions(dialogue: Dialogue, now: datetime) -> bool:
     if dialogue.kind == "general":
         return True
-    if dialogue.status != "planned" or dialogue.starts_at is None or dialogue.starts_at <= now:
+    if (
+        dialogue.status != DialogueStatus.PLANNED
+        or dialogue.starts_at is None
+        or dialogue.starts_at <= now
+    ):
         return False
     return dialogue.question_deadline is None or dialogue.question_deadline > now
 

@@ -26,6 +26,7 @@ from bot.board_pages import (
     _respond,
 )
 from bot.consultation_results import GROUP_NAMES, MIN_SHOWN, compute, percent, points
+from bot.core.lifecycles import ConsultationStatus
 from handlers.consultation import start_code
 from handlers.decisions import DECISION_NAMES
 from storage import consultations as store
@@ -45,7 +46,7 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
                 if ident is not None
                 else None
             )
-            if found is None or found.status == "draft":
+            if found is None or found.status == ConsultationStatus.DRAFT:
                 return _not_found(page)
             responses = await store.submitted_responses(session, consultation_id=found.id)
             themes = await store.themes(session, consultation_id=found.id)
@@ -116,7 +117,7 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
                 if ident is not None
                 else None
             )
-            if found is None or found.status == "draft":
+            if found is None or found.status == ConsultationStatus.DRAFT:
                 return _not_found(page)
             themes = [
                 th

@@ -14,6 +14,7 @@ The role is checked on every update. Button data: "w:NONCE:ACTION[:ARG]" (built 
 from __future__ import annotations
 
 from bot.core import buttons as btn
+from bot.core.lifecycles import ConsultationStatus
 from bot.core.messages import Button
 from handlers import drafts
 from handlers.consultation import small_number
@@ -34,7 +35,7 @@ def _data(nonce: str, action: str, arg: str | int = "") -> str:
 
 def _for_ward(consultation: Consultation, staff: Staff) -> bool:
     wards = (consultation.audience or {}).get("wards") or []
-    return consultation.status != "draft" and (not wards or staff.ward in wards)
+    return consultation.status != ConsultationStatus.DRAFT and (not wards or staff.ward in wards)
 
 
 async def begin(ctx: Context) -> None:

@@ -5,6 +5,7 @@ same group.
 
 from __future__ import annotations
 
+from bot.core.lifecycles import DialogueStatus, InvitationStatus, allowed, transition
 from bot.services.invitations import Invitations
 from handlers.context import Context
 from storage import invitations as inv
@@ -29,15 +30,17 @@ async def on_answer(ctx: Context, invitation_id: int, answer: str) -> None:
         return
     dialogue = await ctx.session.get(Dialogue, invitation.dialogue_id)
     assert dialogue is not None and dialogue.starts_at is not None
-    if dialogue.status != "planned" or ctx.now >= dialogue.starts_at:
+    if dialogue.status != DialogueStatus.PLANNED or ctx.now >= dialogue.starts_at:
         ctx.say(_("This dialogue is no longer taking answers."))
         return
-    if invitation.status not in ("invited", "letter", "accepted", "declined"):
+    # Invited or answered already (a household may change its mind): not waiting, cancelled.
+    new = InvitationStatus.ACCEPTED if answer == "y" else InvitationStatus.DECLINED
+    if not allowed(invitation.status, new):
         ctx.say(_("That invitation is not for this chat."))
         return
     link.last_used_at = ctx.now
     was = invitation.status
-    invitation.status = "accepted" if answer == "y" else "declined"
+    invitation.status = transition(invitation.status, new)
     invitation.responded_at = ctx.now
     if answer == "y":
         ctx.notice = _("Thank you!")
@@ -56,7 +59,7 @@ async def on_answer(ctx: Context, invitation_id: int, answer: str) -> None:
             "the answers will come here."
         )
     )
-    if was != "declined":
+    if was != InvitationStatus.DECLINED:
         await _promote(ctx, dialogue, invitation.group)
 
 
@@ -65,6 +68,6 @@ async def _promote(ctx: Context, dialogue: Dialogue, group: str) -> None:
     following = await inv.next_on_waitlist(ctx.session, dialogue_id=dialogue.id, group=group)
     if following is None:
         return
-    following.status = "selected"
+    following.status = transition(following.status, InvitationStatus.SELECTED)
     await ctx.session.flush()
     await Invitations(ctx.notifier).invite(ctx.session, dialogue=dialogue, now=ctx.now)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from bot.core.lifecycles import StaffCodeStatus
 from bot.services.invitations import invitation_reply
 from handlers import language_hint
 from handlers.context import Context
@@ -208,7 +209,7 @@ async def _staff_code_status(ctx: Context, code: str) -> str:
     ):
         return "mine"
     status = status_of(staff, now=ctx.now)
-    return {"waiting": "ok", "active": "used"}.get(status, status)
+    return {StaffCodeStatus.WAITING: "ok", StaffCodeStatus.ACTIVE: "used"}.get(status, status)
 
 
 def _staff_code_refused(ctx: Context, status: str) -> str:
@@ -217,8 +218,10 @@ def _staff_code_refused(ctx: Context, status: str) -> str:
         "used": _(
             "This staff code has already been used: each code works once. Please ask for a new one."
         ),
-        "expired": _("This staff code has expired. Please ask for a new one."),
-        "revoked": _("This staff code has been withdrawn. Please ask whoever gave it to you."),
+        StaffCodeStatus.EXPIRED: _("This staff code has expired. Please ask for a new one."),
+        StaffCodeStatus.REVOKED: _(
+            "This staff code has been withdrawn. Please ask whoever gave it to you."
+        ),
     }.get(status, _("This staff code is not valid. Please check the link, or ask for a new code."))
 
 

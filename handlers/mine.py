@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.i18n import N_
+from bot.core.lifecycles import CommitmentStatus, QuestionStatus
 from bot.services.pushback import excerpt
 from handlers.ask import dialogue_title
 from handlers.context import Context
@@ -14,14 +15,14 @@ from storage.questions import questions_of
 from storage.topics import TOPICS
 
 STATUS_NAMES = {
-    "new": N_("waiting for review"),
-    "approved": N_("approved, waiting for an answer"),
-    "rejected": N_("not accepted"),
-    "merged": N_("joined to another question"),
-    "answered": N_("answered"),
-    "committed": N_("commitment made"),
-    "fulfilled": N_("commitment fulfilled"),
-    "reopened": N_("being looked at again"),
+    QuestionStatus.NEW: N_("waiting for review"),
+    QuestionStatus.APPROVED: N_("approved, waiting for an answer"),
+    QuestionStatus.REJECTED: N_("not accepted"),
+    QuestionStatus.MERGED: N_("joined to another question"),
+    QuestionStatus.ANSWERED: N_("answered"),
+    QuestionStatus.COMMITTED: N_("commitment made"),
+    QuestionStatus.FULFILLED: N_("commitment fulfilled"),
+    QuestionStatus.REOPENED: N_("being looked at again"),
     "closed": N_("closed"),
 }
 EXCERPT = 160
@@ -38,12 +39,12 @@ def _status(
 ) -> str:
     """The status in words, with what the asker most wants to know about it."""
     _ = ctx.t._
-    if q.status == "merged" and q.merged_into in joined:
+    if q.status == QuestionStatus.MERGED and q.merged_into in joined:
         return _("joined to #{ticket}").format(ticket=joined[q.merged_into])
-    if q.status == "rejected" and q.reject_reason:
+    if q.status == QuestionStatus.REJECTED and q.reject_reason:
         return _("not accepted: {reason}").format(reason=q.reject_reason)
-    if q.status == "committed":
-        due = [c.due_on for c in commitments.get(q.id, []) if c.status == "open"]
+    if q.status == QuestionStatus.COMMITTED:
+        due = [c.due_on for c in commitments.get(q.id, []) if c.status == CommitmentStatus.OPEN]
         if due:
             return _("commitment made, deadline {date}").format(date=ctx.t.short_date(min(due)))
     return _(STATUS_NAMES.get(q.status, q.status))
@@ -68,7 +69,8 @@ async def my_questions(ctx: Context) -> None:
     shown = [item.question for item in asked[:SHOWN]]
     # A merged question's answers and commitments are those of the question it joined.
     followed = {
-        q.id: q.merged_into if q.status == "merged" and q.merged_into else q.id for q in shown
+        q.id: q.merged_into if q.status == QuestionStatus.MERGED and q.merged_into else q.id
+        for q in shown
     }
     joined = await tickets_of(
         ctx.session, question_ids=[q.merged_into for q in shown if q.merged_into]
@@ -95,7 +97,7 @@ async def my_questions(ctx: Context) -> None:
             text=text,
         )
         answer = answers.get(followed[q.id])
-        if answer is not None and q.status != "rejected":
+        if answer is not None and q.status != QuestionStatus.REJECTED:
             block += "\n" + _("💬 Answer: {excerpt}").format(
                 excerpt=excerpt(answer.text, ANSWER_EXCERPT)
             )

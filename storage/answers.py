@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import CommitmentStatus, QuestionStatus, transition
 from storage.models import (
     Account,
     Agency,
@@ -29,7 +30,12 @@ from storage.questions import by_ticket as by_ticket
 
 # An official's inbox: approved questions and those already dealt with. New, rejected and
 # merged ones are the facilitator's; reopened ones are back with the facilitator.
-INBOX_STATUSES = ("approved", "answered", "committed", "fulfilled")
+INBOX_STATUSES = (
+    QuestionStatus.APPROVED,
+    QuestionStatus.ANSWERED,
+    QuestionStatus.COMMITTED,
+    QuestionStatus.FULFILLED,
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class InboxItem:
 async def inbox(session: AsyncSession, *, agency: str) -> list[InboxItem]:
     """The questions of an agency's inbox: those still waiting for an answer first, then the
     most supported, then the oldest (ties by ticket, so pages do not shift)."""
-    waiting = case((Question.status == "approved", 0), else_=1)
+    waiting = case((Question.status == QuestionStatus.APPROVED, 0), else_=1)
     rows = await session.execute(
         select(Question, Dialogue)
         .join(Dialogue, Dialogue.id == Question.dialogue_id)
@@ -79,7 +85,7 @@ async def open_commitments(session: AsyncSession, *, agency: str) -> list[Commit
     """An agency's commitments not yet fulfilled, with or without a question, deadline first."""
     rows = await session.scalars(
         select(Commitment)
-        .where(Commitment.agency == agency, Commitment.status == "open")
+        .where(Commitment.agency == agency, Commitment.status == CommitmentStatus.OPEN)
         .order_by(Commitment.due_on, Commitment.id)
     )
     return list(rows)
@@ -102,8 +108,8 @@ async def note_event(
 
 def _mark_answered(question: Question) -> None:
     # A commitment says more than an answer: a committed or fulfilled question keeps its status.
-    if question.status not in ("committed", "fulfilled"):
-        question.status = "answered"
+    if question.status not in (QuestionStatus.COMMITTED, QuestionStatus.FULFILLED):
+        question.status = transition(question.status, QuestionStatus.ANSWERED)
 
 
 async def add_answer(
@@ -167,7 +173,7 @@ async def add_commitment(
         content=content,
         due_on=due_on,
         responsible=responsible,
-        status="open",
+        status=CommitmentStatus.OPEN,
         progress="",
         version=1,
         staff_id=staff.id,
@@ -175,8 +181,8 @@ async def add_commitment(
         updated_at=now,
     )
     session.add(commitment)
-    if question.status != "fulfilled":
-        question.status = "committed"
+    if question.status != QuestionStatus.FULFILLED:
+        question.status = transition(question.status, QuestionStatus.COMMITTED)
     await note_event(
         session, question_id=question.id, kind="committed", staff_id=staff.id, on=today
     )
@@ -213,7 +219,7 @@ async def fulfil(
 ) -> Question | None:
     """A commitment fulfilled; its question too once all of its commitments are. Returns the
     question, if the commitment has one."""
-    commitment.status = "fulfilled"
+    commitment.status = transition(commitment.status, CommitmentStatus.FULFILLED)
     commitment.fulfilled_on = today
     commitment.version += 1
     commitment.updated_at = now
@@ -228,11 +234,11 @@ async def fulfil(
     still_open = await session.scalar(
         select(func.count())
         .select_from(Commitment)
-        .where(Commitment.question_id == question.id, Commitment.status == "open")
+        .where(Commitment.question_id == question.id, Commitment.status == CommitmentStatus.OPEN)
     )
     # A reopened question stays with the facilitator whatever happens to its commitments.
-    if not still_open and question.status in ("answered", "committed"):
-        question.status = "fulfilled"
+    if not still_open and question.status in (QuestionStatus.ANSWERED, QuestionStatus.COMMITTED):
+        question.status = transition(question.status, QuestionStatus.FULFILLED)
     return question
 
 
@@ -341,7 +347,7 @@ async def give_feedback(
     )
     session.add(feedback)
     if not satisfied:
-        question.status = "reopened"
+        question.status = transition(question.status, QuestionStatus.REOPENED)
         question.reopen_reason = reason
         await note_event(session, question_id=question.id, kind="reopened", on=today, note=reason)
     await session.flush()

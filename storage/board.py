@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import CommitmentStatus, DialogueStatus, QuestionStatus
 from storage.board_counts import ANSWERED_STATUSES, PUBLISHED, VERSION, day
 from storage.dialogues import ends_at
 from storage.dialogues import find_general_intake as general_intake  # noqa: F401 (bot/board.py)
@@ -99,12 +100,12 @@ class BoardCommitment:
     decided: BoardDecision | None = None  # its adoption decision, once taken
 
     def overdue(self, today: date) -> bool:
-        return self.status == "open" and self.due_on < today
+        return self.status == CommitmentStatus.OPEN and self.due_on < today
 
     @property
     def kept_on_time(self) -> bool:
         return (
-            self.status == "fulfilled"
+            self.status == CommitmentStatus.FULFILLED
             and self.fulfilled_on is not None
             and self.fulfilled_on <= self.due_on
         )
@@ -128,16 +129,16 @@ class BoardQuestion:
 
     def state(self, today: date) -> str:
         """Waiting, answered, committed, overdue, fulfilled or reopened, as of `today`."""
-        if self.status == "reopened":
+        if self.status == QuestionStatus.REOPENED:
             return REOPENED
-        if self.status == "approved":
+        if self.status == QuestionStatus.APPROVED:
             late = self.due_on is not None and self.due_on < today
             return OVERDUE if late else WAITING
         if any(c.overdue(today) for c in self.commitments):
             return OVERDUE
-        if self.status == "fulfilled":
+        if self.status == QuestionStatus.FULFILLED:
             return FULFILLED
-        if self.status == "committed":
+        if self.status == QuestionStatus.COMMITTED:
             return COMMITTED
         return ANSWERED
 
@@ -146,11 +147,7 @@ class BoardQuestion:
 
     @property
     def answered(self) -> bool:
-        return (
-            bool(self.answers)
-            or self.answered_in_room
-            or self.status in ("answered", "committed", "fulfilled")
-        )
+        return bool(self.answers) or self.answered_in_room or self.status in ANSWERED_STATUSES
 
     @property
     def people(self) -> int:
@@ -366,15 +363,17 @@ def _state_counts(rows: list[Any], today: date) -> dict[str, int]:
             continue
         status = r.name.removeprefix("state:")
         late = 0 < r.day < now
-        if status == "reopened":
+        if status == QuestionStatus.REOPENED:
             state = REOPENED
-        elif status == "approved":
+        elif status == QuestionStatus.APPROVED:
             state = OVERDUE if late else WAITING
         else:
             state = (
                 OVERDUE
                 if late
-                else {"fulfilled": FULFILLED, "committed": COMMITTED}.get(status, ANSWERED)
+                else {QuestionStatus.FULFILLED: FULFILLED, QuestionStatus.COMMITTED: COMMITTED}.get(
+                    status, ANSWERED
+                )
             )
         counts[state] += r.n
     return counts
@@ -461,7 +460,7 @@ _public = or_(Question.sensitive.is_(False), _has_answer)
 def _late_commitment(today: date) -> Any:
     return exists().where(
         Commitment.question_id == Question.id,
-        Commitment.status == "open",
+        Commitment.status == CommitmentStatus.OPEN,
         Commitment.due_on < today,
     )
 
@@ -470,18 +469,22 @@ def _in_state(state: str, today: date) -> Any:
     """Where a question stands as of `today` (BoardQuestion.state), in SQL."""
     late = _late_commitment(today)
     if state == REOPENED:
-        return Question.status == "reopened"
+        return Question.status == QuestionStatus.REOPENED
     if state == WAITING:
         return and_(
-            Question.status == "approved",
+            Question.status == QuestionStatus.APPROVED,
             or_(Question.due_on.is_(None), Question.due_on >= today),
         )
     if state == OVERDUE:
         return or_(
-            and_(Question.status == "approved", Question.due_on < today),
+            and_(Question.status == QuestionStatus.APPROVED, Question.due_on < today),
             and_(Question.status.in_(ANSWERED_STATUSES), late),
         )
-    status = {FULFILLED: "fulfilled", COMMITTED: "committed", ANSWERED: "answered"}[state]
+    status = {
+        FULFILLED: QuestionStatus.FULFILLED,
+        COMMITTED: QuestionStatus.COMMITTED,
+        ANSWERED: QuestionStatus.ANSWERED,
+    }[state]
     return and_(Question.status == status, ~late)
 
 
@@ -571,7 +574,7 @@ async def recent_results(
         select(Dialogue)
         .where(
             Dialogue.kind == "session",
-            Dialogue.status != "cancelled",
+            Dialogue.status != DialogueStatus.CANCELLED,
             Dialogue.starts_at.is_not(None),
             Dialogue.starts_at <= now,
         )
@@ -688,10 +691,10 @@ async def agencies(session: AsyncSession) -> list[Agency]:
 
 def _in_section(section: str, today: date) -> Any:
     if section == OVERDUE:
-        return and_(Commitment.status == "open", Commitment.due_on < today)
+        return and_(Commitment.status == CommitmentStatus.OPEN, Commitment.due_on < today)
     if section == FULFILLED:
-        return Commitment.status == "fulfilled"
-    return and_(Commitment.status == "open", Commitment.due_on >= today)
+        return Commitment.status == CommitmentStatus.FULFILLED
+    return and_(Commitment.status == CommitmentStatus.OPEN, Commitment.due_on >= today)
 
 
 async def _agency_commitments(
@@ -921,7 +924,9 @@ async def feed_entries(
             replace(
                 entry,
                 key=f"commitment-{r.id}-v{r.version}",
-                kind="commitment_fulfilled" if r.status == "fulfilled" else "commitment_updated",
+                kind="commitment_fulfilled"
+                if r.status == CommitmentStatus.FULFILLED
+                else "commitment_updated",
                 at=r.updated_at,
                 progress="" if entry.private else r.progress,
                 fulfilled_on=r.fulfilled_on,

@@ -34,6 +34,7 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from bot.core.lifecycles import CommitmentStatus, QuestionStatus
 from storage.models import (
     Agency,
     Answer,
@@ -46,8 +47,14 @@ from storage.models import (
 from storage.upsert import upsert
 
 # Questions the facilitator approved for publication, and what came of them.
-PUBLISHED = ("approved", "answered", "committed", "fulfilled", "reopened")
-ANSWERED_STATUSES = ("answered", "committed", "fulfilled")
+PUBLISHED = (
+    QuestionStatus.APPROVED,
+    QuestionStatus.ANSWERED,
+    QuestionStatus.COMMITTED,
+    QuestionStatus.FULFILLED,
+    QuestionStatus.REOPENED,
+)
+ANSWERED_STATUSES = (QuestionStatus.ANSWERED, QuestionStatus.COMMITTED, QuestionStatus.FULFILLED)
 
 Key = tuple[int, str, str, int]  # dialogue, agency, name, day
 VERSION: Key = (-1, "", "version", 0)  # no dialogue has id -1 (the general intake may be 0)
@@ -84,7 +91,7 @@ def commitment_counts(c: Any) -> Counter[Key]:
     """A commitment's counts (its own agency's): made, and on time, late or open by deadline."""
     counts: Counter[Key] = Counter()
     counts[(c.dialogue_id, c.agency, "commitments", 0)] += 1
-    if c.status == "fulfilled":
+    if c.status == CommitmentStatus.FULFILLED:
         on_time = c.fulfilled_on is not None and c.fulfilled_on <= c.due_on
         counts[(c.dialogue_id, c.agency, "on_time" if on_time else "late_done", 0)] += 1
     else:
@@ -109,14 +116,14 @@ def question_counts(q: Any, *, has_answers: bool, commitments: list[Any]) -> Cou
         answered = has_answers or q.answered_in_room or q.status in ANSWERED_STATUSES
         if answered:
             counts[(d, a, "answered", 0)] += 1
-        elif q.status == "approved" and q.due_on is not None:
+        elif q.status == QuestionStatus.APPROVED and q.due_on is not None:
             counts[(d, a, "late_q", day(q.due_on))] += 1
         # Its state on the board, as of any day: an approved question by its deadline, an
         # answered one by its earliest open commitment (overdue once that is past).
-        if q.status in ("approved", "reopened"):
+        if q.status in (QuestionStatus.APPROVED, QuestionStatus.REOPENED):
             counts[(d, a, f"state:{q.status}", day(q.due_on))] += 1
         else:
-            due = [c.due_on for c in commitments if c.status == "open"]
+            due = [c.due_on for c in commitments if c.status == CommitmentStatus.OPEN]
             counts[(d, a, f"state:{q.status}", day(min(due)) if due else 0)] += 1
     for c in commitments:
         counts += commitment_counts(c)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import ConsultationStatus, transition
 from storage import decisions
 from storage.models import (
     Account,
@@ -54,7 +55,7 @@ async def create_consultation(
         questions=questions,
         opens_at=opens_at,
         closes_at=closes_at,
-        status="draft",
+        status=ConsultationStatus.DRAFT,
         created_at=now,
     )
     session.add(consultation)
@@ -73,16 +74,21 @@ async def list_consultations(session: AsyncSession) -> list[Consultation]:
 async def set_status(
     session: AsyncSession, *, consultation: Consultation, status: str, now: datetime
 ) -> None:
-    consultation.status = status
-    if status == "open" and consultation.opened_at is None:
+    """Open or close a consultation (TransitionError if its lifecycle has no such move)."""
+    new = ConsultationStatus(status)
+    consultation.status = transition(consultation.status, new)
+    if new == ConsultationStatus.OPEN and consultation.opened_at is None:
         consultation.opened_at = now
-    if status == "closed":
+    if new == ConsultationStatus.CLOSED:
         consultation.closed_at = now
 
 
 def is_open(consultation: Consultation, now: datetime) -> bool:
     """Taking answers: opened by the organiser, and between its opening and closing times."""
-    return consultation.status == "open" and consultation.opens_at <= now < consultation.closes_at
+    return (
+        consultation.status == ConsultationStatus.OPEN
+        and consultation.opens_at <= now < consultation.closes_at
+    )
 
 
 def is_for(consultation: Consultation, household: Household | None) -> bool:
@@ -106,7 +112,7 @@ async def open_for(
     rows = await session.scalars(
         select(Consultation)
         .where(
-            Consultation.status == "open",
+            Consultation.status == ConsultationStatus.OPEN,
             Consultation.opens_at <= now,
             Consultation.closes_at > now,
         )
@@ -445,7 +451,7 @@ async def public_consultations(session: AsyncSession, *, limit: int = 20) -> lis
     return list(
         await session.scalars(
             select(Consultation)
-            .where(Consultation.status != "draft")
+            .where(Consultation.status != ConsultationStatus.DRAFT)
             .order_by(Consultation.id.desc())
             .limit(limit)
         )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import DialogueStatus
 from storage.models import Dialogue
 
 
@@ -19,7 +20,7 @@ async def open_dialogues(
         select(Dialogue)
         .where(
             Dialogue.kind == "session",
-            Dialogue.status == "planned",
+            Dialogue.status == DialogueStatus.PLANNED,
             Dialogue.starts_at > now,
             or_(Dialogue.question_deadline.is_(None), Dialogue.question_deadline > now),
         )
@@ -79,7 +80,7 @@ async def create_dialogue(
         wards=list(wards or []),
         quota_total=quota_total,
         quota_priority=quota_priority,
-        status="planned",
+        status=DialogueStatus.PLANNED,
     )
     session.add(dialogue)
     await session.flush()

@@ -20,6 +20,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import (
+    CommitmentStatus,
+    DialogueStatus,
+    InvitationStatus,
+    OutboxStatus,
+    QuestionStatus,
+)
 from storage import invitations as inv
 from storage import outbox as outbox_store
 from storage import voice as voice_store
@@ -45,15 +52,15 @@ from storage.upsert import upsert
 MODERATION, WAITING, ANSWERED, COMMITTED = "moderation", "waiting", "answered", "committed"
 STATES = (MODERATION, WAITING, ANSWERED, COMMITTED)
 STATE_OF = {
-    "new": MODERATION,
-    "reopened": MODERATION,
-    "approved": WAITING,
-    "answered": ANSWERED,
-    "committed": COMMITTED,
-    "fulfilled": COMMITTED,
+    QuestionStatus.NEW: MODERATION,
+    QuestionStatus.REOPENED: MODERATION,
+    QuestionStatus.APPROVED: WAITING,
+    QuestionStatus.ANSWERED: ANSWERED,
+    QuestionStatus.COMMITTED: COMMITTED,
+    QuestionStatus.FULFILLED: COMMITTED,
 }
 # A question waits for its agency while approved; past its due_on it is overdue.
-UNANSWERED = ("approved",)
+UNANSWERED = (QuestionStatus.APPROVED,)
 
 
 @dataclass(frozen=True)
@@ -131,9 +138,9 @@ async def ward_digest(
         state = STATE_OF.get(status)
         if state is not None:
             by_topic[topic][state] += n
-        if status == "new":
+        if status == QuestionStatus.NEW:
             digest.new += n
-        elif status == "reopened":
+        elif status == QuestionStatus.REOPENED:
             digest.reopened += n
     digest.by_topic = dict(by_topic)
     digest.waiting = sum(s[WAITING] for s in by_topic.values())
@@ -171,7 +178,7 @@ async def ward_digest(
     for dialogue in dialogues:
         if (
             dialogue.kind == "session"
-            and dialogue.status == "planned"
+            and dialogue.status == DialogueStatus.PLANNED
             and dialogue.starts_at is not None
             and dialogue.starts_at > now
         ):
@@ -207,7 +214,7 @@ async def _overdue_by_agency(
                 select(Commitment.agency, func.count())
                 .where(
                     Commitment.dialogue_id.in_(dialogue_ids),
-                    Commitment.status == "open",
+                    Commitment.status == CommitmentStatus.OPEN,
                     Commitment.due_on < day,
                 )
                 .group_by(Commitment.agency)
@@ -236,7 +243,7 @@ async def _tally(session: AsyncSession, *, dialogue: Dialogue) -> InvitationTall
         + Invitation.channel
     )
     undelivered = exists().where(
-        OutboxMessage.key == invitation_key, OutboxMessage.status == "unreachable"
+        OutboxMessage.key == invitation_key, OutboxMessage.status == OutboxStatus.UNREACHABLE
     )
     blocked = exists().where(
         HouseholdLink.household_id == Invitation.household_id,
@@ -255,11 +262,11 @@ async def _tally(session: AsyncSession, *, dialogue: Dialogue) -> InvitationTall
     )
     return InvitationTally(
         dialogue=dialogue,
-        accepted=total("accepted"),
-        priority_accepted=counts.get(("priority", "accepted"), 0),
-        declined=total("declined"),
-        no_answer=total("invited"),
-        letters=total("letter"),
+        accepted=total(InvitationStatus.ACCEPTED),
+        priority_accepted=counts.get(("priority", InvitationStatus.ACCEPTED), 0),
+        declined=total(InvitationStatus.DECLINED),
+        no_answer=total(InvitationStatus.INVITED),
+        letters=total(InvitationStatus.LETTER),
         unreachable=unreachable or 0,
     )
 
@@ -316,8 +323,8 @@ async def _stopped(
         Stopped(key, channel, status) for key, channel, status in await session.execute(query)
     ]
     channels = await link_channels(session)
-    stopped = [o for o in originals if o.status != "window"]
-    windowed = [o for o in originals if o.status == "window"]
+    stopped = [o for o in originals if o.status != OutboxStatus.WINDOW]
+    windowed = [o for o in originals if o.status == OutboxStatus.WINDOW]
     copies: dict[str, Stopped] = {}
     keys = [via_key(o.key, c) for o in windowed for c in channels if c != o.channel]
     for start in range(0, len(keys), 500):
@@ -356,7 +363,7 @@ async def window_stopped(session: AsyncSession, *, dialogue_ids: list[int], sinc
     found = await _stopped(
         session,
         prefixes=_dialogue_prefixes(dialogue_ids, reminders, news=True),
-        statuses=("window",),
+        statuses=(OutboxStatus.WINDOW,),
         since=since,
     )
     return len(found)
@@ -397,7 +404,7 @@ async def undelivered(session: AsyncSession, *, dialogue_id: int) -> list[Undeli
     found = await _stopped(
         session,
         prefixes=_dialogue_prefixes([dialogue_id], reminders, news=False),
-        statuses=(*UNDELIVERED, "unknown"),
+        statuses=(*UNDELIVERED, OutboxStatus.UNKNOWN),
     )
     missed: dict[int, list[Missed]] = defaultdict(list)
     for item in found:
@@ -487,7 +494,7 @@ async def agencies_overdue(session: AsyncSession, *, day: date) -> set[str]:
         Question.status.in_(UNANSWERED), Question.due_on < day
     )
     late_commitments = select(Commitment.agency).where(
-        Commitment.status == "open", Commitment.due_on < day
+        Commitment.status == CommitmentStatus.OPEN, Commitment.due_on < day
     )
     rows = await session.scalars(late_questions.union(late_commitments))
     return set(rows)
@@ -513,7 +520,7 @@ async def agency_overdue(session: AsyncSession, *, agency: str, day: date) -> Ag
         .outerjoin(Question, Question.id == Commitment.question_id)
         .where(
             Commitment.agency == agency,
-            Commitment.status == "open",
+            Commitment.status == CommitmentStatus.OPEN,
             Commitment.due_on < day,
         )
         .order_by(Commitment.due_on, Commitment.id)

@@ -13,6 +13,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import (
+    CommitmentStatus,
+    DialogueStatus,
+    InvitationStatus,
+    QuestionStatus,
+    transition,
+)
 from storage.dialogues import ends_at
 from storage.models import (
     Account,
@@ -27,13 +34,13 @@ from storage.models import (
 )
 
 # The room shows what can still be dealt with at the dialogue.
-ROOM_STATUSES = ("approved", "answered", "committed")
+ROOM_STATUSES = (QuestionStatus.APPROVED, QuestionStatus.ANSWERED, QuestionStatus.COMMITTED)
 # The room stays open from the day before the start to 30 days after the end: minutes and
 # commitments are often written up in the weeks after.
 BEFORE = timedelta(days=1)
 AFTER = timedelta(days=30)
 # Questions still waiting for an answer when a dialogue closes.
-UNANSWERED = ("approved", "reopened")
+UNANSWERED = (QuestionStatus.APPROVED, QuestionStatus.REOPENED)
 
 
 async def room_dialogues(session: AsyncSession, *, ward: str, now: datetime) -> list[Dialogue]:
@@ -42,7 +49,7 @@ async def room_dialogues(session: AsyncSession, *, ward: str, now: datetime) -> 
         select(Dialogue)
         .where(
             Dialogue.kind == "session",
-            Dialogue.status != "cancelled",
+            Dialogue.status != DialogueStatus.CANCELLED,
             Dialogue.starts_at.is_not(None),
             Dialogue.starts_at <= now + BEFORE,
         )
@@ -105,8 +112,8 @@ async def answered_in_room(
     recorded (in the name of the question's agency) for the asker and followers."""
     question.answered_in_room = True
     # A commitment says more than an answer: a committed question keeps its status.
-    if question.status not in ("committed", "fulfilled"):
-        question.status = "answered"
+    if question.status not in (QuestionStatus.COMMITTED, QuestionStatus.FULFILLED):
+        question.status = transition(question.status, QuestionStatus.ANSWERED)
     session.add(_event(question.id, "in_room", today, staff_id))
     answer = None
     if summary:
@@ -145,7 +152,7 @@ async def record_commitment(
         content=content,
         due_on=due_on,
         responsible=responsible,
-        status="open",
+        status=CommitmentStatus.OPEN,
         progress="",
         version=1,
         staff_id=staff_id,
@@ -154,7 +161,7 @@ async def record_commitment(
     )
     session.add(commitment)
     if question is not None:
-        question.status = "committed"
+        question.status = transition(question.status, QuestionStatus.COMMITTED)
         session.add(_event(question.id, "committed", today, staff_id))
     await session.flush()
     return commitment
@@ -167,7 +174,11 @@ async def toggle_attendance(
     invitation = await session.get(Invitation, invitation_id)
     if invitation is None or invitation.dialogue_id != dialogue_id:
         return None
-    if invitation.status not in ("accepted", "invited", "letter"):
+    if invitation.status not in (
+        InvitationStatus.ACCEPTED,
+        InvitationStatus.INVITED,
+        InvitationStatus.LETTER,
+    ):
         return None
     invitation.attended = not invitation.attended
     await session.flush()
@@ -183,7 +194,7 @@ async def ended(session: AsyncSession, *, now: datetime) -> list[Dialogue]:
         select(Dialogue)
         .where(
             Dialogue.kind == "session",
-            Dialogue.status == "planned",
+            Dialogue.status == DialogueStatus.PLANNED,
             Dialogue.closed_at.is_(None),
             Dialogue.starts_at.is_not(None),
             Dialogue.starts_at <= now,

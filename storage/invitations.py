@@ -38,13 +38,26 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import (
+    DialogueStatus,
+    InvitationStatus,
+    OutboxStatus,
+    sources,
+    transition,
+)
 from storage.db import refresh_statistics
 from storage.models import Account, Dialogue, Household, HouseholdLink, Invitation, OutboxMessage
 from storage.outbox import UNDELIVERED, key_range
 from storage.upsert import dialect_insert
 
-INVITED = ("invited", "letter", "accepted", "declined")
-EXPECTED = ("invited", "letter", "accepted")  # still counted on to come, or asked to
+INVITED = (
+    InvitationStatus.INVITED,
+    InvitationStatus.LETTER,
+    InvitationStatus.ACCEPTED,
+    InvitationStatus.DECLINED,
+)
+# still counted on to come, or asked to
+EXPECTED = (InvitationStatus.INVITED, InvitationStatus.LETTER, InvitationStatus.ACCEPTED)
 
 
 class AlreadyInvited(Exception):
@@ -83,7 +96,10 @@ async def save_selection(
     await session.execute(delete(Invitation).where(Invitation.dialogue_id == dialogue_id))
     rows = [
         {"dialogue_id": dialogue_id, "household_id": h, "group": g, "rank": r, "status": status}
-        for status, picks in (("selected", chosen), ("waitlist", waiting))
+        for status, picks in (
+            (InvitationStatus.SELECTED, chosen),
+            (InvitationStatus.WAITLIST, waiting),
+        )
         for h, g, r in picks
     ]
     if not rows:
@@ -136,7 +152,7 @@ async def next_on_waitlist(
         .where(
             Invitation.dialogue_id == dialogue_id,
             Invitation.group == group,
-            Invitation.status == "waitlist",
+            Invitation.status == InvitationStatus.WAITLIST,
         )
         .order_by(Invitation.rank)
         .limit(1)
@@ -188,8 +204,14 @@ async def record_attendance(
 async def cancel_all(session: AsyncSession, *, dialogue_id: int, now: datetime) -> None:
     await session.execute(
         update(Invitation)
-        .where(Invitation.dialogue_id == dialogue_id)
-        .values(status="cancelled", responded_at=now)
+        .where(
+            Invitation.dialogue_id == dialogue_id,
+            # every state moves to cancelled; one cancelled already is cancelled again
+            Invitation.status.in_(
+                (*sources(InvitationStatus.CANCELLED), InvitationStatus.CANCELLED)
+            ),
+        )
+        .values(status=InvitationStatus.CANCELLED, responded_at=now)
         .execution_options(synchronize_session=False)
     )
 
@@ -309,8 +331,8 @@ async def enqueue_invitations(
             # its invitation is recorded unreachable at once (and listed as undelivered).
             case((Account.unreachable_at.is_not(None), null()), else_=body),
             case(
-                (Account.unreachable_at.is_not(None), literal("unreachable", text)),
-                else_=literal("pending", text),
+                (Account.unreachable_at.is_not(None), literal(OutboxStatus.UNREACHABLE, text)),
+                else_=literal(OutboxStatus.PENDING, text),
             ),
             literal(0, Integer()),
             literal(now, OutboxMessage.__table__.c.not_before.type),
@@ -327,7 +349,10 @@ async def enqueue_invitations(
             Account,
             (Account.channel == HouseholdLink.channel) & (Account.user_id == HouseholdLink.user_id),
         )
-        .where(Invitation.dialogue_id == dialogue_id, Invitation.status == "selected")
+        .where(
+            Invitation.dialogue_id == dialogue_id,
+            Invitation.status == InvitationStatus.SELECTED,
+        )
     )
     columns = [
         "key",
@@ -350,17 +375,26 @@ async def enqueue_invitations(
         update(Invitation)
         .where(
             Invitation.dialogue_id == dialogue_id,
-            Invitation.status == "selected",
+            Invitation.status == InvitationStatus.SELECTED,
             Invitation.household_id == latest.c.household_id,
             latest.c.place == 1,
         )
-        .values(status="invited", channel=latest.c.channel, invited_at=now)
+        .values(
+            status=transition(InvitationStatus.SELECTED, InvitationStatus.INVITED),
+            channel=latest.c.channel,
+            invited_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     letters = await session.execute(
         update(Invitation)
-        .where(Invitation.dialogue_id == dialogue_id, Invitation.status == "selected")
-        .values(status="letter", invited_at=now)
+        .where(
+            Invitation.dialogue_id == dialogue_id,
+            Invitation.status == InvitationStatus.SELECTED,
+        )
+        .values(
+            status=transition(InvitationStatus.SELECTED, InvitationStatus.LETTER), invited_at=now
+        )
         .execution_options(synchronize_session=False)
     )
     return queued, letters.rowcount or 0
@@ -382,7 +416,11 @@ async def letters_to_print(
     rows = await session.execute(
         select(Invitation, Household)
         .join(Household, Household.id == Invitation.household_id)
-        .where(Invitation.dialogue_id == dialogue_id, Invitation.status == "letter", wanted)
+        .where(
+            Invitation.dialogue_id == dialogue_id,
+            Invitation.status == InvitationStatus.LETTER,
+            wanted,
+        )
         .order_by(Invitation.group, Invitation.rank)
     )
     return [Invitee(invitation, household) for invitation, household in rows]
@@ -409,7 +447,7 @@ async def outdate_letters(
         update(Invitation)
         .where(
             Invitation.dialogue_id == dialogue_id,
-            Invitation.status == "letter",
+            Invitation.status == InvitationStatus.LETTER,
             Invitation.letter_printed_at.is_not(None),
         )
         .values(letter_outdated_at=now)
@@ -426,7 +464,7 @@ async def outdated_letters(session: AsyncSession, *, dialogue_id: int) -> list[I
         .where(
             Invitation.dialogue_id == dialogue_id,
             Invitation.letter_outdated_at.is_not(None),
-            Invitation.status.in_(("letter", "cancelled")),
+            Invitation.status.in_((InvitationStatus.LETTER, InvitationStatus.CANCELLED)),
         )
         .order_by(Household.hamlet, Household.code)
         .execution_options(populate_existing=True)
@@ -445,15 +483,15 @@ async def adopt_letters(
             .join(Dialogue, Dialogue.id == Invitation.dialogue_id)
             .where(
                 Invitation.household_id == household_id,
-                Invitation.status == "letter",
-                Dialogue.status == "planned",
+                Invitation.status == InvitationStatus.LETTER,
+                Dialogue.status == DialogueStatus.PLANNED,
                 Dialogue.starts_at > now,
             )
             .order_by(Dialogue.starts_at)
         )
     )
     for invitation in invitations:
-        invitation.status = "invited"
+        invitation.status = transition(invitation.status, InvitationStatus.INVITED)
         invitation.channel = channel
         # Whatever the paper says, the chat now carries the dialogue's current time.
         invitation.letter_outdated_at = None
@@ -484,7 +522,7 @@ async def undelivered_invitations(session: AsyncSession, *, dialogue_id: int) ->
             select(Invitation.group, func.count())
             .where(
                 Invitation.dialogue_id == dialogue_id,
-                Invitation.status == "invited",
+                Invitation.status == InvitationStatus.INVITED,
                 Invitation.household_id.in_(missed[start : start + 5000]),
             )
             .group_by(Invitation.group)

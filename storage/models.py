@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -22,6 +24,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.core.lifecycles import (
+    CommitmentStatus,
+    ConsultationStatus,
+    DialogueStatus,
+    InvitationStatus,
+    OutboxStatus,
+    QuestionStatus,
+    ReminderStatus,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -49,6 +61,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def one_of(lifecycle: type[StrEnum]) -> CheckConstraint:
+    """CHECK (status IN (...)) of a lifecycle's states (bot/core/lifecycles.py), named
+    ck_<table>_status; migration 0014 adds them."""
+    states = ", ".join(f"'{state.value}'" for state in lifecycle)
+    return CheckConstraint(f"status IN ({states})", name="status")
 
 
 class Base(DeclarativeBase):
@@ -100,6 +119,7 @@ class Dialogue(Base):
     """A policy dialogue session, or the standing intake for general questions (kind 'general')."""
 
     __tablename__ = "dialogues"
+    __table_args__ = (one_of(DialogueStatus),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default="session")
@@ -109,7 +129,7 @@ class Dialogue(Base):
     venue: Mapped[str] = mapped_column(String(300), default="")
     question_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="planned")  # planned, cancelled
+    status: Mapped[str] = mapped_column(String(16), default=DialogueStatus.PLANNED)
     # Set by the clock when the dialogue has ended and its unanswered questions went to their
     # agencies with a deadline.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -142,6 +162,7 @@ class Question(Decided, Base):
     __table_args__ = (
         # The board's pages of a dialogue's questions, the most supported first (read backwards).
         Index("ix_questions_board", "dialogue_id", "supporters", "ticket"),
+        one_of(QuestionStatus),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -154,9 +175,9 @@ class Question(Decided, Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     asker_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     reply_handle: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # new -> approved | rejected | merged; approved -> answered | committed -> fulfilled;
-    # reopened when an asker or follower is not satisfied (back to the facilitator)
-    status: Mapped[str] = mapped_column(String(16), default="new")
+    # QuestionStatus: new -> approved | rejected | merged; approved -> answered | committed ->
+    # fulfilled; reopened when an asker or follower is not satisfied (back to the facilitator)
+    status: Mapped[str] = mapped_column(String(16), default=QuestionStatus.NEW)
     submitted_on: Mapped[date] = mapped_column(Date)
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)  # never shown in public
     merged_into: Mapped[str | None] = mapped_column(ForeignKey("questions.id"))
@@ -175,6 +196,7 @@ class OutboxMessage(Base):
         # The queue, in the order claims take it: by status, channel, priority, then age.
         Index("ix_outbox_queue", "status", "channel", "priority", "id"),
         Index("ix_outbox_recipient", "channel", "recipient", "status"),
+        one_of(OutboxStatus),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -185,7 +207,7 @@ class OutboxMessage(Base):
     # Cleared (SQL NULL) once final. Not written for a row whose fate is unknown that an
     # organiser may resend: a household's invitation, reminder or notice.
     body: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed tries so far
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     # The claim that holds the row ("claimed" or "sending"): a random token, so that a process
@@ -265,6 +287,7 @@ class Invitation(Base):
     __table_args__ = (
         UniqueConstraint("dialogue_id", "household_id", name="uq_invitations_dialogue_household"),
         Index("ix_invitations_dialogue_status", "dialogue_id", "status"),
+        one_of(InvitationStatus),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -272,7 +295,8 @@ class Invitation(Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     group: Mapped[str] = mapped_column(String(16))  # priority (poor, near-poor, new) or other
     rank: Mapped[int] = mapped_column(Integer)  # order within the group: selected, then waitlist
-    # selected -> invited | letter -> accepted | declined ; waitlist -> selected ; cancelled
+    # InvitationStatus: selected -> invited | letter -> accepted | declined ; waitlist ->
+    # selected ; cancelled
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str | None] = mapped_column(String(16))  # where the invitation went
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -288,13 +312,14 @@ class Reminder(Base):
     """One reminder of one dialogue, due at one instant; fired once by whichever tick claims it."""
 
     __tablename__ = "reminders"
+    __table_args__ = (one_of(ReminderStatus),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)
     dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"))
     before_minutes: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # fired, skipped, cancelled
+    status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING)
 
 
 class RateBudget(Base):
@@ -378,6 +403,7 @@ class Commitment(Decided, Base):
         Index("ix_commitments_agency_due", "agency", "due_on", "id"),  # an agency's record
         Index("ix_commitments_made_at", "made_at"),  # the feeds
         Index("ix_commitments_updated_at", "updated_at"),
+        one_of(CommitmentStatus),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -387,7 +413,7 @@ class Commitment(Decided, Base):
     content: Mapped[str] = mapped_column(Text)
     due_on: Mapped[date] = mapped_column(Date)
     responsible: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open, fulfilled
+    status: Mapped[str] = mapped_column(String(16), default=CommitmentStatus.OPEN)
     progress: Mapped[str] = mapped_column(Text, default="")  # the latest update, if any
     version: Mapped[int] = mapped_column(Integer, default=1)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
@@ -559,6 +585,7 @@ class Consultation(Base):
     """
 
     __tablename__ = "consultations"
+    __table_args__ = (one_of(ConsultationStatus),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -570,7 +597,7 @@ class Consultation(Base):
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft, open, closed
+    status: Mapped[str] = mapped_column(String(16), default=ConsultationStatus.DRAFT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -13,10 +13,11 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import QuestionStatus, transition
 from storage.models import Dialogue, Question, QuestionEvent
 
 # A question waits for the facilitator when it is new, or reopened by an unsatisfied asker.
-WAITING = ("new", "reopened")
+WAITING = (QuestionStatus.NEW, QuestionStatus.REOPENED)
 
 
 def _same_ward(a: str, b: str) -> bool:
@@ -66,7 +67,7 @@ async def mergeable(session: AsyncSession, *, question: Question, limit: int = 8
         select(Question)
         .where(
             Question.dialogue_id == question.dialogue_id,
-            Question.status == "approved",
+            Question.status == QuestionStatus.APPROVED,
             Question.id != question.id,
         )
         .order_by(Question.supporters.desc(), Question.submitted_on, Question.ticket)
@@ -92,7 +93,7 @@ async def approve(
     due_on: date | None = None,
 ) -> None:
     """The question goes to its agency (a reopened one goes back, with `due_on` if given)."""
-    question.status = "approved"
+    question.status = transition(question.status, QuestionStatus.APPROVED)
     if due_on is not None:
         question.due_on = due_on
     _record(session, question=question, kind="approved", staff_id=staff_id, on=on)
@@ -102,7 +103,7 @@ async def approve(
 async def reject(
     session: AsyncSession, *, question: Question, reason: str, staff_id: int, on: date
 ) -> None:
-    question.status = "rejected"
+    question.status = transition(question.status, QuestionStatus.REJECTED)
     question.reject_reason = reason
     _record(session, question=question, kind="rejected", staff_id=staff_id, on=on, note=reason)
     await session.flush()
@@ -121,7 +122,7 @@ async def merge(
         .values(merged_into=kept.id)
         .execution_options(synchronize_session=False)
     )
-    duplicate.status = "merged"
+    duplicate.status = transition(duplicate.status, QuestionStatus.MERGED)
     duplicate.merged_into = kept.id
     kept.supporters += 1 + duplicate.supporters
     _record(session, question=duplicate, kind="merged", staff_id=staff_id, on=on, note=kept.ticket)

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import QuestionStatus
 from storage.models import Dialogue, Question, Support
 
 # No 0/O, 1/I, 2/Z, 5/S, 8/B: a ticket is read aloud and copied by hand.
@@ -60,7 +61,7 @@ async def add_question(
         account_id=account_id,
         asker_hash=asker_hash,
         reply_handle=reply_handle,
-        status="new",
+        status=QuestionStatus.NEW,
         submitted_on=submitted_on,
     )
     session.add(question)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import DialogueStatus, ReminderStatus, sources, transition
 from storage.models import Dialogue, Reminder
 
 
@@ -35,7 +36,7 @@ async def schedule(
                     dialogue_id=dialogue.id,
                     before_minutes=int(offset.total_seconds() // 60),
                     due_at=due,
-                    status="pending",
+                    status=ReminderStatus.PENDING,
                 )
             )
             created += 1
@@ -46,8 +47,11 @@ async def schedule(
 async def cancel_pending(session: AsyncSession, *, dialogue_id: int) -> int:
     result = await session.execute(
         update(Reminder)
-        .where(Reminder.dialogue_id == dialogue_id, Reminder.status == "pending")
-        .values(status="cancelled")
+        .where(
+            Reminder.dialogue_id == dialogue_id,
+            Reminder.status.in_(sources(ReminderStatus.CANCELLED)),
+        )
+        .values(status=ReminderStatus.CANCELLED)
     )
     return result.rowcount or 0
 
@@ -58,7 +62,7 @@ async def claim_due(session: AsyncSession, *, now: datetime) -> list[tuple[Remin
         await session.execute(
             select(Reminder, Dialogue)
             .join(Dialogue, Dialogue.id == Reminder.dialogue_id)
-            .where(Reminder.status == "pending", Reminder.due_at <= now)
+            .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now)
             .order_by(Reminder.dialogue_id, Reminder.due_at.desc())
             .with_for_update(skip_locked=True, of=Reminder)
         )
@@ -68,11 +72,11 @@ async def claim_due(session: AsyncSession, *, now: datetime) -> list[tuple[Remin
     for reminder, dialogue in rows:
         too_late = dialogue.starts_at is None or now >= dialogue.starts_at
         superseded = dialogue.id in latest_seen  # a later reminder of it is due too
-        if dialogue.status != "planned" or too_late or superseded:
-            reminder.status = "skipped"
+        if dialogue.status != DialogueStatus.PLANNED or too_late or superseded:
+            reminder.status = transition(reminder.status, ReminderStatus.SKIPPED)
             continue
         latest_seen.add(dialogue.id)
-        reminder.status = "fired"
+        reminder.status = transition(reminder.status, ReminderStatus.FIRED)
         fire.append((reminder, dialogue))
     await session.flush()
     return fire
@@ -81,7 +85,7 @@ async def claim_due(session: AsyncSession, *, now: datetime) -> list[tuple[Remin
 async def pending_for(session: AsyncSession, *, dialogue_id: int) -> list[Reminder]:
     rows = await session.scalars(
         select(Reminder)
-        .where(Reminder.dialogue_id == dialogue_id, Reminder.status == "pending")
+        .where(Reminder.dialogue_id == dialogue_id, Reminder.status == ReminderStatus.PENDING)
         .order_by(Reminder.due_at)
     )
     return list(rows)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import CommitmentStatus, InvitationStatus, QuestionStatus
 from storage.households import is_minority
 from storage.models import (
     Account,
@@ -29,9 +30,15 @@ from storage.topics import AGENCIES
 
 # The questions the minutes record as concerns raised: moderated and kept. New ones have not
 # been read yet, rejected ones were refused, merged ones count with the question they joined.
-RAISED = ("approved", "answered", "committed", "fulfilled", "reopened")
+RAISED = (
+    QuestionStatus.APPROVED,
+    QuestionStatus.ANSWERED,
+    QuestionStatus.COMMITTED,
+    QuestionStatus.FULFILLED,
+    QuestionStatus.REOPENED,
+)
 # Waiting for their agency: an answer is due by `due_on`.
-WAITING = ("approved", "reopened")
+WAITING = (QuestionStatus.APPROVED, QuestionStatus.REOPENED)
 GROUPS = ("priority", "other")
 POOR_OR_NEAR_POOR = frozenset({"poor", "near_poor"})
 
@@ -126,7 +133,7 @@ def question_overdue(question: ReportQuestion, *, today: date) -> bool:
 
 
 def commitment_overdue(commitment: ReportCommitment, *, today: date) -> bool:
-    return commitment.status == "open" and commitment.due_on < today
+    return commitment.status == CommitmentStatus.OPEN and commitment.due_on < today
 
 
 async def dialogue_report(session: AsyncSession, *, dialogue_id: int) -> DialogueReport | None:
@@ -241,7 +248,11 @@ async def _participants(
         )
     ).all()
     recorded = any(row.attended is not None for row in rows)
-    came = [row for row in rows if (row.attended is True if recorded else row.status == "accepted")]
+    came = [
+        row
+        for row in rows
+        if (row.attended is True if recorded else row.status == InvitationStatus.ACCEPTED)
+    ]
     counts = []
     for group in GROUPS:
         members = [row for row in came if row.group == group]

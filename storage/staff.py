@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.lifecycles import StaffCodeStatus, sources, transition
 from storage.models import Agency, Staff
 
 ROLES = ("official", "facilitator")
@@ -93,12 +94,8 @@ async def claim(
     staff = await session.scalar(
         select(Staff).where(Staff.code_hash == hash_code(code)).with_for_update()
     )
-    if (
-        staff is None
-        or staff.claimed_at is not None
-        or staff.revoked_at is not None
-        or staff.code_expires_at <= now
-    ):
+    # Only a code waiting to be used gives its role (not one in use: that is another chat's).
+    if staff is None or status_of(staff, now=now) not in sources(StaffCodeStatus.ACTIVE):
         return None
     await session.execute(
         update(Staff)
@@ -131,10 +128,16 @@ async def find_agency(session: AsyncSession, *, code: str) -> Agency | None:
 
 
 # What `staff list` shows for each member: the code not yet used, in use, lapsed, or ended.
-WAITING, ACTIVE, EXPIRED, REVOKED = "waiting", "active", "expired", "revoked"
+WAITING, ACTIVE, EXPIRED, REVOKED = (
+    StaffCodeStatus.WAITING,
+    StaffCodeStatus.ACTIVE,
+    StaffCodeStatus.EXPIRED,
+    StaffCodeStatus.REVOKED,
+)
 
 
-def status_of(staff: Staff, *, now: datetime) -> str:
+def status_of(staff: Staff, *, now: datetime) -> StaffCodeStatus:
+    """The code's state, told by the row's times (it has no status column)."""
     if staff.revoked_at is not None:
         return REVOKED
     if staff.claimed_at is not None:
@@ -156,6 +159,7 @@ async def revoke(session: AsyncSession, *, staff_id: int, now: datetime) -> Staf
     Revoking twice keeps the first date."""
     staff = await session.get(Staff, staff_id)
     if staff is not None and staff.revoked_at is None:
+        transition(status_of(staff, now=now), REVOKED)
         staff.revoked_at = now
         await session.flush()
     return staff

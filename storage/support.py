@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from bot.core.lifecycles import DialogueStatus, QuestionStatus
 from storage import board_counts
 from storage.models import Dialogue, Question, Support
 from storage.questions import by_ticket as by_ticket
@@ -23,7 +24,12 @@ from storage.upsert import upsert
 
 # What other citizens may see and support: approved and what came of it. Sensitive questions
 # are never shown in public; merged ones live on in the question they were joined to.
-BROWSABLE = ("approved", "answered", "committed", "fulfilled")
+BROWSABLE = (
+    QuestionStatus.APPROVED,
+    QuestionStatus.ANSWERED,
+    QuestionStatus.COMMITTED,
+    QuestionStatus.FULFILLED,
+)
 
 
 async def dialogues_for(session: AsyncSession, *, ward: str | None) -> list[int]:
@@ -33,7 +39,9 @@ async def dialogues_for(session: AsyncSession, *, ward: str | None) -> list[int]
     ids = list(general)
     if ward:
         sessions = await session.scalars(
-            select(Dialogue).where(Dialogue.kind == "session", Dialogue.status != "cancelled")
+            select(Dialogue).where(
+                Dialogue.kind == "session", Dialogue.status != DialogueStatus.CANCELLED
+            )
         )
         # `wards` is a JSON list: a handful of dialogues, filtered here rather than in
         # each database's own JSON dialect.

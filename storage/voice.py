@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Text, cast, delete, func, select, update
 
+from bot.core.lifecycles import OutboxStatus, transition
 from storage.models import Dialogue, OutboxMessage, Question, VoiceNote
-from storage.outbox import Status
 
-UNFINISHED = (Status.PENDING, Status.CLAIMED, Status.SENDING)
+UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.CLAIMED, OutboxStatus.SENDING)
 
 
 async def add_voice(
@@ -61,7 +61,7 @@ async def forget(session, *, question_id: str) -> bool:
         body.pop("voice", None)
         row.body = body if body.get("text") else None
         if row.body is None:
-            row.status = Status.FAILED
+            row.status = transition(row.status, OutboxStatus.FAILED)
             row.error = "voice written down before it was sent"
     await session.execute(delete(VoiceNote).where(VoiceNote.question_id == question_id))
     await session.flush()

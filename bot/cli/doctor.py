@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bot.core.i18n import Translator
+from bot.core.lifecycles import OutboxStatus
 
 if TYPE_CHECKING:
     from bot.core.config import Settings
@@ -188,8 +189,8 @@ def _clock(t: Translator, last: datetime | None, now: datetime) -> Check:
 
 def _outbox(t: Translator, waiting: dict[tuple[str, str], int]) -> Check:
     outbox = t._("Outbox")
-    pending = sum(n for (_, status), n in waiting.items() if status != "unknown")
-    unknown = sum(n for (_, status), n in waiting.items() if status == "unknown")
+    pending = sum(n for (_, status), n in waiting.items() if status != OutboxStatus.UNKNOWN)
+    unknown = sum(n for (_, status), n in waiting.items() if status == OutboxStatus.UNKNOWN)
     detail = t._("{pending} waiting, {unknown} unknown").format(pending=pending, unknown=unknown)
     if unknown:
         return Check(

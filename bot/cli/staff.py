@@ -15,6 +15,7 @@ import typer
 
 from bot.cli.common import Lazy, LazyConsole, _context, _go
 from bot.core.i18n import N_, Translator
+from bot.core.lifecycles import StaffCodeStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,11 +31,11 @@ console = LazyConsole()
 
 ROLES = ("official", "facilitator")  # storage.staff.ROLES
 ROLE_NAMES = {"official": N_("official"), "facilitator": N_("facilitator")}
-STATUS_NAMES = {  # by storage.staff's WAITING, ACTIVE, EXPIRED, REVOKED
-    "waiting": N_("waiting for its code"),
-    "active": N_("active"),
-    "expired": N_("code expired"),
-    "revoked": N_("revoked"),
+STATUS_NAMES = {
+    StaffCodeStatus.WAITING: N_("waiting for its code"),
+    StaffCodeStatus.ACTIVE: N_("active"),
+    StaffCodeStatus.EXPIRED: N_("code expired"),
+    StaffCodeStatus.REVOKED: N_("revoked"),
 }
 
 

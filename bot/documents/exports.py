@@ -19,6 +19,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from bot.core.i18n import N_
+from bot.core.lifecycles import CommitmentStatus, QuestionStatus
 from bot.documents.cells import append_as_text
 from bot.documents.files import write_atomically
 from storage.reports import (
@@ -37,26 +38,29 @@ if TYPE_CHECKING:
 
 DATE_FORMAT = "dd/mm/yyyy"  # as Vietnamese people write dates; the cell stays a real date
 STATUS_ORDER = (
-    "new",
-    "approved",
-    "reopened",
-    "answered",
-    "committed",
-    "fulfilled",
-    "merged",
-    "rejected",
+    QuestionStatus.NEW,
+    QuestionStatus.APPROVED,
+    QuestionStatus.REOPENED,
+    QuestionStatus.ANSWERED,
+    QuestionStatus.COMMITTED,
+    QuestionStatus.FULFILLED,
+    QuestionStatus.MERGED,
+    QuestionStatus.REJECTED,
 )
 QUESTION_STATUSES = {
-    "new": N_("Waiting for moderation"),
-    "approved": N_("Waiting for an answer"),
-    "reopened": N_("Reopened (not satisfied)"),
-    "answered": N_("Answered"),
-    "committed": N_("Committed"),
-    "fulfilled": N_("Commitment fulfilled"),
-    "merged": N_("Merged"),
-    "rejected": N_("Rejected"),
+    QuestionStatus.NEW: N_("Waiting for moderation"),
+    QuestionStatus.APPROVED: N_("Waiting for an answer"),
+    QuestionStatus.REOPENED: N_("Reopened (not satisfied)"),
+    QuestionStatus.ANSWERED: N_("Answered"),
+    QuestionStatus.COMMITTED: N_("Committed"),
+    QuestionStatus.FULFILLED: N_("Commitment fulfilled"),
+    QuestionStatus.MERGED: N_("Merged"),
+    QuestionStatus.REJECTED: N_("Rejected"),
 }
-COMMITMENT_STATUSES = {"open": N_("In progress"), "fulfilled": N_("Fulfilled")}
+COMMITMENT_STATUSES = {
+    CommitmentStatus.OPEN: N_("In progress"),
+    CommitmentStatus.FULFILLED: N_("Fulfilled"),
+}
 # Column widths in characters: room for a ticket, a date, a name; long texts wrap.
 NARROW, DATE_WIDTH, MEDIUM, WIDE = 9, 12, 24, 60
 
@@ -97,7 +101,7 @@ def write_questions(
 
 
 def status_name(question: ReportQuestion, t: Translator) -> str:
-    if question.status == "merged" and question.merged_into:
+    if question.status == QuestionStatus.MERGED and question.merged_into:
         return t._("Merged into #{ticket}").format(ticket=question.merged_into)
     return t._(QUESTION_STATUSES.get(question.status, question.status))
 

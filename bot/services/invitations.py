@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import buttons as btn
 from bot.core.i18n import SUPPORTED, Translator
+from bot.core.lifecycles import DialogueStatus, InvitationStatus, transition
 from bot.core.messages import Button, Reply
 from bot.services.notifier import Notifier
 from storage import invitations as inv
@@ -185,7 +186,7 @@ class Invitations:
         details: dict[str, str] = {}
 
         def build(t: Translator, invitee: inv.Invitee) -> Reply:
-            pending = invitee.invitation.status == "invited"
+            pending = invitee.invitation.status == InvitationStatus.INVITED
             text = details.get(t.locale) or details.setdefault(t.locale, _details(t, dialogue))
             if pending:
                 text += "\n\n" + t._("You have not told us yet whether you will attend.")
@@ -265,7 +266,7 @@ class Invitations:
         now = self.notifier.now(now)
         told = await self.announce_cancellation(session, dialogue=dialogue, now=now)
         lettered = await inv.outdate_letters(session, dialogue_id=dialogue.id, now=now)
-        dialogue.status = "cancelled"
+        dialogue.status = transition(dialogue.status, DialogueStatus.CANCELLED)
         await reminders.cancel_pending(session, dialogue_id=dialogue.id)
         await inv.cancel_all(session, dialogue_id=dialogue.id, now=now)
         return told, lettered
@@ -278,7 +279,7 @@ class Invitations:
         key: str,
         build: Callable[[Translator, inv.Invitee], Reply],
         now: datetime | None,
-        statuses: tuple[str, ...] = ("invited", "accepted"),
+        statuses: tuple[str, ...] = (InvitationStatus.INVITED, InvitationStatus.ACCEPTED),
     ) -> int:
         """Send one message to every household of the dialogue in these statuses that has a
         chat: to the chat it used last. Returns how many will be told (not those who blocked
