@@ -32,6 +32,13 @@ PG_ADMIN_URL = os.environ.get("DOITHOAI_TEST_PG", "postgresql://postgres@127.0.0
 PG_RUN_DATABASE = f"doithoai_test_{os.getpid()}_{secrets.token_hex(4)}"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# pytest-xdist's workers are started with COLUMNS=80 and LINES=24 (execnet sets them): a
+# command's table would then be 80 columns wide in one way of running the suite and unbounded
+# (piped) in the other. Tests that want a width set COLUMNS themselves.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
 
 class Clock:
     """A clock that starts at a chosen instant, runs with real time, and that tests can move
