@@ -25,19 +25,19 @@ if TYPE_CHECKING:
 
 
 def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
-    from bot import board
+    from bot import board_page
 
     async def consultation(request: Request) -> Response:
-        ident = board._int(request.path_params["consultation_id"])
+        ident = board_page._int(request.path_params["consultation_id"])
         async with reading(runtime.sessions) as session:
-            page = board.Page(request, runtime, {})
+            page = board_page.Page(request, runtime, {})
             found = (
                 await store.get_consultation(session, consultation_id=ident)
                 if ident is not None
                 else None
             )
             if found is None or found.status == "draft":
-                return board._not_found(page)
+                return board_page._not_found(page)
             responses = await store.submitted_responses(session, consultation_id=found.id)
             themes = await store.themes(session, consultation_id=found.id)
             counts = await store.theme_counts(session, consultation_id=found.id)
@@ -81,13 +81,13 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
             }
             for th in themes
         ]
-        return board._render(
+        return board_page._render(
             page,
             "board/consultation.html",
             consultation=found,
             open_now=open_now,
             link=link,
-            link_qr=Markup(board._qr_svg(link)) if link else None,
+            link_qr=Markup(board_page._qr_svg(link)) if link else None,
             total=results.total,
             target=results.target,
             margin=points(results.margin, lang),
@@ -99,23 +99,23 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
         )
 
     async def feed(request: Request) -> Response:
-        ident = board._int(request.path_params["consultation_id"])
+        ident = board_page._int(request.path_params["consultation_id"])
         async with reading(runtime.sessions) as session:
-            page = board.Page(request, runtime, {})
+            page = board_page.Page(request, runtime, {})
             found = (
                 await store.get_consultation(session, consultation_id=ident)
                 if ident is not None
                 else None
             )
             if found is None or found.status == "draft":
-                return board._not_found(page)
+                return board_page._not_found(page)
             themes = [
                 th
                 for th in await store.themes(session, consultation_id=found.id)
                 if th.decision and th.decided_on
             ]
             counts = await store.theme_counts(session, consultation_id=found.id)
-        return board._respond(
+        return board_page._respond(
             request, _atom(page, found, themes, counts), kind="atom", lang=page.lang
         )
 
@@ -127,7 +127,7 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
 
 def _atom(page: Any, consultation: Any, themes: list, counts: dict) -> bytes:
     """Atom 1.0: one entry per decided theme, the newest decision first."""
-    from bot.board import ATOM, TAG_YEAR, _atom_time
+    from bot.board_feeds import ATOM, TAG_YEAR, _atom_time
 
     t = page.t
     ET.register_namespace("", ATOM)

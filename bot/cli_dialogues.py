@@ -1120,7 +1120,7 @@ def decisions_(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
     from bot.cli import _fail
     from handlers.decisions import DECISION_NAMES
     from handlers.pushback import excerpt
-    from storage.board import agency_names
+    from storage.board_agencies import agency_names
     from storage.dialogue_decisions import decided_in
     from storage.topics import AGENCIES
 
