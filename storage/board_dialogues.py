@@ -1,4 +1,5 @@
-"""The board's dialogue pages: the list of dialogues, upcoming and recent sessions, and one dialogue's figures with a page of its public questions."""
+"""The board's dialogue pages: the list of dialogues, upcoming and recent sessions, and one
+dialogue's figures with a page of its public questions."""
 
 from __future__ import annotations
 

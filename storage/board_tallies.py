@@ -1,4 +1,5 @@
-"""The public board's figures (asked, answered, waiting, overdue, commitments), read from the kept counts of storage/board_counts.py."""
+"""The public board's figures (asked, answered, waiting, overdue, commitments), read from the kept
+counts of storage/board_counts.py."""
 
 from __future__ import annotations
 
