@@ -155,25 +155,12 @@ async def general_intake(session: AsyncSession) -> Dialogue | None:
     return await session.scalar(select(Dialogue).where(Dialogue.kind == "general"))
 
 
-async def dialogue_board(
-    session: AsyncSession,
-    *,
-    dialogue_id: int,
-    today: date,
-    topic: str | None = None,
-    agency: str | None = None,
-    state: str | None = None,
-    page: int = 1,
-    size: int = PAGE_SIZE,
-) -> DialogueBoard | None:
-    """A dialogue's figures and one page of its public questions, the most supported first,
-    among those that pass the filters (a filter naming nothing the dialogue has is no
-    filter); None if there is no such dialogue."""
-    dialogue = await session.get(Dialogue, dialogue_id)
-    if dialogue is None:
-        return None
-    rows = await _counts(session, dialogue_ids=[dialogue_id])
-    shown = defaultdict(int)
+def _figures(
+    dialogue: Dialogue, rows: list[Any], today: date
+) -> tuple[DialogueBoard, dict[str, int]]:
+    """The dialogue's board without its questions, from its kept counts; and how many
+    questions each agency has shown."""
+    shown: dict[str, int] = defaultdict(int)
     topics = set()
     for r in rows:
         if r.name == "shown":
@@ -192,21 +179,55 @@ async def dialogue_board(
         topics=sorted(topics),
         agencies=sorted(a for a, n in shown.items() if n),
     )
+    return board, shown
+
+
+def _matching(
+    rows: list[Any],
+    board: DialogueBoard,
+    shown: dict[str, int],
+    *,
+    topic: str | None,
+    agency: str | None,
+    state: str | None,
+    today: date,
+) -> int | None:
+    """How many pass the filters: kept, but for a topic and a state together (then None: to
+    be counted)."""
+    mine = [r for r in rows if agency is None or r.agency == agency]
+    if topic and state:
+        return None
+    if topic:
+        return _sum(mine, f"topic:{topic}")
+    if state:
+        return _state_counts(mine, today)[state]
+    return shown[agency] if agency else board.shown_total
+
+
+async def dialogue_board(
+    session: AsyncSession,
+    *,
+    dialogue_id: int,
+    today: date,
+    topic: str | None = None,
+    agency: str | None = None,
+    state: str | None = None,
+    page: int = 1,
+    size: int = PAGE_SIZE,
+) -> DialogueBoard | None:
+    """A dialogue's figures and one page of its public questions, the most supported first,
+    among those that pass the filters (a filter naming nothing the dialogue has is no
+    filter); None if there is no such dialogue."""
+    dialogue = await session.get(Dialogue, dialogue_id)
+    if dialogue is None:
+        return None
+    rows = await _counts(session, dialogue_ids=[dialogue_id])
+    board, shown = _figures(dialogue, rows, today)
     topic = topic if topic in board.topics else None
     agency = agency if agency in board.agencies else None
     state = state if state in STATES else None
     page = min(max(page, 1), MAX_PAGE)
-    # How many pass the filters: kept, but for a topic and a state together (then counted).
-    mine = [r for r in rows if agency is None or r.agency == agency]
-    matching: int | None
-    if topic and state:
-        matching = None
-    elif topic:
-        matching = _sum(mine, f"topic:{topic}")
-    elif state:
-        matching = _state_counts(mine, today)[state]
-    else:
-        matching = shown[agency] if agency else board.shown_total
+    matching = _matching(rows, board, shown, topic=topic, agency=agency, state=state, today=today)
     where = [Question.dialogue_id == dialogue_id, _published, _public]
     if topic:
         where += [Question.topic == topic, Question.sensitive.is_(False)]

@@ -33,8 +33,31 @@ async def feed_entries(
     page = min(max(page, 1), FEED_PAGES)
     depth = page * limit + 1
     dialogues: dict[int, Dialogue] = {}
-    entries: list[FeedEntry] = []
+    answer_rows, made_rows, updated_rows = await _feed_rows(session, depth=depth)
+    ids = {r.dialogue_id for r in answer_rows + made_rows + updated_rows}
+    if ids:
+        dialogues = {
+            d.id: d for d in await session.scalars(select(Dialogue).where(Dialogue.id.in_(ids)))
+        }
+    sensitive = {
+        r.question_id
+        for r in answer_rows + made_rows + updated_rows
+        if r.question_id and r.sensitive
+    }
+    first = await _first_answers(session, sorted(sensitive))
+    entries = [_answer_entry(r, dialogues[r.dialogue_id], first) for r in answer_rows]
+    entries += [_made_entry(r, dialogues[r.dialogue_id], first) for r in made_rows]
+    entries += [_updated_entry(r, dialogues[r.dialogue_id], first) for r in updated_rows]
+    entries.sort(key=lambda e: (e.at, e.key), reverse=True)
+    start = (page - 1) * limit
+    older = len(entries) > page * limit and page < FEED_PAGES
+    return entries[start : start + limit], older
 
+
+async def _feed_rows(
+    session: AsyncSession, *, depth: int
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """The newest `depth` published answers, commitments made and commitments updated."""
     answer_rows = (
         await session.execute(
             select(
@@ -82,77 +105,61 @@ async def feed_entries(
             .limit(depth)
         )
     ).all()
-    ids = {r.dialogue_id for r in answer_rows + made_rows + updated_rows}
-    if ids:
-        dialogues = {
-            d.id: d for d in await session.scalars(select(Dialogue).where(Dialogue.id.in_(ids)))
-        }
-    sensitive = {
-        r.question_id
-        for r in answer_rows + made_rows + updated_rows
-        if r.question_id and r.sensitive
-    }
-    first = await _first_answers(session, sorted(sensitive))
+    return answer_rows, made_rows, updated_rows
 
-    def anchor(r: Any) -> str:
-        if r.question_id is None or (r.sensitive and r.question_id not in first):
-            return f"c-{r.id}"
-        if r.sensitive:
-            return f"p-{first[r.question_id]}"
-        return question_anchor(r.ticket)
 
-    for r in answer_rows:
-        d = dialogues[r.dialogue_id]
-        entries.append(
-            FeedEntry(
-                key=f"answer-{r.id}",
-                kind="answer",
-                at=r.published_at,
-                dialogue_id=d.id,
-                dialogue_title=d.title,
-                dialogue_kind=d.kind,
-                agency=r.agency,
-                anchor=(f"p-{first[r.question_id]}" if r.sensitive else question_anchor(r.ticket)),
-                question_text=None if r.sensitive else r.question_text,
-                text=r.text,
-                in_room=r.in_room,
-                private=r.sensitive,
-            )
-        )
+def _anchor(r: Any, first: dict[str, int]) -> str:
+    """Where a commitment is on its dialogue's page."""
+    if r.question_id is None or (r.sensitive and r.question_id not in first):
+        return f"c-{r.id}"
+    if r.sensitive:
+        return f"p-{first[r.question_id]}"
+    return question_anchor(r.ticket)
 
-    def made(r: Any) -> FeedEntry:
-        d = dialogues[r.dialogue_id]
-        private = bool(r.question_id is not None and r.sensitive)
-        c = _commitment(r, private=private)
-        return FeedEntry(
-            key=f"commitment-{c.id}",
-            kind="commitment_made",
-            at=c.made_at,
-            dialogue_id=d.id,
-            dialogue_title=d.title,
-            dialogue_kind=d.kind,
-            agency=c.agency,
-            anchor=anchor(r),
-            question_text=None if private or r.question_id is None else r.question_text,
-            text=c.content,
-            due_on=c.due_on,
-            private=private,
-        )
 
-    entries += [made(r) for r in made_rows]
-    for r in updated_rows:
-        entry = made(r)
-        entries.append(
-            replace(
-                entry,
-                key=f"commitment-{r.id}-v{r.version}",
-                kind="commitment_fulfilled" if r.status == "fulfilled" else "commitment_updated",
-                at=r.updated_at,
-                progress="" if entry.private else r.progress,
-                fulfilled_on=r.fulfilled_on,
-            )
-        )
-    entries.sort(key=lambda e: (e.at, e.key), reverse=True)
-    start = (page - 1) * limit
-    older = len(entries) > page * limit and page < FEED_PAGES
-    return entries[start : start + limit], older
+def _answer_entry(r: Any, d: Dialogue, first: dict[str, int]) -> FeedEntry:
+    return FeedEntry(
+        key=f"answer-{r.id}",
+        kind="answer",
+        at=r.published_at,
+        dialogue_id=d.id,
+        dialogue_title=d.title,
+        dialogue_kind=d.kind,
+        agency=r.agency,
+        anchor=(f"p-{first[r.question_id]}" if r.sensitive else question_anchor(r.ticket)),
+        question_text=None if r.sensitive else r.question_text,
+        text=r.text,
+        in_room=r.in_room,
+        private=r.sensitive,
+    )
+
+
+def _made_entry(r: Any, d: Dialogue, first: dict[str, int]) -> FeedEntry:
+    private = bool(r.question_id is not None and r.sensitive)
+    c = _commitment(r, private=private)
+    return FeedEntry(
+        key=f"commitment-{c.id}",
+        kind="commitment_made",
+        at=c.made_at,
+        dialogue_id=d.id,
+        dialogue_title=d.title,
+        dialogue_kind=d.kind,
+        agency=c.agency,
+        anchor=_anchor(r, first),
+        question_text=None if private or r.question_id is None else r.question_text,
+        text=c.content,
+        due_on=c.due_on,
+        private=private,
+    )
+
+
+def _updated_entry(r: Any, d: Dialogue, first: dict[str, int]) -> FeedEntry:
+    entry = _made_entry(r, d, first)
+    return replace(
+        entry,
+        key=f"commitment-{r.id}-v{r.version}",
+        kind="commitment_fulfilled" if r.status == "fulfilled" else "commitment_updated",
+        at=r.updated_at,
+        progress="" if entry.private else r.progress,
+        fulfilled_on=r.fulfilled_on,
+    )
