@@ -52,9 +52,7 @@ from bot.board_page import (
 from bot.i18n import choose
 from storage import board as store
 from storage import board_agencies, board_dialogues, board_feed, board_tallies
-from storage.board import (
-    STATES,
-)
+from storage.board import STATES
 from storage.consultations import public_consultations
 from storage.db import reading
 from storage.models import Dialogue
