@@ -198,7 +198,8 @@ def serve(kind: str, url: str, port: int) -> None:
 
         app = Starlette(routes=[Route("/", hello)])
     else:
-        from bot.board import PageCache, board_routes
+        from bot.board import board_routes
+        from bot.board_cache import PageCache
         from bot.core.config import load_settings
         from bot.runtime import Runtime
 

@@ -14,19 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.board_pages import (
-    ATOM,
-    TAG_YEAR,
-    Page,
-    _atom_time,
-    _int,
-    _not_found,
-    _qr_svg,
-    _render,
-    _respond,
-)
+from bot import board_page
 from bot.consultation_results import GROUP_NAMES, MIN_SHOWN, compute, percent, points
-from bot.core.lifecycles import ConsultationStatus
 from handlers.consultation import start_code
 from handlers.decisions import DECISION_NAMES
 from storage import consultations as store
@@ -38,94 +27,10 @@ if TYPE_CHECKING:
 
 def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
     async def consultation(request: Request) -> Response:
-        ident = _int(request.path_params["consultation_id"])
-        async with reading(runtime.sessions) as session:
-            page = Page(request, runtime, {})
-            found = (
-                await store.get_consultation(session, consultation_id=ident)
-                if ident is not None
-                else None
-            )
-            if found is None or found.status == ConsultationStatus.DRAFT:
-                return _not_found(page)
-            responses = await store.submitted_responses(session, consultation_id=found.id)
-            themes = await store.themes(session, consultation_id=found.id)
-            counts = await store.theme_counts(session, consultation_id=found.id)
-        t, lang = page.t, page.lang
-        results = compute(found.questions, found.targets, responses)
-        open_now = store.is_open(found, page.now)
-        link = (
-            f"{page.bot_link}?start={start_code(found.id)}" if page.bot_link and open_now else None
-        )
-        groups = [
-            {
-                "name": t._(GROUP_NAMES.get(g.group, g.group)),
-                "count": str(g.count) if g.shown else t._("under {min}").format(min=MIN_SHOWN),
-                "target": g.target,
-                "short": g.short,
-            }
-            for g in results.groups
-        ]
-        questions: list[dict[str, Any]] = [
-            {
-                "text": q.text,
-                "answered": q.answered,
-                "margin": points(q.margin, lang),
-                "choices": [
-                    (c.label, c.count, percent(c.share, lang), points(c.margin, lang))
-                    for c in q.choices
-                ],
-                "mean": t.number(round(q.mean, 2)) if q.mean is not None else None,
-                "texts": len(q.texts),
-            }
-            for q in results.questions
-        ]
-        decisions = [
-            {
-                "name": th.name,
-                "count": counts.get(th.id, 0),
-                "decision": t._(DECISION_NAMES[th.decision]) if th.decision else None,
-                "code": th.decision or "pending",
-                "change": th.change,
-                "reason": th.reason,
-            }
-            for th in themes
-        ]
-        return _render(
-            page,
-            "board/consultation.html",
-            consultation=found,
-            open_now=open_now,
-            link=link,
-            link_qr=Markup(_qr_svg(link)) if link else None,
-            total=results.total,
-            target=results.target,
-            margin=points(results.margin, lang),
-            groups=groups,
-            questions=questions,
-            decisions=decisions,
-            min_shown=MIN_SHOWN,
-            feed_url=page.url(f"/tham-van/{found.id}/feed.atom"),
-        )
+        return await _consultation_page(runtime, request)
 
     async def feed(request: Request) -> Response:
-        ident = _int(request.path_params["consultation_id"])
-        async with reading(runtime.sessions) as session:
-            page = Page(request, runtime, {})
-            found = (
-                await store.get_consultation(session, consultation_id=ident)
-                if ident is not None
-                else None
-            )
-            if found is None or found.status == ConsultationStatus.DRAFT:
-                return _not_found(page)
-            themes = [
-                th
-                for th in await store.themes(session, consultation_id=found.id)
-                if th.decision and th.decided_on
-            ]
-            counts = await store.theme_counts(session, consultation_id=found.id)
-        return _respond(request, _atom(page, found, themes, counts), kind="atom", lang=page.lang)
+        return await _consultation_feed(runtime, request)
 
     return [
         Route("/tham-van/{consultation_id}", consultation, methods=["GET"]),
@@ -133,8 +38,119 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
     ]
 
 
+async def _consultation_page(runtime: Runtime, request: Request) -> Response:
+    """The consultation's page: its plan, how to answer, its results and its decisions."""
+    ident = board_page._int(request.path_params["consultation_id"])
+    async with reading(runtime.sessions) as session:
+        page = board_page.Page(request, runtime, {})
+        found = (
+            await store.get_consultation(session, consultation_id=ident)
+            if ident is not None
+            else None
+        )
+        if found is None or found.status == "draft":
+            return board_page._not_found(page)
+        responses = await store.submitted_responses(session, consultation_id=found.id)
+        themes = await store.themes(session, consultation_id=found.id)
+        counts = await store.theme_counts(session, consultation_id=found.id)
+    t, lang = page.t, page.lang
+    results = compute(found.questions, found.targets, responses)
+    open_now = store.is_open(found, page.now)
+    link = f"{page.bot_link}?start={start_code(found.id)}" if page.bot_link and open_now else None
+    groups = _groups(results, t)
+    questions = _questions(results, t, lang)
+    decisions = _decisions(themes, counts, t)
+    return board_page._render(
+        page,
+        "board/consultation.html",
+        consultation=found,
+        open_now=open_now,
+        link=link,
+        link_qr=Markup(board_page._qr_svg(link)) if link else None,
+        total=results.total,
+        target=results.target,
+        margin=points(results.margin, lang),
+        groups=groups,
+        questions=questions,
+        decisions=decisions,
+        min_shown=MIN_SHOWN,
+        feed_url=page.url(f"/tham-van/{found.id}/feed.atom"),
+    )
+
+
+async def _consultation_feed(runtime: Runtime, request: Request) -> Response:
+    """The consultation's Atom feed of decisions."""
+    ident = board_page._int(request.path_params["consultation_id"])
+    async with reading(runtime.sessions) as session:
+        page = board_page.Page(request, runtime, {})
+        found = (
+            await store.get_consultation(session, consultation_id=ident)
+            if ident is not None
+            else None
+        )
+        if found is None or found.status == "draft":
+            return board_page._not_found(page)
+        themes = [
+            th
+            for th in await store.themes(session, consultation_id=found.id)
+            if th.decision and th.decided_on
+        ]
+        counts = await store.theme_counts(session, consultation_id=found.id)
+    return board_page._respond(
+        request, _atom(page, found, themes, counts), kind="atom", lang=page.lang
+    )
+
+
+def _groups(results: Any, t: Any) -> list[dict[str, Any]]:
+    """The sample by group against its target (a group under MIN_SHOWN is not counted apart)."""
+    return [
+        {
+            "name": t._(GROUP_NAMES.get(g.group, g.group)),
+            "count": str(g.count) if g.shown else t._("under {min}").format(min=MIN_SHOWN),
+            "target": g.target,
+            "short": g.short,
+        }
+        for g in results.groups
+    ]
+
+
+def _questions(results: Any, t: Any, lang: str) -> list[dict[str, Any]]:
+    """Each question's results: its choices' shares with their margins, its mean."""
+    return [
+        {
+            "text": q.text,
+            "answered": q.answered,
+            "margin": points(q.margin, lang),
+            "choices": [
+                (c.label, c.count, percent(c.share, lang), points(c.margin, lang))
+                for c in q.choices
+            ],
+            "mean": t.number(round(q.mean, 2)) if q.mean is not None else None,
+            "texts": len(q.texts),
+        }
+        for q in results.questions
+    ]
+
+
+def _decisions(themes: list[Any], counts: dict[int | None, int], t: Any) -> list[dict[str, Any]]:
+    """What was adopted of each theme's opinions, and why not."""
+    return [
+        {
+            "name": th.name,
+            "count": counts.get(th.id, 0),
+            "decision": t._(DECISION_NAMES[th.decision]) if th.decision else None,
+            "code": th.decision or "pending",
+            "change": th.change,
+            "reason": th.reason,
+        }
+        for th in themes
+    ]
+
+
 def _atom(page: Any, consultation: Any, themes: list, counts: dict) -> bytes:
     """Atom 1.0: one entry per decided theme, the newest decision first."""
+    from bot.board_feeds import ATOM, TAG_YEAR, _atom_time
+
     t = page.t
     ET.register_namespace("", ATOM)
 

@@ -42,8 +42,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
+from bot.consultation_plan_files import MAX_QUESTIONS, PlanError, _read_xlsx, _read_yaml, _Value
 from bot.core.i18n import Translator
 from storage.households import CATEGORIES
 
@@ -51,21 +50,12 @@ QUESTION_TYPES = ("single", "multiple", "scale", "text")
 PRIORITY_GROUPS = ("female_head", "ethnic_minority")
 UNLINKED = "unlinked"  # people answering who are not linked to a household
 GROUPS = (*CATEGORIES, UNLINKED)
-MAX_QUESTIONS = 40
 MAX_CHOICES = 10
 MAX_FILE_BYTES = 1_000_000
 _ID = re.compile(r"^[a-z0-9_]{1,32}$")
 _DATETIME_PATTERNS = ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M")
 _TRUE = {"true", "yes", "có", "co", "1", "x"}
 _FALSE = {"false", "no", "không", "khong", "0", ""}
-
-
-class PlanError(Exception):
-    """The plan is refused: every error, each with where it is."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("\n".join(errors))
-        self.errors = errors
 
 
 @dataclass
@@ -82,14 +72,6 @@ class Plan:
 
 
 @dataclass
-class _Value:
-    """A value of the file and where it is ("line 12", "Câu hỏi row 3")."""
-
-    value: Any
-    where: str
-
-
-@dataclass
 class _Checker:
     t: Translator
     zone: ZoneInfo
@@ -97,138 +79,6 @@ class _Checker:
 
     def error(self, where: str, message: str) -> None:
         self.errors.append(f"{where}: {message}")
-
-
-# --- reading the file -------------------------------------------------------------------------
-
-
-MAX_DEPTH = 8  # a plan is never deeper: a question's condition is at depth 5
-MAX_NODES = 20_000
-
-
-def _from_node(node: yaml.Node, t: Translator, seen: set[int], depth: int = 0) -> _Value:
-    """The YAML tree as plain values (every scalar a string), each with its line.
-
-    Hostile files are refused, not expanded: an alias (a node met twice: "billion laughs"),
-    nesting deeper than a plan has, or more nodes than a plan needs."""
-    where = t._("line {number}").format(number=node.start_mark.line + 1)
-    if id(node) in seen:
-        raise PlanError([f"{where}: " + t._("anchors and aliases (& and *) are not accepted")])
-    seen.add(id(node))
-    if depth > MAX_DEPTH or len(seen) > MAX_NODES:
-        raise PlanError([f"{where}: " + t._("the file is nested too deep or too long for a plan")])
-    if isinstance(node, yaml.MappingNode):
-        mapping: dict[str, _Value] = {}
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                raise PlanError([f"{where}: " + t._("a field's name must be a plain word")])
-            mapping[str(key.value)] = _from_node(value, t, seen, depth + 1)
-        return _Value(mapping, where)
-    if isinstance(node, yaml.SequenceNode):
-        return _Value([_from_node(item, t, seen, depth + 1) for item in node.value], where)
-    return _Value(str(node.value), where)
-
-
-def _read_yaml(path: Path, t: Translator) -> _Value:
-    try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    except UnicodeDecodeError:
-        raise PlanError([t._("The file is not UTF-8 text.")]) from None
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        raise PlanError(
-            [
-                t._("line {number}").format(number=line)
-                + ": "
-                + t._("not valid YAML ({problem})").format(problem=exc.problem or "?")
-            ]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise PlanError([t._("not valid YAML ({problem})").format(problem=exc)]) from None
-    except RecursionError:
-        raise PlanError([t._("the file is nested too deep or too long for a plan")]) from None
-    if node is None:
-        raise PlanError([t._("The file is empty.")])
-    return _from_node(node, t, set())
-
-
-def _read_xlsx(path: Path, t: Translator) -> _Value:
-    from openpyxl import load_workbook  # lazy: openpyxl only when a plan is read (issue 14)
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise PlanError([t._("The file is not an XLSX workbook.")]) from None
-    sheets = book.worksheets
-    if len(sheets) < 2:
-        raise PlanError([t._("The workbook needs two sheets: the plan and the questions.")])
-    by_name = {s.title.strip().lower(): s for s in sheets}
-    plan_sheet = by_name.get("kế hoạch") or by_name.get("plan") or sheets[0]
-    question_sheet = by_name.get("câu hỏi") or by_name.get("questions") or sheets[1]
-
-    def cell(value: Any) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, datetime):
-            return value.strftime("%Y-%m-%d %H:%M")
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value).strip()
-
-    def where(sheet: Any, row: int) -> str:
-        return t._("sheet {sheet}, row {row}").format(sheet=sheet.title, row=row)
-
-    top: dict[str, _Value] = {}
-    audience: dict[str, _Value] = {}
-    targets: dict[str, _Value] = {}
-    for number, row in enumerate(plan_sheet.iter_rows(values_only=True, max_row=200), start=1):
-        name, value = (cell(row[0]) if row else ""), (cell(row[1]) if len(row) > 1 else "")
-        name = name.lower()
-        if not name or number == 1 and name in ("field", "trường", "mục"):
-            continue
-        here = where(plan_sheet, number)
-        if name in ("wards", "categories", "priority"):
-            items = [_Value(v.strip(), here) for v in value.split(",") if v.strip()]
-            audience[name] = _Value(items, here)
-        elif name == "open":
-            audience["open"] = _Value(value, here)
-        elif name.startswith("target "):
-            targets[name.removeprefix("target ").strip()] = _Value(value, here)
-        else:
-            top[name] = _Value(value, here)
-    if audience:
-        top["audience"] = _Value(audience, where(plan_sheet, 1))
-    if targets:
-        top["targets"] = _Value(targets, where(plan_sheet, 1))
-    questions = []
-    rows = list(question_sheet.iter_rows(values_only=True, max_row=MAX_QUESTIONS + 2))
-    header = [cell(v).lower() for v in (rows[0] if rows else ())]
-    for number, row in enumerate(rows[1:], start=2):
-        values = {header[i]: cell(v) for i, v in enumerate(row) if i < len(header)}
-        if not any(values.values()):
-            continue
-        here = where(question_sheet, number)
-        item: dict[str, _Value] = {
-            k: _Value(v, here)
-            for k, v in values.items()
-            if k in ("id", "type", "text", "low", "high")
-        }
-        if values.get("choices"):
-            item["choices"] = _Value(
-                [_Value(c.strip(), here) for c in values["choices"].split("|") if c.strip()], here
-            )
-        if values.get("required"):
-            item["required"] = _Value(values["required"], here)
-        if values.get("if"):
-            ask, _sep, wanted = values["if"].partition("=")
-            item["if"] = _Value(
-                {ask.strip(): _Value([_Value(w.strip(), here) for w in wanted.split("|")], here)},
-                here,
-            )
-        questions.append(_Value(item, here))
-    top["questions"] = _Value(questions, where(question_sheet, 1))
-    book.close()
-    return _Value(top, where(plan_sheet, 1))
 
 
 # --- checking ---------------------------------------------------------------------------------
@@ -375,66 +225,82 @@ def _questions(c: _Checker, value: _Value | None, where: str) -> list[dict[str, 
     questions: list[dict[str, Any]] = []
     seen: dict[str, dict[str, Any]] = {}
     for number, item in enumerate(items[:MAX_QUESTIONS], start=1):
-        if not isinstance(item.value, dict):
-            c.error(item.where, _("a question needs id, type and text"))
+        question = _question(c, item, number, seen)
+        if question is None:
             continue
-        fields = item.value
-        for unknown in sorted(
-            set(fields) - {"id", "type", "text", "choices", "required", "if", "low", "high"}
-        ):
-            c.error(fields[unknown].where, _("unknown field {name}").format(name=unknown[:40]))
-        ident = fields.get("id")
-        key = ident.value if ident is not None and isinstance(ident.value, str) else f"q{number}"
-        if ident is not None and not _ID.match(key):
-            c.error(
-                ident.where,
-                _("the id {value} may use only a-z, 0-9 and _ (at most 32)").format(
-                    value=str(key)[:40]
-                ),
-            )
-        if key in seen:
-            c.error(item.where, _("the id {value} is used twice").format(value=key))
-        kind_value = fields.get("type")
-        kind = (
-            kind_value.value if kind_value is not None and isinstance(kind_value.value, str) else ""
-        )
-        if kind not in QUESTION_TYPES:
-            c.error(
-                kind_value.where if kind_value else item.where,
-                _("type must be one of: {allowed}").format(allowed=", ".join(QUESTION_TYPES)),
-            )
-        question: dict[str, Any] = {
-            "id": key,
-            "type": kind,
-            "text": _text(c, item.where, fields.get("text"), limit=500, required=True),
-            "required": _flag(c, fields.get("required"), True),
-        }
-        if kind in ("single", "multiple"):
-            choices = [
-                _text(c, x.where, x, limit=60, required=True)
-                for x in _list(c, fields.get("choices"))
-            ]
-            if len(choices) < 2 or len(choices) > MAX_CHOICES:
-                c.error(
-                    fields["choices"].where if "choices" in fields else item.where,
-                    _("a choice question needs 2 to {max} choices").format(max=MAX_CHOICES),
-                )
-            elif len(set(choices)) != len(choices):
-                c.error(fields["choices"].where, _("the same choice is given twice"))
-            question["choices"] = choices
-        elif "choices" in fields:
-            c.error(
-                fields["choices"].where, _("only single and multiple choice questions have choices")
-            )
-        if kind == "scale":
-            question["low"] = _text(c, item.where, fields.get("low"), limit=40, required=False)
-            question["high"] = _text(c, item.where, fields.get("high"), limit=40, required=False)
-        condition = fields.get("if")
-        if condition is not None:
-            question["if"] = _condition(c, condition, seen)
-        seen[key] = question
+        seen[question["id"]] = question
         questions.append(question)
     return questions
+
+
+def _question(
+    c: _Checker, item: _Value, number: int, seen: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """One question of the questionnaire, checked (None if it is not a mapping)."""
+    _ = c.t._
+    if not isinstance(item.value, dict):
+        c.error(item.where, _("a question needs id, type and text"))
+        return None
+    fields = item.value
+    for unknown in sorted(
+        set(fields) - {"id", "type", "text", "choices", "required", "if", "low", "high"}
+    ):
+        c.error(fields[unknown].where, _("unknown field {name}").format(name=unknown[:40]))
+    ident = fields.get("id")
+    key = ident.value if ident is not None and isinstance(ident.value, str) else f"q{number}"
+    if ident is not None and not _ID.match(key):
+        c.error(
+            ident.where,
+            _("the id {value} may use only a-z, 0-9 and _ (at most 32)").format(
+                value=str(key)[:40]
+            ),
+        )
+    if key in seen:
+        c.error(item.where, _("the id {value} is used twice").format(value=key))
+    kind_value = fields.get("type")
+    kind = kind_value.value if kind_value is not None and isinstance(kind_value.value, str) else ""
+    if kind not in QUESTION_TYPES:
+        c.error(
+            kind_value.where if kind_value else item.where,
+            _("type must be one of: {allowed}").format(allowed=", ".join(QUESTION_TYPES)),
+        )
+    question: dict[str, Any] = {
+        "id": key,
+        "type": kind,
+        "text": _text(c, item.where, fields.get("text"), limit=500, required=True),
+        "required": _flag(c, fields.get("required"), True),
+    }
+    _choices(c, kind, fields, item, question)
+    if kind == "scale":
+        question["low"] = _text(c, item.where, fields.get("low"), limit=40, required=False)
+        question["high"] = _text(c, item.where, fields.get("high"), limit=40, required=False)
+    condition = fields.get("if")
+    if condition is not None:
+        question["if"] = _condition(c, condition, seen)
+    return question
+
+
+def _choices(
+    c: _Checker, kind: str, fields: dict[str, _Value], item: _Value, question: dict[str, Any]
+) -> None:
+    """A choice question's choices (2 to MAX_CHOICES, each once); no other question has any."""
+    _ = c.t._
+    if kind in ("single", "multiple"):
+        choices = [
+            _text(c, x.where, x, limit=60, required=True) for x in _list(c, fields.get("choices"))
+        ]
+        if len(choices) < 2 or len(choices) > MAX_CHOICES:
+            c.error(
+                fields["choices"].where if "choices" in fields else item.where,
+                _("a choice question needs 2 to {max} choices").format(max=MAX_CHOICES),
+            )
+        elif len(set(choices)) != len(choices):
+            c.error(fields["choices"].where, _("the same choice is given twice"))
+        question["choices"] = choices
+    elif "choices" in fields:
+        c.error(
+            fields["choices"].where, _("only single and multiple choice questions have choices")
+        )
 
 
 def _condition(c: _Checker, value: _Value, earlier: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -466,8 +332,8 @@ def _condition(c: _Checker, value: _Value, earlier: dict[str, dict[str, Any]]) -
     return {"question": ask, "values": values}
 
 
-def read_plan(path: Path, t: Translator, zone: ZoneInfo) -> Plan:
-    """The plan in the file, checked whole; PlanError with every error otherwise."""
+def _read_file(path: Path, t: Translator) -> _Value:
+    """The file's tree of values, by its suffix (at most MAX_FILE_BYTES)."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -478,11 +344,15 @@ def read_plan(path: Path, t: Translator, zone: ZoneInfo) -> Plan:
         raise PlanError([t._("The file is too large (at most 1 MB).")])
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
-        root = _read_yaml(path, t)
-    elif suffix == ".xlsx":
-        root = _read_xlsx(path, t)
-    else:
-        raise PlanError([t._("A plan is a .yaml or .xlsx file.")])
+        return _read_yaml(path, t)
+    if suffix == ".xlsx":
+        return _read_xlsx(path, t)
+    raise PlanError([t._("A plan is a .yaml or .xlsx file.")])
+
+
+def read_plan(path: Path, t: Translator, zone: ZoneInfo) -> Plan:
+    """The plan in the file, checked whole; PlanError with every error otherwise."""
+    root = _read_file(path, t)
     c = _Checker(t, zone)
     top = t._("line {number}").format(number=1)
     if not isinstance(root.value, dict):

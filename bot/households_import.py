@@ -337,42 +337,15 @@ def _row(
     """One data row, checked: the household, or the reasons it cannot be imported."""
     errors: list[str] = []
     get = values.get
-
     code = get("code", "")
-    if not code:
-        errors.append(t._("Line {line}: the household code is missing.").format(line=line))
-    elif code in first_line:
-        errors.append(
-            t._("Line {line}: the household code “{code}” is already on line {first}.").format(
-                line=line, code=code, first=first_line[code]
-            )
-        )
-    else:
-        first_line[code] = line
+    _check_code(line, code, first_line, t, errors)
 
     if not get("head_name", ""):
         errors.append(
             t._("Line {line}: the name of the head of household is missing.").format(line=line)
         )
 
-    gender = _GENDERS.get(_key(get("gender", ""))) if get("gender") else ""
-    if gender is None:
-        errors.append(
-            t._("Line {line}: the gender “{value}” is not male (Nam) or female (Nữ).").format(
-                line=line, value=get("gender")
-            )
-        )
-
-    category = _CATEGORIES.get(_key(get("category", "")))
-    if not get("category"):
-        errors.append(t._("Line {line}: the category is missing.").format(line=line))
-    elif category is None:
-        errors.append(
-            t._(
-                "Line {line}: the category “{value}” is not one of: poor, near-poor, "
-                "newly out of poverty, other."
-            ).format(line=line, value=get("category"))
-        )
+    gender, category = _gender_and_category(line, values, t, errors)
 
     if not get("ward", ""):
         errors.append(t._("Line {line}: the ward is missing.").format(line=line))
@@ -387,14 +360,7 @@ def _row(
             )
         )
 
-    for name in _FREE_TEXT:
-        value, limit = get(name, ""), LIMITS[name]
-        if len(value) > limit:
-            errors.append(
-                t._(
-                    "Line {line}: “{column}” is too long ({length} characters, at most {limit})."
-                ).format(line=line, column=t._(LABELS[name]), length=len(value), limit=limit)
-            )
+    _check_lengths(line, values, t, errors)
 
     if errors:
         return None, errors
@@ -413,3 +379,58 @@ def _row(
         ),
         [],
     )
+
+
+def _check_code(
+    line: int, code: str, first_line: dict[str, int], t: Translator, errors: list[str]
+) -> None:
+    """The household code: given, and on one line only."""
+    if not code:
+        errors.append(t._("Line {line}: the household code is missing.").format(line=line))
+    elif code in first_line:
+        errors.append(
+            t._("Line {line}: the household code “{code}” is already on line {first}.").format(
+                line=line, code=code, first=first_line[code]
+            )
+        )
+    else:
+        first_line[code] = line
+
+
+def _gender_and_category(
+    line: int, values: dict[str, str], t: Translator, errors: list[str]
+) -> tuple[str | None, str | None]:
+    """The head's gender (or "") and the household's category, as stored; None if not known."""
+    get = values.get
+    gender = _GENDERS.get(_key(get("gender", ""))) if get("gender") else ""
+    if gender is None:
+        errors.append(
+            t._("Line {line}: the gender “{value}” is not male (Nam) or female (Nữ).").format(
+                line=line, value=get("gender")
+            )
+        )
+
+    category = _CATEGORIES.get(_key(get("category", "")))
+    if not get("category"):
+        errors.append(t._("Line {line}: the category is missing.").format(line=line))
+    elif category is None:
+        errors.append(
+            t._(
+                "Line {line}: the category “{value}” is not one of: poor, near-poor, "
+                "newly out of poverty, other."
+            ).format(line=line, value=get("category"))
+        )
+    return gender, category
+
+
+def _check_lengths(line: int, values: dict[str, str], t: Translator, errors: list[str]) -> None:
+    """The free-text columns: each within its limit."""
+    get = values.get
+    for name in _FREE_TEXT:
+        value, limit = get(name, ""), LIMITS[name]
+        if len(value) > limit:
+            errors.append(
+                t._(
+                    "Line {line}: “{column}” is too long ({length} characters, at most {limit})."
+                ).format(line=line, column=t._(LABELS[name]), length=len(value), limit=limit)
+            )

@@ -145,38 +145,41 @@ def _fits(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_app(
-    runtime: Runtime,
-    *,
-    telegram: TelegramChannel | None = None,
-    zalo: ZaloChannel | None = None,
-    body_timeout: float = BODY_TIMEOUT,
-) -> Starlette:
-    """POST /telegram and POST /zalo (each only when its channel is given), GET /healthz;
-    a webhook's body must come within `body_timeout` seconds."""
-    settings = runtime.settings
-    max_event_age = timedelta(minutes=settings.zalo_max_event_age)
-    if zalo is not None and (settings.zalo_app_id is None or settings.zalo_oa_secret_key is None):
-        raise ValueError("the Zalo webhook needs ZALO_APP_ID and ZALO_OA_SECRET_KEY")
+class _Webhooks:
+    """The app's endpoints: the webhooks keep each event for the intake; health and metrics."""
 
-    def sender_of(channel: str, user_id: object) -> str:
+    def __init__(
+        self, runtime: Runtime, telegram: TelegramChannel | None, body_timeout: float
+    ) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.telegram = telegram
+        self.body_timeout = body_timeout
+        self.max_event_age = timedelta(minutes=self.settings.zalo_max_event_age)
+
+    def sender_of(self, channel: str, user_id: object) -> str:
         """Who sent it, as a keyed hash: the intake keeps one person's events in order."""
         if not isinstance(user_id, (int, str)) or user_id == "":
             return ""
         address = Address(channel, str(user_id))
-        return runtime.dispatcher.sealer.message_key("intake sender", address)
+        return self.runtime.dispatcher.sealer.message_key("intake sender", address)
 
     async def keep(
-        channel: str, key: str, raw: bytes, sender: str, stored: Callable[[], None] | None = None
+        self,
+        channel: str,
+        key: str,
+        raw: bytes,
+        sender: str,
+        stored: Callable[[], None] | None = None,
     ) -> Response:
         try:
-            async with runtime.sessions() as session, session.begin():
+            async with self.runtime.sessions() as session, session.begin():
                 new = await events.store(
                     session,
                     channel=channel,
                     key=_fits(key),
                     body=raw,
-                    now=runtime.clock(),
+                    now=self.runtime.clock(),
                     sender=sender,
                 )
         except Exception as exc:
@@ -184,20 +187,20 @@ def create_app(
             log.error("a %s event could not be stored: %s", channel, type(exc).__name__)
             return Response(status_code=503)
         if new:
-            runtime.intake.wake()
+            self.runtime.intake.wake()
             if stored is not None:
                 stored()
         return Response(status_code=200)
 
-    async def telegram_webhook(request: Request) -> Response:
-        secret = settings.webhook_secret
+    async def telegram_webhook(self, request: Request) -> Response:
+        secret = self.settings.webhook_secret
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if secret is None or not hmac.compare_digest(
             given.encode("utf-8"), secret.get_secret_value().encode("utf-8")
         ):
             return Response(status_code=403)
         try:
-            raw = await _read(request, timeout=body_timeout)
+            raw = await _read(request, timeout=self.body_timeout)
         except _TooLarge:
             return _refused("telegram", 413, "body too large")
         except _TooSlow:
@@ -219,9 +222,9 @@ def create_app(
 
         def acknowledge() -> None:
             # A button press is answered at once: its processing may wait behind others.
-            if telegram is not None and isinstance(update.get("callback_query"), dict):
+            if self.telegram is not None and isinstance(update.get("callback_query"), dict):
                 try:
-                    parsed = telegram.update_from_json(update)
+                    parsed = self.telegram.update_from_json(update)
                 except (TypeError, ValueError, KeyError, AttributeError) as exc:
                     # Stored all the same: the intake says what it makes of it.
                     log.warning(
@@ -229,16 +232,22 @@ def create_app(
                     )
                     return
                 if parsed is not None:
-                    telegram.acknowledge(parsed)
+                    self.telegram.acknowledge(parsed)
 
-        return await keep(
-            "telegram", str(update["update_id"]), raw, sender_of("telegram", sender), acknowledge
+        return await self.keep(
+            "telegram",
+            str(update["update_id"]),
+            raw,
+            self.sender_of("telegram", sender),
+            acknowledge,
         )
 
-    async def zalo_webhook(request: Request) -> Response:
-        assert settings.zalo_app_id is not None and settings.zalo_oa_secret_key is not None
+    async def zalo_webhook(self, request: Request) -> Response:
+        assert (
+            self.settings.zalo_app_id is not None and self.settings.zalo_oa_secret_key is not None
+        )
         try:
-            raw = await _read(request, timeout=body_timeout)
+            raw = await _read(request, timeout=self.body_timeout)
         except _TooLarge:
             return _refused("zalo", 413, "body too large")
         except _TooSlow:
@@ -253,18 +262,18 @@ def create_app(
         if not verify_signature(
             raw,
             request.headers,
-            app_id=settings.zalo_app_id,
-            oa_secret_key=settings.zalo_oa_secret_key.get_secret_value(),
+            app_id=self.settings.zalo_app_id,
+            oa_secret_key=self.settings.zalo_oa_secret_key.get_secret_value(),
         ):
             return Response(status_code=401)
         if not isinstance(event, dict):
             return _refused("zalo", 400, "not an event")
         # A signed event is only taken while fresh: an old one replayed, or one from the
         # future, is refused (Zalo retries within seconds).
-        age = event_age(event, runtime.clock())
+        age = event_age(event, self.runtime.clock())
         if age is None:
             return _refused("zalo", 400, "no timestamp")
-        if age > max_event_age:
+        if age > self.max_event_age:
             return _refused("zalo", 400, f"event {int(age.total_seconds())} s old")
         if age < -FUTURE_SKEW:
             return _refused("zalo", 400, f"event {int(-age.total_seconds())} s in the future")
@@ -273,28 +282,42 @@ def create_app(
         key = event_key(event) or "body:" + hashlib.sha256(raw).hexdigest()
         person = event.get("sender") or event.get("follower") or event.get("user") or {}
         sender = person.get("id") if isinstance(person, dict) else None
-        return await keep("zalo", key, raw, sender_of("zalo", sender))
+        return await self.keep("zalo", key, raw, self.sender_of("zalo", sender))
 
-    async def healthz(_request: Request) -> Response:
+    async def healthz(self, _request: Request) -> Response:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT):
-                await ping(runtime.engine)
+                await ping(self.runtime.engine)
         except Exception as exc:
             log.warning("health check: the database does not answer (%s)", type(exc).__name__)
             return JSONResponse({"database": "unavailable"}, status_code=503)
         return JSONResponse({"database": "ok"})
 
-    async def prometheus(_request: Request) -> Response:
+    async def prometheus(self, _request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+
+def create_app(
+    runtime: Runtime,
+    *,
+    telegram: TelegramChannel | None = None,
+    zalo: ZaloChannel | None = None,
+    body_timeout: float = BODY_TIMEOUT,
+) -> Starlette:
+    """POST /telegram and POST /zalo (each only when its channel is given), GET /healthz;
+    a webhook's body must come within `body_timeout` seconds."""
+    settings = runtime.settings
+    if zalo is not None and (settings.zalo_app_id is None or settings.zalo_oa_secret_key is None):
+        raise ValueError("the Zalo webhook needs ZALO_APP_ID and ZALO_OA_SECRET_KEY")
+    hooks = _Webhooks(runtime, telegram, body_timeout)
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", prometheus, methods=["GET"]),
+        Route("/healthz", hooks.healthz, methods=["GET"]),
+        Route("/metrics", hooks.prometheus, methods=["GET"]),
     ]
     if telegram is not None:
-        routes.append(Route("/telegram", telegram_webhook, methods=["POST"]))
+        routes.append(Route("/telegram", hooks.telegram_webhook, methods=["POST"]))
     if zalo is not None:
-        routes.append(Route("/zalo", zalo_webhook, methods=["POST"]))
+        routes.append(Route("/zalo", hooks.zalo_webhook, methods=["POST"]))
     # The public board (issue 6) is served by the same app: /, /doi-thoai/…, feeds, sitemap.
     routes += board_routes(runtime)
     return Starlette(routes=routes, exception_handlers={404: not_found_handler(runtime)})

@@ -5,9 +5,7 @@ they go to, and the once-a-day marks that keep each digest to one a day.
 Only numbers and agencies leave this module for the facilitator: nothing here reads who asked
 a question (no account, no name, no address), nor a question's text.
 
-It also finds what did not reach households: the messages of a dialogue (invitation,
-reminders, notices) that ended undelivered, for the ward's printed list, and the count of
-messages the platform's window stopped (news of questions included, counted only).
+What did not reach households (counted in a ward's digest) is found in storage/undelivered.py.
 """
 
 from __future__ import annotations
@@ -22,30 +20,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.lifecycles import (
     CommitmentStatus,
-    DialogueStatus,
     InvitationStatus,
     OutboxStatus,
     QuestionStatus,
 )
 from storage import invitations as inv
-from storage import outbox as outbox_store
 from storage import voice as voice_store
-from storage.links import link_channels
 from storage.models import (
     Account,
     Answer,
     Commitment,
     DailyJob,
     Dialogue,
-    Household,
     HouseholdLink,
     Invitation,
     OutboxMessage,
     Question,
-    Reminder,
     Staff,
 )
-from storage.outbox import SEALED, UNDELIVERED, VIA, via_key
+from storage.undelivered import undelivered as undelivered  # re-exported for bot/cli_dialogues.py
+from storage.undelivered import unknown_messages as unknown_messages  # and bot/cli_outbox.py
+from storage.undelivered import window_stopped
 from storage.upsert import upsert
 
 # Where a question stands, as the digest groups it (rejected and merged ones are not counted).
@@ -126,8 +121,30 @@ async def ward_digest(
     digest = WardDigest(ward=ward, day=day)
     dialogues = await ward_dialogues(session, ward=ward)
     ids = [d.id for d in dialogues]
-    of_ward = Question.dialogue_id.in_(ids)
+    await _count_by_topic(session, digest, dialogue_ids=ids)
+    digest.voice = await voice_store.pending_count(session, dialogue_ids=ids)
+    await _count_yesterday(session, digest, dialogue_ids=ids, zone=zone)
+    digest.overdue = await _overdue_by_agency(session, dialogue_ids=ids, day=day)
+    for dialogue in dialogues:
+        if (
+            dialogue.kind == "session"
+            and dialogue.status == "planned"
+            and dialogue.starts_at is not None
+            and dialogue.starts_at > now
+        ):
+            digest.invitations.append(await _tally(session, dialogue=dialogue))
+    digest.invitations.sort(key=lambda tally: tally.dialogue.starts_at or now)
+    digest.window_stopped = await window_stopped(
+        session, dialogue_ids=ids, since=now - timedelta(days=1)
+    )
+    return digest
 
+
+async def _count_by_topic(
+    session: AsyncSession, digest: WardDigest, *, dialogue_ids: list[int]
+) -> None:
+    """The ward's questions by topic and state, and the new and reopened ones."""
+    of_ward = Question.dialogue_id.in_(dialogue_ids)
     by_topic: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATES, 0))
     rows = await session.execute(
         select(Question.topic, Question.status, func.count())
@@ -146,9 +163,15 @@ async def ward_digest(
     digest.waiting = sum(s[WAITING] for s in by_topic.values())
     digest.answered = sum(s[ANSWERED] for s in by_topic.values())
     digest.committed = sum(s[COMMITTED] for s in by_topic.values())
-    digest.voice = await voice_store.pending_count(session, dialogue_ids=ids)
 
-    yesterday = day - timedelta(days=1)
+
+async def _count_yesterday(
+    session: AsyncSession, digest: WardDigest, *, dialogue_ids: list[int], zone: ZoneInfo
+) -> None:
+    """The ward's questions sent yesterday by topic, and those answered or committed to
+    yesterday (local day)."""
+    of_ward = Question.dialogue_id.in_(dialogue_ids)
+    yesterday = digest.day - timedelta(days=1)
     rows = await session.execute(
         select(Question.topic, func.count())
         .where(of_ward, Question.submitted_on == yesterday)
@@ -156,7 +179,7 @@ async def ward_digest(
     )
     digest.new_by_topic = {topic: n for topic, n in rows}
 
-    since, until = local_midnight(yesterday, zone), local_midnight(day, zone)
+    since, until = local_midnight(yesterday, zone), local_midnight(digest.day, zone)
     answered = exists().where(
         Answer.question_id == Question.id,
         Answer.published_at >= since,
@@ -173,21 +196,6 @@ async def ward_digest(
         )
         or 0
     )
-
-    digest.overdue = await _overdue_by_agency(session, dialogue_ids=ids, day=day)
-    for dialogue in dialogues:
-        if (
-            dialogue.kind == "session"
-            and dialogue.status == DialogueStatus.PLANNED
-            and dialogue.starts_at is not None
-            and dialogue.starts_at > now
-        ):
-            digest.invitations.append(await _tally(session, dialogue=dialogue))
-    digest.invitations.sort(key=lambda tally: tally.dialogue.starts_at or now)
-    digest.window_stopped = await window_stopped(
-        session, dialogue_ids=ids, since=now - timedelta(days=1)
-    )
-    return digest
 
 
 async def _overdue_by_agency(
@@ -269,200 +277,6 @@ async def _tally(session: AsyncSession, *, dialogue: Dialogue) -> InvitationTall
         letters=total(InvitationStatus.LETTER),
         unreachable=unreachable or 0,
     )
-
-
-# ------------------------------------------------------------------ what did not reach people
-
-# The outbox keys of a dialogue's messages to its households (bot.services.invitations), and of
-# the news of its questions (bot.services.pushback): "invite:D:HOUSEHOLD:CHANNEL",
-# "remind:REMINDER:HOUSEHOLD", "moved:D:START:HOUSEHOLD", "cancelled:D:HOUSEHOLD",
-# "sealed:D:HASH"; a copy sent through another channel adds ":via:CHANNEL".
-HOUSEHOLD_KINDS = ("invite", "moved", "cancelled")
-
-
-@dataclass(frozen=True)
-class Stopped:
-    """A message that ended undelivered, as last tried (its copy's, if it had one)."""
-
-    key: str
-    channel: str
-    status: str
-
-
-async def _reminders(session: AsyncSession, dialogue_ids: list[int]) -> dict[int, Reminder]:
-    if not dialogue_ids:
-        return {}
-    rows = await session.scalars(select(Reminder).where(Reminder.dialogue_id.in_(dialogue_ids)))
-    return {r.id: r for r in rows}
-
-
-async def _stopped(
-    session: AsyncSession,
-    *,
-    prefixes: list[str],
-    statuses: tuple[str, ...],
-    since: datetime | None = None,
-) -> list[Stopped]:
-    """The messages whose key starts with one of `prefixes`, ended in one of `statuses` (tried
-    since `since`) and not delivered another way: a copy through another channel that was
-    sent, or may have been (unknown), or is still on its way, counts as delivered.
-
-    The rows are found by status first (few, and indexed), then by key; copies by their exact
-    keys, so that the outbox's size does not matter.
-    """
-    if not prefixes:
-        return []
-    query = select(OutboxMessage.key, OutboxMessage.channel, OutboxMessage.status).where(
-        OutboxMessage.status.in_(statuses),
-        or_(*[OutboxMessage.key.startswith(p, autoescape=True) for p in prefixes]),
-        OutboxMessage.key.not_like(f"%{VIA}%"),
-    )
-    if since is not None:
-        query = query.where(OutboxMessage.send_at >= since)
-    originals = [
-        Stopped(key, channel, status) for key, channel, status in await session.execute(query)
-    ]
-    channels = await link_channels(session)
-    stopped = [o for o in originals if o.status != OutboxStatus.WINDOW]
-    windowed = [o for o in originals if o.status == OutboxStatus.WINDOW]
-    copies: dict[str, Stopped] = {}
-    keys = [via_key(o.key, c) for o in windowed for c in channels if c != o.channel]
-    for start in range(0, len(keys), 500):
-        rows = await session.execute(
-            select(OutboxMessage.key, OutboxMessage.channel, OutboxMessage.status).where(
-                OutboxMessage.key.in_(keys[start : start + 500])
-            )
-        )
-        for key, channel, status in rows:
-            copies[key.split(VIA, 1)[0]] = Stopped(key, channel, status)
-    for original in windowed:
-        copy = copies.get(original.key)
-        if copy is None:
-            stopped.append(original)
-        elif copy.status in UNDELIVERED:
-            stopped.append(Stopped(original.key, copy.channel, copy.status))
-    return stopped
-
-
-def _dialogue_prefixes(
-    dialogue_ids: list[int], reminders: dict[int, Reminder], *, news: bool
-) -> list[str]:
-    prefixes = [f"{kind}:{d}:" for d in dialogue_ids for kind in HOUSEHOLD_KINDS]
-    prefixes += [f"remind:{r}:" for r in reminders]
-    if news:
-        prefixes += [f"{SEALED}{d}:" for d in dialogue_ids]
-    return prefixes
-
-
-async def window_stopped(session: AsyncSession, *, dialogue_ids: list[int], since: datetime) -> int:
-    """How many messages of these dialogues the platform's window stopped since `since` and
-    that did not reach the person another way: invitations, reminders and notices to
-    households, and the news of their questions to askers and followers (counted only: the
-    keys of those name no one)."""
-    reminders = await _reminders(session, dialogue_ids)
-    found = await _stopped(
-        session,
-        prefixes=_dialogue_prefixes(dialogue_ids, reminders, news=True),
-        statuses=(OutboxStatus.WINDOW,),
-        since=since,
-    )
-    return len(found)
-
-
-@dataclass(frozen=True)
-class Missed:
-    """One message of a dialogue that did not reach a household."""
-
-    kind: str  # invite, remind, moved, cancelled
-    reminder: Reminder | None  # the reminder, for "remind"
-    channel: str  # where it was last tried
-    status: str  # window, unreachable, failed, unknown (may not have arrived)
-
-
-@dataclass
-class UndeliveredHousehold:
-    household: Household
-    missed: list[Missed] = field(default_factory=list)
-
-
-def _household_of(key: str) -> int | None:
-    """The household a dialogue message went to, from its key: the last number in it (an old
-    key may end with the channel)."""
-    parts = key.split(VIA, 1)[0].split(":")
-    if parts and not parts[-1].isdigit():
-        parts = parts[:-1]
-    return int(parts[-1]) if parts and parts[-1].isdigit() else None
-
-
-async def undelivered(session: AsyncSession, *, dialogue_id: int) -> list[UndeliveredHousehold]:
-    """The households of a dialogue whose invitation, reminders or notices ended undelivered
-    (stopped by the window, unreachable or refused) or may not have arrived (cut off while
-    sending: unknown), and did not reach them another way, by hamlet and code: the ward reads
-    them out or takes them by hand. Messages to households only: nothing of askers or of the
-    news of questions."""
-    reminders = await _reminders(session, [dialogue_id])
-    found = await _stopped(
-        session,
-        prefixes=_dialogue_prefixes([dialogue_id], reminders, news=False),
-        statuses=(*UNDELIVERED, OutboxStatus.UNKNOWN),
-    )
-    missed: dict[int, list[Missed]] = defaultdict(list)
-    for item in found:
-        household_id = _household_of(item.key)
-        kind = item.key.split(":", 1)[0]
-        if household_id is None:
-            continue
-        reminder = reminders.get(int(item.key.split(":")[1])) if kind == "remind" else None
-        missed[household_id].append(Missed(kind, reminder, item.channel, item.status))
-    if not missed:
-        return []
-    households = await session.scalars(select(Household).where(Household.id.in_(list(missed))))
-    order = {"invite": 0, "remind": 1, "moved": 2, "cancelled": 3}
-
-    def when(m: Missed) -> tuple[int, float]:
-        return order.get(m.kind, 9), m.reminder.due_at.timestamp() if m.reminder else 0.0
-
-    result = [UndeliveredHousehold(h, sorted(missed[h.id], key=when)) for h in households]
-    return sorted(result, key=lambda u: (u.household.hamlet, u.household.code))
-
-
-@dataclass(frozen=True)
-class UnknownMessage:
-    """A message whose fate is unknown (its process died mid-request): it may have arrived."""
-
-    id: int
-    kind: str  # invite, remind, moved, cancelled, or another key's first word
-    channel: str
-    household: Household | None  # for a household's own message
-    created_at: datetime
-    resendable: bool  # kept its text: the organiser may send it again
-
-
-async def unknown_messages(
-    session: AsyncSession, *, dialogue_id: int | None = None
-) -> list[UnknownMessage]:
-    """Every message whose fate is unknown, or a dialogue's (its households' invitation,
-    reminders and notices), oldest first."""
-    prefixes = None
-    if dialogue_id is not None:
-        reminders = await _reminders(session, [dialogue_id])
-        prefixes = _dialogue_prefixes([dialogue_id], reminders, news=False)
-    rows = await outbox_store.unknown(session, prefixes=prefixes)
-    kinds = {"invite", "remind", "moved", "cancelled"}
-    ids = {
-        household
-        for _, key, *_ in rows
-        if key.split(":", 1)[0] in kinds and (household := _household_of(key)) is not None
-    }
-    households = {
-        h.id: h for h in await session.scalars(select(Household).where(Household.id.in_(list(ids))))
-    }
-    found = []
-    for row_id, key, channel, _recipient, created_at, resendable in rows:
-        kind = key.split(":", 1)[0]
-        household = households.get(_household_of(key)) if kind in kinds else None
-        found.append(UnknownMessage(row_id, kind, channel, household, created_at, resendable))
-    return found
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 `RULES` names every column that can hold a chat address (user id), a name, a username or a
 phone number, with how it is forgotten; tests/hostile/test_forgetting.py fails when a column
-that looks like one of these is added to storage/models.py without a rule here.
+that looks like one of these is added to storage/models/ without a rule here.
 
 Two ways of forgetting a chat, both erasing its address from every table where it is the
 chat's own:

@@ -143,6 +143,46 @@ def select_invitees(
     Raises ValueError on impossible arguments (negative quotas, a minimum above the total), on an
     unknown category and on a household listed twice; TypeError when `wards` is a single string.
     """
+    _check_arguments(wards, total=total, minimum_priority=minimum_priority)
+    everyone = _checked(candidates)
+
+    # A ward named twice is still one ward with one line.
+    participating = list(dict.fromkeys(wards)) if wards else sorted({c.ward for c in everyone})
+    rng = random.Random(seed)
+    # Drawn from the names sorted, so that the order `wards` are listed in changes nothing.
+    ward_draw = {w: i for i, w in enumerate(rng.sample(sorted(participating), len(participating)))}
+    queues, eligible = _queues(everyone, participating, rng)
+
+    found = {g: sum(len(q) for q in queues[g].values()) for g in GROUPS}
+    others = min(found[OTHER], total - minimum_priority)
+    priority = min(found[PRIORITY], total - others)  # the others' unused seats come back here
+    seats = {PRIORITY: priority, OTHER: others}
+
+    shortfalls = []
+    if found[PRIORITY] < minimum_priority:
+        shortfalls.append(Shortfall(PRIORITY, minimum_priority, found[PRIORITY]))
+    if priority + others < total:
+        shortfalls.append(Shortfall("total", total, priority + others))
+
+    lines = {w: WardLine(w) for w in participating}
+    invited: list[Pick] = []
+    waitlist: list[Pick] = []
+    for group in GROUPS:
+        _seat_group(
+            group, queues[group], seats[group], ward_draw, eligible, lines, invited, waitlist
+        )
+
+    return Selection(
+        invited=invited,
+        waitlist=waitlist,
+        lines=[lines[w] for w in participating],
+        total=total,
+        minimum_priority=minimum_priority,
+        shortfalls=shortfalls,
+    )
+
+
+def _check_arguments(wards: Sequence[str], *, total: int, minimum_priority: int) -> None:
     if isinstance(wards, str):
         raise TypeError("wards must be a sequence of ward names, not a single string")
     if total < 0:
@@ -154,6 +194,9 @@ def select_invitees(
             f"minimum_priority ({minimum_priority}) cannot be more than total ({total})"
         )
 
+
+def _checked(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """The candidates by household id, each known category, none listed twice."""
     # Sorting by household id first makes everything below independent of the registry's order.
     everyone = sorted(candidates, key=attrgetter("household_id"))
     for before, after in zip(everyone, everyone[1:], strict=False):
@@ -165,13 +208,13 @@ def select_invitees(
             f"household {unknown.household_id} has an unknown category {unknown.category!r} "
             f"(expected one of {', '.join(sorted(CATEGORIES))})"
         )
+    return everyone
 
-    # A ward named twice is still one ward with one line.
-    participating = list(dict.fromkeys(wards)) if wards else sorted({c.ward for c in everyone})
-    rng = random.Random(seed)
-    # Drawn from the names sorted, so that the order `wards` are listed in changes nothing.
-    ward_draw = {w: i for i, w in enumerate(rng.sample(sorted(participating), len(participating)))}
 
+def _queues(
+    everyone: list[Candidate], participating: list[str], rng: random.Random
+) -> tuple[dict[str, dict[str, list[int]]], list[Candidate]]:
+    """Each group's and ward's places, best first, and the eligible candidates they point to."""
     # queues[group][ward]: the places of the ward's candidates of the group, best first (rule 4).
     queues: dict[str, dict[str, list[int]]] = {g: {w: [] for w in participating} for g in GROUPS}
     priority_queues, other_queues = queues[PRIORITY], queues[OTHER]
@@ -191,56 +234,42 @@ def select_invitees(
     for by_ward in queues.values():
         for queue in by_ward.values():
             queue.sort()
+    return queues, eligible
 
-    found = {g: sum(len(q) for q in queues[g].values()) for g in GROUPS}
-    others = min(found[OTHER], total - minimum_priority)
-    priority = min(found[PRIORITY], total - others)  # the others' unused seats come back here
-    seats = {PRIORITY: priority, OTHER: others}
 
-    shortfalls = []
-    if found[PRIORITY] < minimum_priority:
-        shortfalls.append(Shortfall(PRIORITY, minimum_priority, found[PRIORITY]))
-    if priority + others < total:
-        shortfalls.append(Shortfall("total", total, priority + others))
-
-    lines = {w: WardLine(w) for w in participating}
-    invited: list[Pick] = []
-    waitlist: list[Pick] = []
-    for group in GROUPS:
-        by_ward = queues[group]
-        counts = {w: len(q) for w, q in by_ward.items()}
-        shares = _apportion(seats[group], counts, ward_draw)
-        group_invited = [
-            eligible[i] for i in _interleave(by_ward, dict.fromkeys(by_ward, 0), shares)
-        ]
-        for rank, c in enumerate(group_invited):
-            invited.append(Pick(c.household_id, group, rank, c.ward))
-            line = lines[c.ward]
-            if group == PRIORITY:
-                line.priority += 1
-            else:
-                line.other += 1
-            line.female += c.female
-            line.minority += c.minority
-        waiting = _interleave(by_ward, shares, counts)
-        waitlist.extend(
-            Pick(c.household_id, group, rank, c.ward)
-            for rank, c in enumerate(map(eligible.__getitem__, waiting), start=len(group_invited))
-        )
-        for w, share in shares.items():
-            if group == PRIORITY:
-                lines[w].priority_share = share
-            else:
-                lines[w].other_share = share
-
-    return Selection(
-        invited=invited,
-        waitlist=waitlist,
-        lines=[lines[w] for w in participating],
-        total=total,
-        minimum_priority=minimum_priority,
-        shortfalls=shortfalls,
+def _seat_group(
+    group: str,
+    by_ward: dict[str, list[int]],
+    seats: int,
+    ward_draw: dict[str, int],
+    eligible: list[Candidate],
+    lines: dict[str, WardLine],
+    invited: list[Pick],
+    waitlist: list[Pick],
+) -> None:
+    """The group's seats shared among the wards: its invited, its waitlist, each ward's line."""
+    counts = {w: len(q) for w, q in by_ward.items()}
+    shares = _apportion(seats, counts, ward_draw)
+    group_invited = [eligible[i] for i in _interleave(by_ward, dict.fromkeys(by_ward, 0), shares)]
+    for rank, c in enumerate(group_invited):
+        invited.append(Pick(c.household_id, group, rank, c.ward))
+        line = lines[c.ward]
+        if group == PRIORITY:
+            line.priority += 1
+        else:
+            line.other += 1
+        line.female += c.female
+        line.minority += c.minority
+    waiting = _interleave(by_ward, shares, counts)
+    waitlist.extend(
+        Pick(c.household_id, group, rank, c.ward)
+        for rank, c in enumerate(map(eligible.__getitem__, waiting), start=len(group_invited))
     )
+    for w, share in shares.items():
+        if group == PRIORITY:
+            lines[w].priority_share = share
+        else:
+            lines[w].other_share = share
 
 
 def _apportion(seats: int, counts: dict[str, int], ward_draw: dict[str, int]) -> dict[str, int]:

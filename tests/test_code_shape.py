@@ -30,7 +30,13 @@ MODULE_MAX = 500
 FUNCTION_MAX = 60
 # Declarative tables (SQLAlchemy models): not compared for repeated blocks, and their class
 # bodies are not counted in the module's length.
-DECLARATIVE = {"storage/models.py"}
+DECLARATIVE = {
+    "storage/models/base.py",
+    "storage/models/consultations.py",
+    "storage/models/delivery.py",
+    "storage/models/dialogues.py",
+    "storage/models/households.py",
+}
 
 # Duplicated blocks left in bot/ while other branches restructure it (bot/cli*, bot/channels,
 # bot/services, bot/core, the storage/bot modules over 500 lines). Each entry is the set of files
@@ -61,13 +67,7 @@ DUPLICATES_ALLOWED: set[frozenset[str]] = {
 
 # Modules over MODULE_MAX lines outside handlers/, as they are now (to shrink at merge).
 LONG_MODULES_ALLOWED: set[str] = {
-    "bot/board.py",  # 907
     "bot/channels/zalo.py",  # 930
-    "bot/consultation_plan.py",  # 530
-    "bot/documents/admin.py",  # 543
-    "storage/board.py",  # 943
-    "storage/digest.py",  # 563
-    "storage/invitations.py",  # 506
     "storage/outbox.py",  # 762
 }
 
@@ -75,24 +75,9 @@ LONG_MODULES_ALLOWED: set[str] = {
 # handlers/, and two in handlers/ modules whose service functions other branches are moving
 # out now (handlers/digest.py, handlers/pushback.py).
 LONG_FUNCTIONS_ALLOWED: set[str] = {
-    "bot/board.py:board_routes",  # 223
-    "bot/board_consultation.py:consultation",  # 70
-    "bot/board_consultation.py:consultation_routes",  # 99
     "bot/channels/telegram.py:parse",  # 75
     "bot/channels/telegram.py:send",  # 63
-    "bot/consultation_plan.py:_questions",  # 73
-    "bot/consultation_plan.py:_read_xlsx",  # 77
-    "bot/consultation_plan.py:read_plan",  # 62
-    "bot/documents/consultation.py:write_report",  # 167
-    "bot/documents/letters.py:_write_letter",  # 76
-    "bot/households_import.py:_row",  # 82
-    "bot/web.py:create_app",  # 158
-    "storage/board.py:dialogue_board",  # 82
-    "storage/board.py:feed_entries",  # 135
-    "storage/digest.py:ward_digest",  # 69
     "storage/households.py:upsert_households",  # 64
-    "storage/invitations.py:enqueue_invitations",  # 134
-    "storage/selection.py:select_invitees",  # 111
 }
 
 

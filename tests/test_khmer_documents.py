@@ -22,7 +22,7 @@ from docx.oxml.ns import qn
 from sqlalchemy import update
 
 from bot.core.i18n import Translator
-from bot.documents import admin
+from bot.documents import admin, ooxml
 from bot.documents.chart import KHMER_FONTS, Bars, DigestChart, families, khmer_font, render
 from bot.documents.letters import Letter, LetterDialogue, write_invitation_letters
 from bot.documents.qr import deep_link
@@ -133,7 +133,7 @@ def test_khmer_runs_name_the_khmer_font_at_their_size_and_the_font_table_its_fal
         fonts = properties.find(qn("w:rFonts"))
         # Latin letters stay in Times New Roman; Khmer ones take the complex-script font.
         assert fonts.get(qn("w:ascii")) == "Times New Roman"
-        assert fonts.get(qn("w:cs")) == admin.KHMER_FONT == "Khmer OS Siemreap"
+        assert fonts.get(qn("w:cs")) == ooxml.KHMER_FONT == "Khmer OS Siemreap"
         # Set a little smaller than the Latin beside it, as Khmer documents set their text.
         size = run.font.size.pt
         assert properties.find(qn("w:szCs")).get(qn("w:val")) == str(round(size * 0.8 * 2))
@@ -282,7 +282,7 @@ def test_a_question_written_in_khmer_keeps_its_khmer_font_in_the_minutes(tmp_pat
     for run in line.runs:
         fonts = run._r.rPr.find(qn("w:rFonts"))
         assert fonts.get(qn("w:ascii")) == "Times New Roman"
-        expected = admin.KHMER_FONT if KHMER.search(run.text) else "Times New Roman"
+        expected = ooxml.KHMER_FONT if KHMER.search(run.text) else "Times New Roman"
         assert fonts.get(qn("w:cs")) == expected, run.text
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from bot.core.i18n import Translator
 from bot.core.messages import Reply
-from storage import digest as store
+from storage import undelivered as undelivered_store
 from storage.models import HouseholdLink, Invitation, OutboxMessage
 from storage.outbox import Outgoing, enqueue_many
 from tests.telegram.test_inbox import approve, vi
@@ -121,9 +121,9 @@ async def test_what_the_window_stops_goes_once_to_the_households_chat_on_another
         invitation_row = await session.scalar(select(Invitation))
         assert invitation_row.status == "accepted"
         # Delivered another way: on nobody's list, in no count.
-        assert await store.undelivered(session, dialogue_id=d.id) == []
+        assert await undelivered_store.undelivered(session, dialogue_id=d.id) == []
         assert (
-            await store.window_stopped(
+            await undelivered_store.window_stopped(
                 session, dialogue_ids=[1, d.id], since=clock() - timedelta(days=1)
             )
             == 0
@@ -179,7 +179,7 @@ async def test_with_no_other_chat_the_household_is_on_the_printed_list_and_the_d
 
     # The printed list names the household, with what did not reach it; never the question.
     async with runtime.sessions() as session:
-        [listed] = await store.undelivered(session, dialogue_id=d.id)
+        [listed] = await undelivered_store.undelivered(session, dialogue_id=d.id)
     assert listed.household.id == only_other.id
     assert [(m.kind, m.channel, m.status) for m in listed.missed] == [("invite", OTHER, "window")]
     out = tmp_path / "chua-nhan.csv"

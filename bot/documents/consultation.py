@@ -237,6 +237,34 @@ def write_report(
     """The quick or the synthesis report, written whole to `path` (DOCX)."""
     document = Document()
     title = t._("QUICK REPORT") if kind == "quick" else t._("SYNTHESIS REPORT")
+    _report_opening(document, consultation, results, heading, title, t)
+    if kind == "synthesis":
+        _section(document, t._("I. Method"))
+        _report_method(document, consultation, t)
+        _section(document, t._("II. The sample against the targets"))
+    else:
+        _section(document, t._("1. Figures"))
+    _sample(document, results, t)
+    if kind == "quick":
+        _report_findings(document, results, themes, theme_counts, t)
+    else:
+        _report_questions(document, results, t)
+        _report_themes(document, themes, theme_counts, t)
+    signature = admin.paragraph(document, WD_ALIGN_PARAGRAPH.RIGHT, before=18)
+    admin.run(signature, heading.body.upper(), size=admin.BODY_PT, bold=True)
+    admin.tiny_paragraph(document)
+    admin.save(document, path)
+
+
+def _report_opening(
+    document: Any,
+    consultation: Consultation,
+    results: Results,
+    heading: ReportHeading,
+    title: str,
+    t: Translator,
+) -> None:
+    """The heading, the title and the opening paragraphs (when, how many, the margin)."""
     admin.set_up(
         document,
         title=f"{title}: {consultation.title}",
@@ -280,116 +308,133 @@ def write_report(
     )
     if consultation.purpose:
         admin.body(document, t._("Purpose: {text}"), text=consultation.purpose)
-    if kind == "synthesis":
-        _section(document, t._("I. Method"))
-        wards = ", ".join((consultation.audience or {}).get("wards") or []) or t._("open to anyone")
+
+
+def _report_method(document: Any, consultation: Consultation, t: Translator) -> None:
+    """The synthesis report's method: the questionnaire, who it went to, what is kept."""
+    wards = ", ".join((consultation.audience or {}).get("wards") or []) or t._("open to anyone")
+    admin.body(
+        document,
+        t._(
+            "Questionnaire of {count} questions sent by chat to the linked households of "
+            "{wards} and open to anyone who wished with /gopy. One response per person, "
+            "kept without any link to them; groups under {min} responses are not shown apart."
+        ),
+        count=str(len(consultation.questions)),
+        wards=wards,
+        min=str(MIN_SHOWN),
+    )
+
+
+def _report_findings(
+    document: Any,
+    results: Results,
+    themes: list[ConsultationTheme],
+    theme_counts: dict[int | None, int],
+    t: Translator,
+) -> None:
+    """The quick report's main findings and most frequent opinions."""
+    _section(document, t._("2. Main findings"))
+    for line in _findings(results, t):
+        admin.body(document, "- {line}", line=line)
+    _section(document, t._("3. Most frequent opinions"))
+    named = sorted(
+        (th for th in themes if theme_counts.get(th.id)),
+        key=lambda th: -theme_counts.get(th.id, 0),
+    )[:TOP_OPINIONS]
+    if named:
+        for th in named:
+            admin.body(
+                document,
+                t._("- {theme}: {count} opinions."),
+                theme=th.name,
+                count=str(theme_counts.get(th.id, 0)),
+            )
+    else:
+        opinions = sum(len(q.texts) for q in results.questions)
         admin.body(
             document,
-            t._(
-                "Questionnaire of {count} questions sent by chat to the linked households of "
-                "{wards} and open to anyone who wished with /gopy. One response per person, "
-                "kept without any link to them; groups under {min} responses are not shown apart."
-            ),
-            count=str(len(consultation.questions)),
-            wards=wards,
-            min=str(MIN_SHOWN),
+            t._("{count} opinions in words, not yet grouped into themes."),
+            count=str(opinions),
         )
-        _section(document, t._("II. The sample against the targets"))
-    else:
-        _section(document, t._("1. Figures"))
-    _sample(document, results, t)
-    if kind == "quick":
-        _section(document, t._("2. Main findings"))
-        for line in _findings(results, t):
-            admin.body(document, "- {line}", line=line)
-        _section(document, t._("3. Most frequent opinions"))
-        named = sorted(
-            (th for th in themes if theme_counts.get(th.id)),
-            key=lambda th: -theme_counts.get(th.id, 0),
-        )[:TOP_OPINIONS]
-        if named:
-            for th in named:
+
+
+def _report_questions(document: Any, results: Results, t: Translator) -> None:
+    """The synthesis report's results per question: table, chart and mean, or the count of
+    opinions in words."""
+    loc = t.locale
+    _section(document, t._("III. Results per question"))
+    for number, q in enumerate(results.questions, start=1):
+        admin.body(
+            document,
+            t._("Question {number}. {text} ({answered} answers, {margin} points)"),
+            bold_text=True,
+            number=str(number),
+            text=q.text,
+            answered=str(q.answered),
+            margin=points(q.margin, loc),
+        )
+        if q.choices:
+            _question_table(document, q, t)
+            picture = admin.paragraph(document)
+            picture.add_run().add_picture(io.BytesIO(question_chart(q, t)), width=CHART_WIDTH)
+            if q.mean is not None:
                 admin.body(
                     document,
-                    t._("- {theme}: {count} opinions."),
-                    theme=th.name,
-                    count=str(theme_counts.get(th.id, 0)),
+                    t._("Mean {mean} of 5 ({margin})"),
+                    mean=t.number(round(q.mean, 2)),
+                    margin="±" + t.number(round(q.mean_margin or 0, 2)),
                 )
         else:
-            opinions = sum(len(q.texts) for q in results.questions)
             admin.body(
                 document,
-                t._("{count} opinions in words, not yet grouped into themes."),
-                count=str(opinions),
+                t._("{count} opinions in words (see part IV)."),
+                count=str(len(q.texts)),
             )
-    else:
-        _section(document, t._("III. Results per question"))
-        for number, q in enumerate(results.questions, start=1):
-            admin.body(
-                document,
-                t._("Question {number}. {text} ({answered} answers, {margin} points)"),
-                bold_text=True,
-                number=str(number),
-                text=q.text,
-                answered=str(q.answered),
-                margin=points(q.margin, loc),
-            )
-            if q.choices:
-                _question_table(document, q, t)
-                picture = admin.paragraph(document)
-                picture.add_run().add_picture(io.BytesIO(question_chart(q, t)), width=CHART_WIDTH)
-                if q.mean is not None:
-                    admin.body(
-                        document,
-                        t._("Mean {mean} of 5 ({margin})"),
-                        mean=t.number(round(q.mean, 2)),
-                        margin="±" + t.number(round(q.mean_margin or 0, 2)),
-                    )
-            else:
-                admin.body(
-                    document,
-                    t._("{count} opinions in words (see part IV)."),
-                    count=str(len(q.texts)),
-                )
-        _section(document, t._("IV. Opinions by theme and their adoption"))
-        if themes:
-            _table(
-                document,
-                [t._("Theme"), t._("Opinions"), t._("Decision"), t._("What changes / why not")],
+
+
+def _report_themes(
+    document: Any,
+    themes: list[ConsultationTheme],
+    theme_counts: dict[int | None, int],
+    t: Translator,
+) -> None:
+    """The synthesis report's opinions by theme with their adoption, and the proposals."""
+    _section(document, t._("IV. Opinions by theme and their adoption"))
+    if themes:
+        _table(
+            document,
+            [t._("Theme"), t._("Opinions"), t._("Decision"), t._("What changes / why not")],
+            [
                 [
-                    [
-                        th.name,
-                        str(theme_counts.get(th.id, 0)),
-                        _decision(t, th.decision),
-                        th.change or th.reason or "–",
-                    ]
-                    for th in themes
-                ],
-                (5.0, 2.2, 3.3, 5.5),
-            )
-        ungrouped = theme_counts.get(None, 0)
-        if ungrouped:
+                    th.name,
+                    str(theme_counts.get(th.id, 0)),
+                    _decision(t, th.decision),
+                    th.change or th.reason or "–",
+                ]
+                for th in themes
+            ],
+            (5.0, 2.2, 3.3, 5.5),
+        )
+    ungrouped = theme_counts.get(None, 0)
+    if ungrouped:
+        admin.body(
+            document,
+            t._("{count} opinions not yet grouped into themes."),
+            count=str(ungrouped),
+        )
+    _section(document, t._("V. Proposals"))
+    proposals = [th for th in themes if th.decision in ("adopted", "partly", "under_study")]
+    if proposals:
+        for th in proposals:
             admin.body(
                 document,
-                t._("{count} opinions not yet grouped into themes."),
-                count=str(ungrouped),
+                "- {theme}: {change}",
+                theme=th.name,
+                change=th.change or _decision(t, th.decision),
             )
-        _section(document, t._("V. Proposals"))
-        proposals = [th for th in themes if th.decision in ("adopted", "partly", "under_study")]
-        if proposals:
-            for th in proposals:
-                admin.body(
-                    document,
-                    "- {theme}: {change}",
-                    theme=th.name,
-                    change=th.change or _decision(t, th.decision),
-                )
-        else:
-            admin.body(document, t._("No proposal has been decided yet."))
-    signature = admin.paragraph(document, WD_ALIGN_PARAGRAPH.RIGHT, before=18)
-    admin.run(signature, heading.body.upper(), size=admin.BODY_PT, bold=True)
-    admin.tiny_paragraph(document)
-    admin.save(document, path)
+    else:
+        admin.body(document, t._("No proposal has been decided yet."))
 
 
 # --- the export ---------------------------------------------------------------------------------

@@ -285,36 +285,7 @@ def _write_letter(
     if salutation is None:
         salutation = t._(SALUTATIONS[letter.female])
 
-    title = admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER, before=12)
-    admin.run(title, t._("INVITATION"), size=TITLE_PT, bold=True)
-    subject = admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER)
-    admin.run(subject, dialogue.title, size=TITLE_PT, bold=True)
-    admin.rule(document, SHORT_RULE, TEXT_WIDTH)
-
-    addressee = admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER, before=8)
-    admin.fill(
-        addressee,
-        t._("To: {salutation} {name}"),
-        size=ADDRESSEE_PT,
-        bold_values=True,
-        salutation=salutation,
-        name=letter.head_name,
-    )
-    address = ", ".join(part for part in (letter.hamlet, letter.ward) if part)
-    if address:
-        admin.fill(
-            admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER),
-            t._("Address: {address}"),
-            size=BODY_PT,
-            address=address,
-        )
-    admin.fill(
-        admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER, after=6),
-        t._("Household code: {code}"),
-        size=BODY_PT,
-        bold_values=True,
-        code=letter.household_code,
-    )
+    _letter_title_and_addressee(document, dialogue, letter, salutation, t)
 
     admin.body(
         document,
@@ -347,6 +318,46 @@ def _write_letter(
         )
     _questions(document, questions, letter, dialogue, t)
     _signature(document, dialogue, t)
+
+
+def _letter_title_and_addressee(
+    document: DocxDocument,
+    dialogue: LetterDialogue,
+    letter: Letter,
+    salutation: str,
+    t: Translator,
+) -> None:
+    """The letter's title and subject, then to whom it goes: name, address, household code."""
+    title = admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER, before=12)
+    admin.run(title, t._("INVITATION"), size=TITLE_PT, bold=True)
+    subject = admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER)
+    admin.run(subject, dialogue.title, size=TITLE_PT, bold=True)
+    admin.rule(document, SHORT_RULE, TEXT_WIDTH)
+
+    addressee = admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER, before=8)
+    admin.fill(
+        addressee,
+        t._("To: {salutation} {name}"),
+        size=ADDRESSEE_PT,
+        bold_values=True,
+        salutation=salutation,
+        name=letter.head_name,
+    )
+    address = ", ".join(part for part in (letter.hamlet, letter.ward) if part)
+    if address:
+        admin.fill(
+            admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER),
+            t._("Address: {address}"),
+            size=BODY_PT,
+            address=address,
+        )
+    admin.fill(
+        admin.paragraph(document, WD_ALIGN_PARAGRAPH.CENTER, after=6),
+        t._("Household code: {code}"),
+        size=BODY_PT,
+        bold_values=True,
+        code=letter.household_code,
+    )
 
 
 def _topics(document: DocxDocument, topics: Sequence[str]) -> None:

@@ -18,9 +18,20 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 
-from bot.board import PageCache, create_board_app
+from bot.board import create_board_app
+from bot.board_cache import PageCache
 from bot.runtime import Runtime
-from storage import answers, board_counts, followup, moderation, staff, support
+from storage import (
+    answers,
+    board_agencies,
+    board_counts,
+    board_dialogues,
+    board_tallies,
+    followup,
+    moderation,
+    staff,
+    support,
+)
 from storage import board as store
 from storage.db import reading
 from storage.dialogues import create_dialogue, general_intake
@@ -110,7 +121,7 @@ async def kept_figures(
     found: dict[tuple[str, object], dict[str, int]] = {}
     async with reading(runtime.sessions) as session:
         for ident, t in (
-            await store.tallies(session, dialogue_ids=dialogue_ids, today=today)
+            await board_tallies.tallies(session, dialogue_ids=dialogue_ids, today=today)
         ).items():
             found[("dialogue", ident)] = {
                 "asked": t.asked,
@@ -120,7 +131,7 @@ async def kept_figures(
                 "overdue": t.overdue_questions + t.overdue_commitments,
             }
         for agency in AGENCIES:
-            board = await store.agency_board(session, code=agency, today=today)
+            board = await board_agencies.agency_board(session, code=agency, today=today)
             assert board is not None
             found[("agency", agency)] = {
                 "asked": board.questions,
@@ -355,7 +366,7 @@ async def test_the_kept_counts_equal_a_recount_from_scratch_after_a_random_histo
             for ident in dialogues:
                 for state in (None, *store.STATES):
                     for agency in (None, *AGENCIES):
-                        board = await store.dialogue_board(
+                        board = await board_dialogues.dialogue_board(
                             session,
                             dialogue_id=ident,
                             today=today,
@@ -542,7 +553,7 @@ async def test_a_board_reader_holding_its_transaction_does_not_make_the_bot_wait
 
     async def reader() -> None:
         async with reading(service.sessions) as session:
-            board = await store.dialogue_board(session, dialogue_id=ident, today=TODAY)
+            board = await board_dialogues.dialogue_board(session, dialogue_id=ident, today=TODAY)
             assert board is not None and board.tally.asked == 5
             reader_open.set()
             await write_done.wait()  # held open until the bot has written
@@ -575,7 +586,7 @@ async def test_a_board_reader_holding_its_transaction_does_not_make_the_bot_wait
 
     assert order == ["bot committed", "reader closes"]
     async with reading(service.sessions) as session:
-        board = await store.dialogue_board(session, dialogue_id=ident, today=TODAY)
+        board = await board_dialogues.dialogue_board(session, dialogue_id=ident, today=TODAY)
     assert board is not None and board.tally.asked == 6
 
 

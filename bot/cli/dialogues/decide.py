@@ -148,7 +148,7 @@ def decisions_(dialogue_id: int = typer.Argument(..., metavar="ID")) -> None:
     """The decisions taken on a dialogue's proposals and commitments (no asker is shown)."""
     from bot.services.pushback import excerpt
     from handlers.decisions import DECISION_NAMES
-    from storage.board import agency_names
+    from storage.board_agencies import agency_names
     from storage.dialogue_decisions import decided_in
     from storage.topics import AGENCIES
 

@@ -1,17 +1,12 @@
-"""The public board's page machinery, shared by its own pages (bot/board.py) and the
-consultations' (bot/board_consultation.py): a request's `Page`, templates, responses with their
-ETag and cache headers, the rendered-page cache and the board's data version.
-"""
+"""A page of the board: the request's language and links (Page, HowToAsk), its rendering from
+the templates, and the HTTP answer (ETag, cache and security headers)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import logging
-import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -26,8 +21,6 @@ from starlette.responses import Response
 
 from bot.core.i18n import NATIVE_NAMES, Translator, choose
 from handlers.decisions import DECISION_NAMES
-from storage import board as store
-from storage import board_counts
 from storage.board import (
     ANSWERED,
     COMMITTED,
@@ -38,12 +31,12 @@ from storage.board import (
     WAITING,
     BoardCommitment,
 )
-from storage.db import reading
 from storage.models import Dialogue
 from storage.topics import AGENCIES, TOPICS
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
+
 
 log = logging.getLogger("doithoai.board")
 HERE = Path(__file__).parent
@@ -53,14 +46,8 @@ CSS = HERE / "static" / "board.css"
 MAX_AGE = 60  # seconds a page may be reused by a browser or a proxy
 # ... and served stale by a proxy while it asks for a fresh one.
 STALE_WHILE_REVALIDATE = 600
-# Rendered pages kept in memory (the largest is bounded: a page of questions).
-CACHE_ENTRIES = 256
-# How often the data version is read from the database when this process has changed nothing
-# (its own changes are seen at once): other processes' changes show within this, a reader
-# whose page has not changed costs no query at all.
-VERSION_EVERY = 1.0
-# The year in the feeds' tag: ids (tag:host,YEAR:doithoai/...) never change once given.
-TAG_YEAR = 2026
+CSS_MAX_AGE = 7 * 24 * 3600  # the stylesheet's address changes with its content
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -69,6 +56,8 @@ SECURITY_HEADERS = {
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
 }
+
+
 MEDIA = {
     "html": "text/html; charset=utf-8",
     "json_feed": "application/feed+json; charset=utf-8",
@@ -77,6 +66,8 @@ MEDIA = {
     "text": "text/plain; charset=utf-8",
     "css": "text/css; charset=utf-8",
 }
+
+
 # Beside each state's words, a sign from the fonts of any phone (no emoji: a cheap phone may
 # draw an empty box), so that a state never rests on colour alone.
 STATE_ICONS = {
@@ -87,7 +78,6 @@ STATE_ICONS = {
     FULFILLED: "✔",
     REOPENED: "↺",
 }
-ATOM = "http://www.w3.org/2005/Atom"
 
 
 @cache
@@ -139,7 +129,7 @@ class HowToAsk:
         return _bot_link(self._username)
 
     async def _ask_telegram(self) -> str | None:
-        import httpx  # lazy: httpx only when the board first asks Telegram (issue 14)
+        import httpx
 
         token = self.settings.telegram_token.get_secret_value()
         try:
@@ -166,10 +156,6 @@ def _bot_link(username: str | None) -> str | None:
     if not name or not all(ch.isalnum() or ch == "_" for ch in name):
         return None
     return f"https://t.me/{name}"
-
-
-def _atom_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Page:
@@ -338,100 +324,32 @@ def _int(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
 
+def _choice(request: Request, name: str, allowed: Collection[str]) -> str | None:
+    """A filter's value if it is one of `allowed`; anything else is no filter."""
+    value = request.query_params.get(name) or None
+    return value if value in allowed else None
+
+
+def _page_number(request: Request) -> int:
+    """`?trang=` (or `?page=`): a page from 1; anything else is the first."""
+    given = request.query_params.get("trang") or request.query_params.get("page") or ""
+    number = _int(given[:9])
+    return number if number else 1
+
+
 # The query parameters a page may depend on (others are ignored, and do not split the cache).
 PARAMETERS = ("lang", "chu-de", "co-quan", "tinh-trang", "trang", "page", "muc")
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A response as built once for a version of the data."""
-
-    body: bytes
-    etag: str
-    kind: str
-    lang: str
-    status: int
-    valid_until: datetime | None  # by the service's clock: when time alone changes the page
-    made: float  # time.monotonic()
+def _midnight_after(page: Page) -> datetime:
+    tomorrow = page.today + timedelta(days=1)
+    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=page.t.zone)
 
 
-class PageCache:
-    """Rendered pages in memory, keyed by the page, its parameters, its language, the day and
-    the board's data version: readers of an unchanged page cost one render, and readers who
-    arrive while it is being rendered wait for that one. An entry also ends when time alone
-    would change the page (a dialogue starts or ends, a deadline passes: `valid_until`), and
-    after MAX_AGE seconds whatever happens (what the board promises proxies anyway)."""
-
-    def __init__(self, size: int = CACHE_ENTRIES, ttl: float = MAX_AGE):
-        self.size, self.ttl = size, ttl
-        self._entries: OrderedDict[tuple[Any, ...], Rendered] = OrderedDict()
-        self._pending: dict[tuple[Any, ...], asyncio.Future[Rendered]] = {}
-        self.renders = 0  # pages built (for the tests and the benchmark)
-
-    def _fresh(self, key: tuple[Any, ...], now: datetime) -> Rendered | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if time.monotonic() - entry.made > self.ttl or (
-            entry.valid_until is not None and now >= entry.valid_until
-        ):
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return entry
-
-    async def get(
-        self, key: tuple[Any, ...], now: datetime, build: Callable[[], Awaitable[Rendered]]
-    ) -> Rendered:
-        entry = self._fresh(key, now)
-        if entry is not None:
-            return entry
-        task = self._pending.get(key)
-        if task is None:
-            # A task of its own: a reader who goes away does not cancel the others' page.
-            task = asyncio.ensure_future(self._build(key, build))
-            task.add_done_callback(lambda done: done.cancelled() or done.exception())
-            self._pending[key] = task
-        return await asyncio.shield(task)
-
-    async def _build(
-        self, key: tuple[Any, ...], build: Callable[[], Awaitable[Rendered]]
-    ) -> Rendered:
-        try:
-            entry = await build()
-        finally:
-            del self._pending[key]
-        self.renders += 1
-        self._entries[key] = entry
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-        return entry
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-class DataVersion:
-    """The board's data version (storage.board.version), read at most every VERSION_EVERY
-    seconds, and again at once after this process committed a change the board shows."""
-
-    def __init__(self, runtime: Runtime, every: float = VERSION_EVERY):
-        self.runtime, self.every = runtime, every
-        self._value: int | None = None
-        self._read_at = 0.0
-        self._local = -1
-
-    async def get(self) -> int:
-        local = board_counts.changes_committed()
-        if (
-            self._value is None
-            or local != self._local
-            or time.monotonic() - self._read_at >= self.every
-        ):
-            async with reading(self.runtime.sessions) as session:
-                value = await store.version(session)
-            self._value, self._read_at, self._local = value, time.monotonic(), local
-        return self._value
+def _soonest(page: Page, *instants: datetime | None) -> datetime:
+    """The first of these instants still to come, or the next midnight."""
+    later = [i for i in instants if i is not None and i > page.now]
+    return min([*later, _midnight_after(page)])
 
 
 def _not_found(page: Page) -> Response:
