@@ -51,7 +51,7 @@ from bot.board_page import (
 )
 from bot.core.i18n import choose
 from storage import board as store
-from storage import board_agencies, board_dialogues, board_feed, board_tallies
+from storage import board_agencies, board_dialogues, board_feed, board_tallies, dialogues
 from storage.board import STATES
 from storage.consultations import public_consultations
 from storage.db import reading
@@ -147,7 +147,7 @@ class _BoardPages:
         async def load(session: Any, page: Page):
             upcoming = await board_dialogues.upcoming(session, now=page.now)
             results = await board_dialogues.recent_results(session, now=page.now, today=page.today)
-            general = await board_dialogues.general_intake(session)
+            general = await dialogues.find_general_intake(session)
             general_tally = (
                 (await board_tallies.tallies(session, dialogue_ids=[general.id], today=page.today))[
                     general.id
@@ -157,7 +157,7 @@ class _BoardPages:
             )
             agencies = await board_agencies.agencies(session)
             consultations = await public_consultations(session)
-            changes = [store.ends_at(d) for d in upcoming]
+            changes = [dialogues.ends_at(d) for d in upcoming]
             return self.html(
                 page,
                 "board/home.html",
