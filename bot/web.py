@@ -218,17 +218,8 @@ def create_app(
 
         def acknowledge() -> None:
             # A button press is answered at once: its processing may wait behind others.
-            if telegram is not None and isinstance(update.get("callback_query"), dict):
-                try:
-                    parsed = telegram.update_from_json(update)
-                except (TypeError, ValueError, KeyError, AttributeError) as exc:
-                    # Stored all the same: the intake says what it makes of it.
-                    log.warning(
-                        "telegram webhook: a press not acknowledged: %s", type(exc).__name__
-                    )
-                    return
-                if parsed is not None:
-                    telegram.acknowledge(parsed)
+            if telegram is not None:
+                telegram.acknowledge(raw)
 
         return await keep(
             "telegram", str(update["update_id"]), raw, sender_of("telegram", sender), acknowledge
