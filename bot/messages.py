@@ -302,6 +302,9 @@ class Channel(Protocol):
     name: str
     rate: float  # messages a second the platform takes from us, all chats together
     spacing: timedelta  # the least time between two messages to one person
+    # Its buttons send back text (Zalo: a label, or an option's number): the dispatcher keeps
+    # the choices a reply shows (`shown`) and reads a text against them.
+    text_choices: bool
 
     def verify(self, raw: bytes, headers: Mapping[str, str]) -> bool:
         """Is this webhook body the platform's? A signature or secret over the raw bytes,
