@@ -73,7 +73,8 @@ class TelegramChannel:
         mailboxes: Mailboxes | None = None,
         webhook_secret: str = "",
     ):
-        """`dispatch` is the dispatcher's coroutine taking an Incoming and returning an Outcome.
+        """`dispatch` is the dispatcher's coroutine taking an Incoming and returning an Outcome:
+        polling's way in (a webhook's updates go through the intake, like every channel's).
 
         `rate` and `spacing` are Telegram's broadcast limits as we keep them: about 30 messages
         a second overall (we keep 25 by default) and one a second to a chat.
