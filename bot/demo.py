@@ -124,7 +124,9 @@ async def play(write: Callable[[str], None] = print, *, locale: str = "vi") -> N
                 else:
                     line = value.replace("{code}", codes.get(user, ""))
                     write(f"\n👤 {name}: {line}")
-                await runtime.dispatcher.dispatch(console.parse(user, line, display_name=name))
+                await runtime.dispatcher.dispatch(
+                    console.parse(console.typed(user, line, display_name=name))
+                )
                 await runtime.outbox.drain(console.name)
         finally:
             await runtime.close()

@@ -5,8 +5,8 @@ update in its sender's mailbox as Telegram hands them over; webhook mode's worke
 puts the events the web app stored.
 
 The webhook only stores an event and answers; the worker claims stored events (a lease, so
-that an event whose process died is taken over by another), turns each into an Incoming on its
-channel and dispatches it; the event row is deleted in the dispatcher's own transaction. The
+that an event whose process died is taken over by another), turns each into an Incoming with
+its channel's `parse` and `complete` (the same for every channel) and dispatches it; the event row is deleted in the dispatcher's own transaction. The
 dispatcher's processed-update key makes this once-only, across replays, retries and processes.
 Only a person's oldest stored event is claimable, so their events are processed in the order
 they came even with several processes behind the webhook.
@@ -18,11 +18,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
+from bot.core.messages import Channel
 from bot.dispatcher import Dispatcher
 from bot.mailboxes import Mailboxes
 from storage import intake as events
@@ -42,7 +42,7 @@ class Intake:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        channels: dict[str, Any],
+        channels: dict[str, Channel],
         dispatcher: Dispatcher,
         *,
         clock: Callable[[], datetime],
@@ -104,7 +104,7 @@ class Intake:
                 return taken
 
     async def _claim(self) -> list[events.Claimed]:
-        channels = [name for name in ("telegram", "zalo") if name in self.channels]
+        channels = list(self.channels)
         if not channels:
             return []
         async with self.sessions() as session, session.begin():
@@ -151,7 +151,10 @@ class Intake:
         async def finish(session: AsyncSession) -> None:
             await events.finish(session, event_id=event.id)
 
-        incoming = await self.channels[event.channel].incoming(event.body)
+        channel = self.channels[event.channel]
+        incoming = channel.parse(event.body)
+        if incoming is not None:
+            incoming = await channel.complete(incoming)
         if incoming is None:
             async with self.sessions() as session, session.begin():
                 await finish(session)

@@ -44,6 +44,7 @@ class Runtime:
             clock=clock,
             on_replies=self.outbox.wake,
             policy=settings.policy,
+            channels=self.channels,
         )
         # Webhook mode: the events the web app stored, processed in this process.
         self.intake = Intake(self.sessions, self.channels, self.dispatcher, clock=clock)

@@ -222,17 +222,8 @@ class _Webhooks:
 
         def acknowledge() -> None:
             # A button press is answered at once: its processing may wait behind others.
-            if self.telegram is not None and isinstance(update.get("callback_query"), dict):
-                try:
-                    parsed = self.telegram.update_from_json(update)
-                except (TypeError, ValueError, KeyError, AttributeError) as exc:
-                    # Stored all the same: the intake says what it makes of it.
-                    log.warning(
-                        "telegram webhook: a press not acknowledged: %s", type(exc).__name__
-                    )
-                    return
-                if parsed is not None:
-                    self.telegram.acknowledge(parsed)
+            if self.telegram is not None:
+                self.telegram.acknowledge(raw)
 
         return await self.keep(
             "telegram",

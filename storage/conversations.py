@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account, Conversation, HouseholdLink
@@ -70,7 +72,8 @@ async def save_state(
     row: Conversation | None = None,
     loaded: bool = False,
 ) -> None:
-    """Store the state; an empty state leaves no row behind (nothing kept that is not needed).
+    """Store the state; an empty state leaves no row behind (nothing kept that is not needed)
+    unless the row holds the choices last shown.
 
     With `loaded`, `row` is the conversation row as loaded in this transaction (None: there was
     none), and an unchanged state writes nothing.
@@ -78,7 +81,9 @@ async def save_state(
     if not loaded:
         row = await session.get(Conversation, (channel, user_id))
     if not state.name and not state.data:
-        if row is not None:
+        if row is not None and row.sealed_choices is not None:
+            row.state, row.data = "", {}
+        elif row is not None:
             await session.delete(row)
         return
     if row is None:
@@ -90,6 +95,32 @@ async def save_state(
         row.state = state.name
     if (row.data or {}) != state.data:
         row.data = dict(state.data)
+
+
+async def load_choices(session: AsyncSession, *, channel: str, user_id: str) -> bytes | None:
+    """The sealed choices last shown to this address, if any."""
+    return await session.scalar(
+        select(Conversation.sealed_choices).where(
+            Conversation.channel == channel, Conversation.user_id == user_id
+        )
+    )
+
+
+async def keep_choices(session: AsyncSession, *, channel: str, user_id: str, sealed: bytes) -> None:
+    """Keep these sealed choices as the last shown to this address (one upsert; the row is
+    made if the person has none yet, before consent too)."""
+    await session.flush()  # a conversation row added or deleted in this session goes first
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Conversation).values(
+        channel=channel, user_id=user_id, state="", data={}, sealed_choices=sealed
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["channel", "user_id"],
+            set_={"sealed_choices": statement.excluded.sealed_choices},
+        )
+    )
 
 
 async def forget_state(session: AsyncSession, *, channel: str, user_id: str) -> None:

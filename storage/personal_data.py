@@ -25,7 +25,6 @@ from storage.models import (
     Conversation,
     HouseholdLink,
     RecipientPace,
-    ShownChoices,
     Staff,
     UnconsentedChat,
 )
@@ -44,10 +43,12 @@ RULES: dict[str, str] = {
     "accounts.user_id": "deleted with the account on /xoa",
     "accounts.display_name": "deleted with the account on /xoa",
     "accounts.phone": "deleted with the account on /xoa",
-    "conversations.user_id": "deleted on /xoa (forget_chat); only written after consent",
+    "conversations.user_id": (
+        "deleted on /xoa and by the unconsented sweep (forget_chat); before consent it holds "
+        "only the choices shown"
+    ),
+    "conversations.sealed_choices": "sealed with SECRET_KEY; deleted with its row",
     "household_links.user_id": "deleted on /xoa (forget_chat)",
-    "shown_choices.user_id": "deleted on /xoa and by the unconsented sweep (forget_chat)",
-    "shown_choices.sealed": "deleted with its row",
     "recipient_paces.user_id": "deleted by forget_chat; pruned minutes after the last send",
     "staff.user_id": "a role's chat: cleared on /xoa (the role is revoked)",
     # Delivery
@@ -105,7 +106,7 @@ async def forget_chat(session: AsyncSession, *, channel: str, user_id: str, now:
     """Erase a chat's address from every table where it is the chat's own (the account itself
     is deleted by the caller, after its questions and supports are released)."""
     await forget_recipient(session, channel=channel, recipient=user_id)
-    for table in (RecipientPace, ShownChoices, Conversation, HouseholdLink, UnconsentedChat):
+    for table in (RecipientPace, Conversation, HouseholdLink, UnconsentedChat):
         await session.execute(
             delete(table).where(table.channel == channel, table.user_id == user_id)
         )

@@ -43,21 +43,15 @@ DECLARATIVE = {
 # one repeated block is found in. Remove an entry when its duplicate is gone; the test
 # `test_no_stale_allowances` says which entries no longer match anything.
 DUPLICATES_ALLOWED: set[frozenset[str]] = {
+    # bot/channels/telegram/channel.py:87, bot/intake.py:56 (a constructor keeping the
+    # parameters it was given, one by one)
+    frozenset({"bot/channels/telegram/channel.py", "bot/intake.py"}),
     # bot/board_consultation.py:30, bot/board_consultation.py:101
     frozenset({"bot/board_consultation.py"}),
-    # bot/channels/telegram.py:393, bot/channels/telegram.py:409
-    frozenset({"bot/channels/telegram.py"}),
-    # bot/channels/telegram.py:89, bot/channels/zalo.py:200 (split_text, once per channel)
-    frozenset({"bot/channels/telegram.py", "bot/channels/zalo.py"}),
-    # bot/clock.py:45, bot/dispatcher.py:60 (the service's parts kept on self, one by one,
-    # until one runtime builds them)
-    frozenset({"bot/clock.py", "bot/dispatcher.py"}),
     # bot/clock.py:46, bot/dispatcher.py:61, bot/intake.py:55 (likewise)
     frozenset({"bot/clock.py", "bot/dispatcher.py", "bot/intake.py"}),
     # bot/consultation_plan.py:305, bot/consultation_plan.py:316
     frozenset({"bot/consultation_plan.py"}),
-    # bot/dispatcher.py:93, bot/dispatcher.py:149
-    frozenset({"bot/dispatcher.py"}),
     # bot/documents/admin.py:72, bot/documents/letters.py:74 (an administrative document's
     # type sizes)
     frozenset({"bot/documents/admin.py", "bot/documents/letters.py"}),
@@ -67,7 +61,6 @@ DUPLICATES_ALLOWED: set[frozenset[str]] = {
 
 # Modules over MODULE_MAX lines outside handlers/, as they are now (to shrink at merge).
 LONG_MODULES_ALLOWED: set[str] = {
-    "bot/channels/zalo.py",  # 930
     "storage/outbox.py",  # 762
 }
 
@@ -75,8 +68,6 @@ LONG_MODULES_ALLOWED: set[str] = {
 # handlers/, and two in handlers/ modules whose service functions other branches are moving
 # out now (handlers/digest.py, handlers/pushback.py).
 LONG_FUNCTIONS_ALLOWED: set[str] = {
-    "bot/channels/telegram.py:parse",  # 75
-    "bot/channels/telegram.py:send",  # 63
     "storage/households.py:upsert_households",  # 64
 }
 

@@ -1,21 +1,24 @@
 """The terminal as a channel, for `doithoai console` and `doithoai demo`: no token, no network.
 
-Buttons are shown numbered; the person answers with the number.
+Buttons are shown numbered; the person answers with the number. A typed line becomes the
+channel's raw update with `typed` (there is no webhook to verify), which `parse` reads.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from bot.core.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult
+from bot.core.messages import Address, Button, Delivery, Incoming, Kind, Reply, SendResult, Shown
 
 NAME = "console"
 
 
 class ConsoleChannel:
     name = NAME
+    text_choices = False  # the numbers shown are kept here, in the terminal's own process
     rate = 1000.0  # a terminal has no limits worth keeping
     spacing = timedelta(0)
 
@@ -53,12 +56,26 @@ class ConsoleChannel:
     def buttons_for(self, user_id: str) -> list[Button]:
         return list(self._buttons.get(user_id, ()))
 
-    def parse(self, user_id: str, line: str, *, display_name: str = "") -> Incoming:
-        """A typed line: a /command, a button's number, or text."""
+    def verify(self, raw: bytes, headers: Mapping[str, str]) -> bool:
+        """Nothing comes to the console over a webhook."""
+        return False
+
+    def typed(self, user_id: str, line: str, *, display_name: str = "") -> bytes:
+        """A line typed in the terminal as the channel's raw update, with its own key."""
         self._count += 1
-        key = f"{self._run}:{self._count}"
-        address = Address(NAME, user_id)
-        line = line.strip()
+        update = {
+            "key": f"{self._run}:{self._count}",
+            "user_id": user_id,
+            "line": line,
+            "display_name": display_name,
+        }
+        return json.dumps(update, ensure_ascii=False).encode()
+
+    def parse(self, raw: bytes) -> Incoming:
+        """A typed line (see `typed`): a /command, a button's number, or text."""
+        update = json.loads(raw)
+        user_id, display_name = update["user_id"], update["display_name"]
+        key, address, line = update["key"], Address(NAME, user_id), update["line"].strip()
         if line.startswith("/phone "):  # the terminal's stand-in for sharing one's number
             return Incoming(
                 address, key, Kind.CONTACT, phone=line[7:].strip(), display_name=display_name
@@ -83,3 +100,13 @@ class ConsoleChannel:
                 display_name=display_name,
             )
         return Incoming(address, key, Kind.TEXT, text=line, display_name=display_name)
+
+    async def complete(self, incoming: Incoming) -> Incoming:
+        return incoming
+
+    def acknowledge(self, raw: bytes) -> None:
+        """A number typed is no press to answer."""
+
+    def shown(self, reply: Reply) -> Shown | None:
+        """The numbers shown are kept by the channel itself (`buttons_for`)."""
+        return None

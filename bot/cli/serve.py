@@ -191,7 +191,9 @@ async def _console(settings: Settings, user: str, name: str) -> None:
                 break
             if not line.strip():
                 continue
-            await runtime.dispatcher.dispatch(channel.parse(user, line, display_name=name))
+            await runtime.dispatcher.dispatch(
+                channel.parse(channel.typed(user, line, display_name=name))
+            )
             await runtime.outbox.drain(channel.name)
     finally:
         await runtime.close()

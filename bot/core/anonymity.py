@@ -6,6 +6,10 @@
 - The reply handle, the address sealed with AES-GCM: only delivery opens it, to bring the
   answer back. A random nonce, and no timestamp inside (unlike Fernet), so the handle says
   nothing about when it was made.
+
+It also seals the choices last shown to a person on a channel whose buttons send back text
+(Zalo): button data names tickets, so what each label and number means is kept sealed, bound
+to the person so that a sealed value cannot be moved to someone else.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import hashlib
 import hmac
 import json
 import os
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -23,6 +28,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from bot.core.messages import Address
 
 _HANDLE_AAD = b"doithoai reply handle v1"
+_CHOICES_AAD = b"doithoai shown choices v1"
 
 
 def _derive(secret: bytes, purpose: bytes) -> bytes:
@@ -35,6 +41,7 @@ class Sealer:
         self._hash_key = _derive(secret, b"doithoai asker hash")
         self._aead = AESGCM(_derive(secret, b"doithoai reply handle"))
         self._key_key = _derive(secret, b"doithoai message key")
+        self._choices = AESGCM(_derive(secret, b"doithoai shown choices"))
 
     def asker_hash(self, salt: bytes, address: Address) -> str:
         message = salt + f"{address.channel}\x00{address.user_id}".encode()
@@ -57,3 +64,19 @@ class Sealer:
         except (InvalidTag, ValueError) as exc:
             raise ValueError("reply handle does not open with this SECRET_KEY") from exc
         return Address(channel, user_id)
+
+    def seal_choices(self, user_id: str, choices: dict[str, Any]) -> bytes:
+        """The choices shown to one person, sealed and bound to their id."""
+        nonce = os.urandom(12)
+        plain = json.dumps(choices, ensure_ascii=False).encode()
+        return nonce + self._choices.encrypt(nonce, plain, _CHOICES_AAD + user_id.encode())
+
+    def open_choices(self, user_id: str, sealed: bytes) -> dict[str, Any] | None:
+        """The choices sealed for this person; None if they do not open (another person's,
+        or sealed under another SECRET_KEY: as if nothing had been shown)."""
+        try:
+            data = self._choices.decrypt(sealed[:12], sealed[12:], _CHOICES_AAD + user_id.encode())
+            choices = json.loads(data)
+        except (InvalidTag, ValueError):
+            return None
+        return choices if isinstance(choices, dict) else None

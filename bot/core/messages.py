@@ -6,9 +6,11 @@ import base64
 import dataclasses
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,9 @@ class Kind(StrEnum):
     EDITED = "edited"
     GROUP = "group"  # anything from a group chat: the bot works only one to one
     OTHER = "other"
+    # The person stopped following the bot (Zalo's unfollow): nothing is answered, their
+    # account is marked unreachable until they write again.
+    UNFOLLOW = "unfollow"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,3 +236,137 @@ class Delivery:
     result: SendResult
     retry_after: float = 0.0
     reason: str = ""
+
+
+_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """The choices last shown to a person on a channel whose buttons send back text (Zalo's
+    `oa.query.show` sends the label) or a number: what each label and number stands for.
+    Kept sealed in the person's conversation row (button data names tickets)."""
+
+    labels: Mapping[str, str]
+    numbers: Mapping[str, str]
+    numbered: bool  # a typed number picks only when the choices were shown numbered
+
+    @classmethod
+    def of(cls, buttons: list[Button], *, numbered: bool) -> Shown:
+        labels = [b.label for b in buttons]
+        return cls(
+            # a label shown twice picks neither: only its number tells them apart
+            labels={b.label: b.data for b in buttons if labels.count(b.label) == 1},
+            numbers={str(n): b.data for n, b in enumerate(buttons, start=1)},
+            numbered=numbered,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "labels": dict(self.labels),
+            "numbers": dict(self.numbers),
+            "numbered": self.numbered,
+        }
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Shown:
+        labels, numbers = body.get("labels"), body.get("numbers")
+        return cls(
+            labels=labels if isinstance(labels, dict) else {},
+            numbers=numbers if isinstance(numbers, dict) else {},
+            numbered=bool(body.get("numbered")),
+        )
+
+    def pick(self, text: str) -> str | None:
+        """The data of the choice this text picks: a label as shown (or in another case), or
+        the number of a numbered option; None when it picks nothing."""
+        wanted = text.strip()
+        if not wanted:
+            return None
+        if wanted in self.labels:
+            return self.labels[wanted]
+        folded = {label.strip().casefold(): data for label, data in self.labels.items()}
+        if wanted.casefold() in folded:
+            return folded[wanted.casefold()]
+        number = _NUMBER.match(wanted)
+        if number and self.numbered:
+            return self.numbers.get(str(int(number.group(1))))
+        return None
+
+
+class Channel(Protocol):
+    """What every channel is to the rest of the service (courier's shape): the web app verifies
+    with it, the intake parses with it, the outbox sends with it, and the dispatcher asks it
+    which choices a reply shows. Nothing else of a platform is known outside its package."""
+
+    name: str
+    rate: float  # messages a second the platform takes from us, all chats together
+    spacing: timedelta  # the least time between two messages to one person
+    # Its buttons send back text (Zalo: a label, or an option's number): the dispatcher keeps
+    # the choices a reply shows (`shown`) and reads a text against them.
+    text_choices: bool
+
+    def verify(self, raw: bytes, headers: Mapping[str, str]) -> bool:
+        """Is this webhook body the platform's? A signature or secret over the raw bytes,
+        compared in constant time."""
+        ...
+
+    def parse(self, raw: bytes) -> Incoming | None:
+        """A stored update as an Incoming, or None for what the bot does not take. Pure: no
+        database, no network."""
+        ...
+
+    async def complete(self, incoming: Incoming) -> Incoming:
+        """What the update itself does not carry, asked of the platform (Zalo: the person's
+        profile name); the update as it is when there is nothing to ask."""
+        ...
+
+    def acknowledge(self, raw: bytes) -> None:
+        """Answer a button press at once, before the update's transaction (in the background:
+        taking updates in never waits on it); nothing for other updates."""
+        ...
+
+    def shown(self, reply: Reply) -> Shown | None:
+        """The choices this reply shows whose answer comes back as text, to be kept with the
+        conversation; None where a press brings back its data itself (Telegram)."""
+        ...
+
+    async def send(self, address: Address, reply: Reply) -> Delivery:
+        """Send one reply; map whatever the platform answers to a neutral Delivery."""
+        ...
+
+
+def split_text(text: str, limit: int, *, size: Callable[[str], int] = len) -> list[str]:
+    """Cut a text into parts of at most `limit` (as `size` measures a part: characters, or
+    Telegram's UTF-16 code units), at a paragraph, a line or a space where one is in the
+    second half of the part."""
+    parts: list[str] = []
+    while size(text) > limit:
+        end = _longest_prefix(text, limit, size)
+        window = text[:end]
+        for separator in ("\n\n", "\n", " "):
+            cut = window.rfind(separator)
+            if cut > end // 2:
+                parts.append(window[:cut].rstrip())
+                text = text[cut + len(separator) :]
+                break
+        else:
+            parts.append(window)
+            text = text[end:]
+    if text.strip() or not parts:
+        parts.append(text)
+    return parts
+
+
+def _longest_prefix(text: str, limit: int, size: Callable[[str], int]) -> int:
+    """How many characters of `text` fit in `limit` (one at least, so that a part is never
+    empty)."""
+    if size is len:
+        return limit
+    total, end = 0, 0
+    for index, char in enumerate(text):
+        total += size(char)
+        if total > limit:
+            break
+        end = index + 1
+    return max(end, 1)

@@ -23,7 +23,6 @@ from storage.models.delivery import (
     ProcessedUpdate,
     RateBudget,
     RecipientPace,
-    ShownChoices,
 )
 from storage.models.dialogues import (
     Agency,
@@ -81,7 +80,6 @@ __all__ = [
     "RateBudget",
     "RecipientPace",
     "Reminder",
-    "ShownChoices",
     "Staff",
     "Support",
     "UTCDateTime",

@@ -62,6 +62,11 @@ class Conversation(Base):
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(32), default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The choices last shown on a channel whose buttons send back text (Zalo's label, or a
+    # number): what each label and number stands for, sealed with SECRET_KEY (button data names
+    # tickets) and bound to the person; replaced by the next choices shown. A row may hold
+    # only these (before consent too: the unconsented sweep deletes it).
+    sealed_choices: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class OutboxMessage(Base):
@@ -164,19 +169,6 @@ class IncomingEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class ShownChoices(Base):
-    """The choices last shown to a person on a channel whose buttons send back text (Zalo's
-    `oa.query.show`) or a number: what each label and number means, sealed with SECRET_KEY
-    (button data names tickets), replaced by the next choices shown."""
-
-    __tablename__ = "shown_choices"
-
-    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    shown_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Heartbeat(Base):

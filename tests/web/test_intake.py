@@ -197,7 +197,7 @@ class Unparsable:
     rate = 10.0
     spacing = timedelta(seconds=1)
 
-    async def parse(self, raw: bytes):
+    def parse(self, raw: bytes):
         raise ValueError(raw.decode())  # the message quotes the event: it must not be logged
 
     async def send(self, address, reply):  # pragma: no cover - nothing is sent

@@ -34,12 +34,35 @@ import pytest
 from sqlalchemy import func, or_, select
 
 from bot.channels.zalo import ZaloChannel
+from bot.core.messages import Incoming, Kind
+from bot.dispatcher import Dispatcher, picked
 from bot.runtime import Runtime
 from bot.web import WebServer, create_app
 from storage import staff as staff_store
+from storage.conversations import load_choices
 from storage.models import IncomingEvent, OutboxMessage
 from tests.conftest import make_settings
 from tests.fakes.zalo_api import FakeZaloAPI, Posted, SentMessage
+
+
+async def taken(
+    channel: ZaloChannel, raw: bytes, dispatcher: Dispatcher | None = None
+) -> Incoming | None:
+    """What the service takes from a stored event, as the intake and the dispatcher do: parsed
+    (pure) and completed; an unfollow is dispatched (nothing is answered); a text is read
+    against the choices last shown."""
+    incoming = channel.parse(raw)
+    if incoming is None:
+        return None
+    incoming = await channel.complete(incoming)
+    if incoming.kind is Kind.UNFOLLOW:
+        assert dispatcher is not None
+        assert (await dispatcher.dispatch(incoming)).replies == []
+        return None
+    async with channel.sessions() as session:
+        sealed = await load_choices(session, channel="zalo", user_id=incoming.address.user_id)
+    return picked(incoming, sealed, channel.sealer)
+
 
 TICKET = re.compile(r"\b([ACDEFGHJKLMNPQRTUVWXY34679]{6})\b")
 NUMBERED = re.compile(r"^\s*(\d{1,3})\.\s+(.+?)\s*$", re.MULTILINE)

@@ -16,9 +16,10 @@ from bot.channels.zalo import ZaloChannel, event_key, verify_signature
 from bot.core.messages import Address, Button, Kind
 from bot.runtime import Runtime
 from storage.accounts import create_account
-from storage.models import Account, ShownChoices
+from storage.models import Account, Conversation
 from tests.conftest import make_settings
 from tests.fakes.zalo_api import FIXTURES_DIR, FakeZaloAPI
+from tests.zalo.conftest import taken
 
 APP_ID = "2553928453557884079"  # the app_id in the fixtures
 OA_SECRET = "fixture-oa-secret-key"
@@ -96,7 +97,7 @@ def test_without_a_configured_secret_nothing_is_accepted():
 
 
 @pytest.fixture
-async def channel(database_url, clock) -> AsyncIterator[ZaloChannel]:
+async def runtime(database_url, clock) -> AsyncIterator[Runtime]:
     settings = make_settings(
         database_url,
         zalo_app_id=APP_ID,
@@ -104,15 +105,20 @@ async def channel(database_url, clock) -> AsyncIterator[ZaloChannel]:
         zalo_oa_secret_key=OA_SECRET,
     )
     runtime = Runtime(settings, clock=clock)
+    yield runtime
+    await runtime.close()
+
+
+@pytest.fixture
+async def channel(runtime, clock) -> AsyncIterator[ZaloChannel]:
     zalo = ZaloChannel(
-        settings=settings,
+        settings=runtime.settings,
         sessions=runtime.sessions,
         sealer=runtime.dispatcher.sealer,
         clock=clock,
     )
     yield zalo
     await zalo.close()
-    await runtime.close()
 
 
 EVENTS = [
@@ -146,7 +152,7 @@ EVENTS = [
     ("name", "kind", "fields"), [e[1:] for e in EVENTS], ids=[e[0] for e in EVENTS]
 )
 async def test_each_event_a_person_sends_becomes_an_incoming(channel, name, kind, fields):
-    incoming = await channel.parse(fixture(name))
+    incoming = await taken(channel, fixture(name))
     assert incoming is not None
     assert incoming.address == Address("zalo", PERSON)
     assert incoming.kind is kind
@@ -160,7 +166,7 @@ async def test_each_event_a_person_sends_becomes_an_incoming(channel, name, kind
 )
 async def test_every_other_attachment_is_media_the_bot_does_not_read(channel, name):
     raw = fixture("user_send_image").replace(b"user_send_image", name.encode())
-    incoming = await channel.parse(raw)
+    incoming = await taken(channel, raw)
     assert incoming.kind is Kind.MEDIA
 
 
@@ -173,15 +179,17 @@ NOTHING = [
 
 @pytest.mark.parametrize("name", [n[1] for n in NOTHING], ids=[n[0] for n in NOTHING])
 async def test_events_that_need_no_answer_give_nothing(channel, name):
-    assert await channel.parse(fixture(name)) is None
+    assert await taken(channel, fixture(name)) is None
 
 
 @pytest.mark.parametrize("raw", [b"[]", b'"text"', b"{}", b'{"event_name": "user_send_text"}'])
 async def test_json_that_is_no_event_gives_nothing(channel, raw):
-    assert await channel.parse(raw) is None
+    assert await taken(channel, raw) is None
 
 
-async def test_an_unfollow_is_not_answered_and_marks_the_account_unreachable(channel, clock):
+async def test_an_unfollow_is_not_answered_and_marks_the_account_unreachable(
+    channel, runtime, clock
+):
     async with channel.sessions() as session, session.begin():
         await create_account(
             session,
@@ -191,7 +199,7 @@ async def test_an_unfollow_is_not_answered_and_marks_the_account_unreachable(cha
             locale="vi",
             consented_on=clock().date(),
         )
-    assert await channel.parse(fixture("unfollow")) is None
+    assert await taken(channel, fixture("unfollow"), runtime.dispatcher) is None
     async with channel.sessions() as session:
         account = await session.scalar(select(Account).where(Account.user_id == PERSON))
     assert account.unreachable_at is not None
@@ -217,7 +225,7 @@ def test_keys_of_events_without_msg_id_name_nobody():
 
 
 async def _shown(channel: ZaloChannel, buttons: list[Button], *, numbered: bool) -> None:
-    await channel._show(PERSON, buttons, numbered=numbered)
+    await channel.remember(PERSON, buttons, numbered)
 
 
 CONSENT = [Button("✅ Đồng ý", "consent:yes"), Button("Không đồng ý", "consent:no")]
@@ -225,41 +233,41 @@ CONSENT = [Button("✅ Đồng ý", "consent:yes"), Button("Không đồng ý", 
 
 async def test_a_pressed_button_comes_back_as_its_data(channel):
     await _shown(channel, CONSENT, numbered=False)
-    incoming = await channel.parse(fixture("button_text"))
+    incoming = await taken(channel, fixture("button_text"))
     assert (incoming.kind, incoming.data) == (Kind.BUTTON, "consent:yes")
 
 
 async def test_a_typed_number_picks_from_numbered_options(channel):
     options = [Button(f"Lựa chọn {n}", f"u:b:{n}") for n in range(1, 8)]
     await _shown(channel, options, numbered=True)
-    incoming = await channel.parse(fixture("typed_number"))
+    incoming = await taken(channel, fixture("typed_number"))
     assert (incoming.kind, incoming.data) == (Kind.BUTTON, "u:b:2")
 
 
 async def test_a_number_is_just_text_when_the_choices_were_buttons(channel):
     await _shown(channel, CONSENT, numbered=False)
-    incoming = await channel.parse(fixture("typed_number"))
+    incoming = await taken(channel, fixture("typed_number"))
     assert (incoming.kind, incoming.text) == (Kind.TEXT, "2")
 
 
 async def test_a_number_out_of_range_is_just_text(channel):
     await _shown(channel, CONSENT, numbered=True)
     raw = fixture("typed_number").replace(b'"text": "2"', b'"text": "7"')
-    incoming = await channel.parse(raw)
+    incoming = await taken(channel, raw)
     assert (incoming.kind, incoming.text) == (Kind.TEXT, "7")
 
 
 async def test_without_choices_shown_a_label_is_just_text(channel):
-    incoming = await channel.parse(fixture("button_text"))
+    incoming = await taken(channel, fixture("button_text"))
     assert (incoming.kind, incoming.text) == (Kind.TEXT, "✅ Đồng ý")
 
 
 async def test_the_choices_are_stored_sealed_and_bound_to_the_person(channel):
     await _shown(channel, [Button("Xem câu hỏi ABC123", "u:q:ABC123")], numbered=False)
     async with channel.sessions() as session:
-        row = await session.scalar(select(ShownChoices))
-    assert b"ABC123" not in row.sealed and b"u:q" not in row.sealed
-    assert channel._seal.open("someone-else", row.sealed) is None
+        row = await session.scalar(select(Conversation))
+    assert b"ABC123" not in row.sealed_choices and b"u:q" not in row.sealed_choices
+    assert channel.sealer.open_choices("someone-else", row.sealed_choices) is None
     other = ZaloChannel(
         settings=make_settings(
             "sqlite+aiosqlite:///:memory:",
@@ -270,7 +278,9 @@ async def test_the_choices_are_stored_sealed_and_bound_to_the_person(channel):
         ),
         sessions=channel.sessions,
     )
-    assert other._seal.open(PERSON, row.sealed) is None, "another SECRET_KEY opens nothing"
+    assert other.sealer.open_choices(PERSON, row.sealed_choices) is None, (
+        "another SECRET_KEY opens nothing"
+    )
     await other.close()
 
 
@@ -289,7 +299,7 @@ async def test_the_fakes_events_parse_like_the_fixtures(channel):
         raw = json.dumps(event, ensure_ascii=False).encode()
         headers = {"X-ZEvent-Signature": fake.sign(raw, event["timestamp"])}
         assert channel.verify(raw, headers)
-        incoming = await channel.parse(raw)
+        incoming = await taken(channel, raw)
         assert incoming.kind is kind and incoming.address.user_id == PERSON
 
 
@@ -335,5 +345,5 @@ async def test_the_fake_posts_signed_events_and_replays_them_byte_for_byte(chann
     assert raw == raw_again and headers["X-ZEvent-Signature"] == headers_again["X-ZEvent-Signature"]
     assert channel.verify(raw, headers)
     assert not channel.verify(raw, bare)
-    incoming, replayed = await channel.parse(raw), await channel.parse(raw_again)
+    incoming, replayed = await taken(channel, raw), await taken(channel, raw_again)
     assert incoming.key == replayed.key and incoming.text == "Cho tôi hỏi về bảo hiểm y tế"

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 
 from storage.models import (
     Account,
+    Conversation,
     IncomingEvent,
     OutboxMessage,
     ProcessedUpdate,
     Question,
-    ShownChoices,
 )
 from tests.zalo.conftest import options
 
@@ -53,13 +53,17 @@ async def test_a_citizen_follows_the_oa_and_asks_anonymously_through_to_my_quest
     async with zalo.runtime.sessions() as session:
         [stored] = list(await session.scalars(select(Question)))
         [account] = list(await session.scalars(select(Account)))
-        shown = list(await session.scalars(select(ShownChoices)))
+        shown = list(
+            await session.scalars(
+                select(Conversation).where(Conversation.sealed_choices.is_not(None))
+            )
+        )
     assert f"Mã câu hỏi: {stored.ticket}" in receipt.text
     assert stored.text == question and stored.anonymous and stored.account_id is None
     assert stored.topic == "rasoat"
     assert (account.channel, account.user_id) == ("zalo", LAN)
     # The choices shown (which name the ticket) are kept sealed, never in clear.
-    assert all(stored.ticket.encode() not in row.sealed for row in shown)
+    assert all(stored.ticket.encode() not in row.sealed_choices for row in shown)
 
     [mine] = await lan.say("/cauhoi")
     assert f"#{stored.ticket}" in mine.text and "🕶 ẩn danh" in mine.text

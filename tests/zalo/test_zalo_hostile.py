@@ -37,7 +37,7 @@ async def test_an_option_whose_data_does_not_parse_is_answered_as_a_stale_button
         "m:" + "a" * 70,
     ):
         # As if shown by an earlier version, or forged: the label comes back, the data is ours.
-        await zalo.channel._show(LAN, [Button("Nút cũ", data)], numbered=False)
+        await zalo.channel.remember(LAN, [Button("Nút cũ", data)], False)
         [answer] = await lan.say("Nút cũ")
         assert STALE in answer.text and options(answer), data
     refused = [r for r in caplog.records if r.getMessage().startswith("button data refused")]

@@ -18,6 +18,7 @@ from bot.core.messages import Address, Button, Kind, Reply, SendResult
 from bot.runtime import Runtime
 from tests.conftest import make_settings
 from tests.fakes.zalo_api import FakeZaloAPI
+from tests.zalo.conftest import taken
 
 LAN = "6142494823180123456"
 VI = Translator("vi")
@@ -37,7 +38,7 @@ class Zalo:
         import json
 
         raw = json.dumps(self.fake.text_event(user, text), ensure_ascii=False).encode()
-        return await self.channel.parse(raw)
+        return await taken(self.channel, raw)
 
 
 @pytest.fixture
@@ -229,7 +230,7 @@ async def test_someone_who_never_followed_is_unreachable(zalo):
 
 
 async def test_a_rate_limit_mid_message_is_waited_out_rather_than_resent(zalo, monkeypatch):
-    monkeypatch.setattr("bot.channels.zalo.RATE_BACKOFF", 0.2)
+    monkeypatch.setattr("bot.channels.zalo.sending.RATE_BACKOFF", 0.2)
     zalo.fake.set_rate_limit(1)
     text = ("Đoạn. " * 300).strip() + "\n\n" + ("Đoạn. " * 300).strip()
     delivery = await zalo.send(Reply(text=text))

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from bot.channels.zalo import ZaloChannel
 from bot.core.messages import Kind
 from storage.models import Base, Question, VoiceNote
-from tests.zalo.test_zalo_events import channel, fixture  # noqa: F401 (a fixture)
+from tests.zalo.conftest import taken
+from tests.zalo.test_zalo_events import channel, fixture, runtime  # noqa: F401 (fixtures)
 
 ASKER, FACILITATOR = "7100000000000000001", "7100000000000000002"
 TRANSCRIPT = "Con đường vào ấp bị ngập, xin hỏi khi nào phường sửa lại?"
@@ -29,7 +30,7 @@ async def _rows_text(zalo) -> list[tuple[str, str]]:
 async def test_an_audio_event_is_read_as_a_voice_note_at_zalos_address(
     channel: ZaloChannel,  # noqa: F811 (the fixture imported above)
 ):
-    incoming = await channel.parse(fixture("user_send_audio"))
+    incoming = await taken(channel, fixture("user_send_audio"))
     assert incoming.kind is Kind.VOICE
     assert incoming.voice == "https://voice-stal-1.zdn.vn/5f2c8e1a9b7d3c4e.aac"
 
