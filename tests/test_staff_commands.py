@@ -25,7 +25,7 @@ def run(monkeypatch, database_url):
     """Run a command of `app` on the test database at a time the test sets (run.now)."""
 
     def invoke(app, *args: str):
-        monkeypatch.setattr("bot.dispatcher.utcnow", lambda: invoke.now)
+        monkeypatch.setattr("bot.core.clock.utcnow", lambda: invoke.now)
         env = {
             "DOITHOAI_DATABASE_URL": database_url,
             "DOITHOAI_TELEGRAM_BOT_USERNAME": "@doithoai_phuong7_bot",

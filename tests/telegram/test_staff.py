@@ -22,7 +22,7 @@ BOT = "doithoai_test_bot"  # the fake's username
 @pytest.fixture
 def cli(monkeypatch, clock, database_url):
     """`doithoai staff ARGS` on the service's database and clock, run beside the bot."""
-    monkeypatch.setattr("bot.dispatcher.utcnow", clock)
+    monkeypatch.setattr("bot.core.clock.utcnow", clock)
 
     async def run(*args: str):
         env = {"DOITHOAI_DATABASE_URL": database_url, "DOITHOAI_TELEGRAM_BOT_USERNAME": BOT}
