@@ -121,13 +121,32 @@ def _fits_the_phone(driver) -> None:
     assert width <= PHONE["width"], f"the page is {width}px wide on a {PHONE['width']}px phone"
 
 
+def _gone(element):
+    """Until `element` has left the document: what `staleness_of` waits for, except that
+    ChromeDriver sometimes says so as "Node with given id does not belong to the document"
+    (a WebDriverException) rather than as a stale element."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def left(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return left
+
+
 def _follow(driver, by: str, value: str) -> None:
     """Click a link or a button and wait for the next page. A click may return before the
     browser has left the page it was on, and Chromium's driver now and then loses a node it
     has just found while a page settles: then it is found again and clicked once more."""
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     for attempt in range(3):
@@ -138,7 +157,7 @@ def _follow(driver, by: str, value: str) -> None:
         except (StaleElementReferenceException, WebDriverException):
             if attempt == 2:
                 raise
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(leaving))
+    WebDriverWait(driver, 15).until(_gone(leaving))
     WebDriverWait(driver, 15).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
