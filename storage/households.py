@@ -13,6 +13,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -143,24 +144,20 @@ def _new_link_code(taken: set[str]) -> str:
             return code
 
 
-async def upsert_households(
-    session: AsyncSession,
-    *,
-    rows: Sequence[HouseholdRow],
-    progress: Callable[[int], None] | None = None,
-) -> UpsertResult:
-    """Add the new households and update the known ones (by code), in bulk.
-
-    New households get a fresh random link code; known ones keep theirs. One query reads what
-    is there, then inserts and updates go in chunks. `progress` is told how many rows are done.
-    Raises ValueError if a code appears twice in `rows`.
-    """
+def _wanted(rows: Sequence[HouseholdRow]) -> dict[str, dict[str, object]]:
+    """The rows' columns by household code; ValueError if a code appears twice."""
     wanted: dict[str, dict[str, object]] = {}
     for row in rows:
         if row.code in wanted:
             raise ValueError(f"household code {row.code!r} given twice")
         wanted[row.code] = {f: getattr(row, f) for f in _COLUMNS}
+    return wanted
 
+
+async def _existing(
+    session: AsyncSession,
+) -> tuple[dict[str, tuple[int, dict[str, object]]], set[str]]:
+    """The stored households (code -> id and columns), and every link code taken: one query."""
     table = Household.__table__
     existing: dict[str, tuple[int, dict[str, object]]] = {}
     link_codes: set[str] = set()
@@ -171,7 +168,16 @@ async def upsert_households(
         link_codes.add(found["link_code"])
         values = {f: found[f] for f in _COLUMNS}
         existing[found["code"]] = (found["id"], values)
+    return existing, link_codes
 
+
+def _changes(
+    wanted: dict[str, dict[str, object]],
+    existing: dict[str, tuple[int, dict[str, object]]],
+    link_codes: set[str],
+) -> tuple[list[dict[str, object]], list[dict[str, object]], int]:
+    """(rows to insert, each with a fresh link code; rows to update, by id; how many are
+    unchanged)."""
     inserts: list[dict[str, object]] = []
     updates: list[dict[str, object]] = []
     unchanged = 0
@@ -185,25 +191,52 @@ async def upsert_households(
         else:
             values.pop("code")
             updates.append({**values, "_id": household_id})
+    return inserts, updates, unchanged
 
-    done = unchanged
-    if progress:
-        progress(done)
-    for start in range(0, len(inserts), _CHUNK):
-        chunk = inserts[start : start + _CHUNK]
-        await session.execute(insert(table), chunk)
+
+async def _write_in_chunks(
+    session: AsyncSession,
+    statement: Any,
+    rows: list[dict[str, object]],
+    done: int,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Execute `statement` for `rows`, _CHUNK at a time, telling `progress` after each chunk;
+    how many rows are done after them."""
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        await session.execute(statement, chunk)
         done += len(chunk)
         if progress:
             progress(done)
+    return done
+
+
+async def upsert_households(
+    session: AsyncSession,
+    *,
+    rows: Sequence[HouseholdRow],
+    progress: Callable[[int], None] | None = None,
+) -> UpsertResult:
+    """Add the new households and update the known ones (by code), in bulk.
+
+    New households get a fresh random link code; known ones keep theirs. One query reads what
+    is there, then inserts and updates go in chunks. `progress` is told how many rows are done.
+    Raises ValueError if a code appears twice in `rows`.
+    """
+    wanted = _wanted(rows)
+    existing, link_codes = await _existing(session)
+    inserts, updates, unchanged = _changes(wanted, existing, link_codes)
+
+    table = Household.__table__
+    done = unchanged
+    if progress:
+        progress(done)
+    done = await _write_in_chunks(session, insert(table), inserts, done, progress)
     if updates:
         # The SET clause comes from the parameters' keys (every column but the code).
         statement = update(table).where(table.c.id == bindparam("_id"))
-        for start in range(0, len(updates), _CHUNK):
-            chunk = updates[start : start + _CHUNK]
-            await session.execute(statement, chunk)
-            done += len(chunk)
-            if progress:
-                progress(done)
+        await _write_in_chunks(session, statement, updates, done, progress)
     if inserts or updates:
         await refresh_statistics(session, "households")
     return UpsertResult(created=len(inserts), updated=len(updates), unchanged=unchanged)
