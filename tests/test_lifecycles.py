@@ -207,7 +207,7 @@ def test_the_models_create_rows_in_an_initial_state():
 
 
 def test_the_outbox_status_of_storage_is_the_lifecycle_s():
-    """storage/outbox.py keeps its own `Status` until its rework lands: the same states."""
+    """storage/outbox.py defines `Status = OutboxStatus`: the same states."""
     from storage.outbox import Status
 
     assert [(s.name, s.value) for s in Status] == [(s.name, s.value) for s in OutboxStatus]
