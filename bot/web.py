@@ -1,7 +1,7 @@
 """Webhook mode: the ASGI app the platforms post to, and the uvicorn server that serves it.
 
-A webhook checks that the request is the platform's (Telegram's secret token, Zalo's
-signature on the raw bytes), stores the raw event as an IncomingEvent and answers at once:
+A webhook asks its channel's `verify` whether the request is the platform's (Telegram's
+secret token, Zalo's signature on the raw bytes), stores the raw event as an IncomingEvent and answers at once:
 Zalo gives up after 2 seconds, and an event stored before answering survives the process
 dying. The intake worker (bot/intake.py) processes it afterwards, in this process or another.
 Nothing here logs a body, a text or a user id.
