@@ -22,7 +22,10 @@ from storage import consultations as store
 from storage.db import reading
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from bot.runtime import Runtime
+    from storage.models import Consultation
 
 
 def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
@@ -40,15 +43,9 @@ def consultation_routes(runtime: Runtime) -> list[BaseRoute]:
 
 async def _consultation_page(runtime: Runtime, request: Request) -> Response:
     """The consultation's page: its plan, how to answer, its results and its decisions."""
-    ident = board_page._int(request.path_params["consultation_id"])
     async with reading(runtime.sessions) as session:
-        page = board_page.Page(request, runtime, {})
-        found = (
-            await store.get_consultation(session, consultation_id=ident)
-            if ident is not None
-            else None
-        )
-        if found is None or found.status == "draft":
+        page, found = await _published(runtime, session, request)
+        if found is None:
             return board_page._not_found(page)
         responses = await store.submitted_responses(session, consultation_id=found.id)
         themes = await store.themes(session, consultation_id=found.id)
@@ -80,15 +77,9 @@ async def _consultation_page(runtime: Runtime, request: Request) -> Response:
 
 async def _consultation_feed(runtime: Runtime, request: Request) -> Response:
     """The consultation's Atom feed of decisions."""
-    ident = board_page._int(request.path_params["consultation_id"])
     async with reading(runtime.sessions) as session:
-        page = board_page.Page(request, runtime, {})
-        found = (
-            await store.get_consultation(session, consultation_id=ident)
-            if ident is not None
-            else None
-        )
-        if found is None or found.status == "draft":
+        page, found = await _published(runtime, session, request)
+        if found is None:
             return board_page._not_found(page)
         themes = [
             th
@@ -99,6 +90,19 @@ async def _consultation_feed(runtime: Runtime, request: Request) -> Response:
     return board_page._respond(
         request, _atom(page, found, themes, counts), kind="atom", lang=page.lang
     )
+
+
+async def _published(
+    runtime: Runtime, session: AsyncSession, request: Request
+) -> tuple[board_page.Page, Consultation | None]:
+    """The request's page, and the consultation its path names if the board shows it (a draft
+    is not public)."""
+    page = board_page.Page(request, runtime, {})
+    ident = board_page._int(request.path_params["consultation_id"])
+    if ident is None:
+        return page, None
+    found = await store.get_consultation(session, consultation_id=ident)
+    return page, (None if found is None or found.status == "draft" else found)
 
 
 def _groups(results: Any, t: Any) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ by "|"), required, if (as "question=value|value").
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -152,28 +153,18 @@ def _audience(c: _Checker, value: _Value | None, where: str) -> dict[str, Any]:
     for unknown in sorted(set(fields) - {"wards", "categories", "priority", "open"}):
         c.error(fields[unknown].where, _("unknown field {name}").format(name=unknown[:40]))
     wards = [_text(c, w.where, w, limit=100, required=True) for w in _list(c, fields.get("wards"))]
-    categories = []
-    for item in _list(c, fields.get("categories")):
-        if item.value not in CATEGORIES:
-            c.error(
-                item.where,
-                _("unknown household category {value} (one of: {allowed})").format(
-                    value=str(item.value)[:40], allowed=", ".join(CATEGORIES)
-                ),
-            )
-        else:
-            categories.append(item.value)
-    priority = []
-    for item in _list(c, fields.get("priority")):
-        if item.value not in PRIORITY_GROUPS:
-            c.error(
-                item.where,
-                _("unknown priority group {value} (one of: {allowed})").format(
-                    value=str(item.value)[:40], allowed=", ".join(PRIORITY_GROUPS)
-                ),
-            )
-        else:
-            priority.append(item.value)
+    categories = _among(
+        c,
+        fields.get("categories"),
+        CATEGORIES,
+        _("unknown household category {value} (one of: {allowed})"),
+    )
+    priority = _among(
+        c,
+        fields.get("priority"),
+        PRIORITY_GROUPS,
+        _("unknown priority group {value} (one of: {allowed})"),
+    )
     is_open = _flag(c, fields.get("open"), False)
     if not wards and not is_open:
         c.error(value.where, _("audience: give the wards, or open: true"))
@@ -183,6 +174,21 @@ def _audience(c: _Checker, value: _Value | None, where: str) -> dict[str, Any]:
         "priority": list(dict.fromkeys(priority)),
         "open": is_open,
     }
+
+
+def _among(c: _Checker, value: _Value | None, allowed: Sequence[str], unknown: str) -> list[Any]:
+    """The items of a list that are among `allowed`; each other one is an error, `unknown`
+    (a translated text with {value} and {allowed})."""
+    kept = []
+    for item in _list(c, value):
+        if item.value not in allowed:
+            c.error(
+                item.where,
+                unknown.format(value=str(item.value)[:40], allowed=", ".join(allowed)),
+            )
+        else:
+            kept.append(item.value)
+    return kept
 
 
 def _targets(c: _Checker, value: _Value | None) -> dict[str, int]:

@@ -60,6 +60,7 @@ class Runtime:
         if settings.telegram_token is not None:
             from bot.channels.telegram import TelegramChannel
 
+            secret = settings.webhook_secret  # what the web app's `verify` asks of a post
             self.telegram = TelegramChannel(
                 token=settings.telegram_token.get_secret_value(),
                 api_url=settings.telegram_api_url,
@@ -68,6 +69,7 @@ class Runtime:
                 rate=settings.telegram_rate,
                 spacing=timedelta(seconds=settings.telegram_chat_interval),
                 webhook=webhook,
+                webhook_secret=secret.get_secret_value() if secret else "",
             )
             self.add_channel(self.telegram)
         if settings.zalo_enabled:

@@ -69,6 +69,9 @@ DATE_PT = 13  # the place and date: 13-14, italic
 TITLE_PT = 14  # the document type and its subject: 13-14, bold
 BODY_PT = 13  # the body: 13-14
 SIGNATURE_PT = 13  # authority, title and name of the signer: 13-14, bold
+ADDRESSEE_PT = 14  # "Kính gửi": 14
+RECIPIENTS_LABEL_PT = 12  # "Nơi nhận:": 12, bold italic
+RECIPIENTS_PT = 11  # its lines: 11
 
 # The rule under the motto is exactly as long as the motto (the decree): "Độc lập - Tự do -
 # Hạnh phúc" in 13 pt Times New Roman bold measures 5.6 cm.

@@ -35,10 +35,13 @@ from docx.shared import Cm, Emu, Length
 from bot.core.i18n import N_, Translator
 from bot.documents import admin
 from bot.documents.admin import (
+    ADDRESSEE_PT,
     BODY_INDENT,
     BODY_PT,
     MOTTO,
     NATIONAL_NAME,
+    RECIPIENTS_LABEL_PT,
+    RECIPIENTS_PT,
     SHORT_RULE,
     SIGNATURE_PT,
     SIGNATURE_SPACE,
@@ -72,10 +75,8 @@ QUESTIONS_COLUMN, QR_COLUMN = Cm(12), Cm(4.5)
 DASH_HANG = Cm(0.5)  # the dash of a list item hangs in front of its text
 TOPICS_IN_ONE_COLUMN = 5
 
-# Font sizes (points) the decree gives for the parts only letters have (the others: admin).
-ADDRESSEE_PT = 14  # "Kính gửi": 14
-RECIPIENTS_LABEL_PT = 12  # "Nơi nhận:": 12, bold italic
-RECIPIENTS_PT = 11  # its lines: 11
+# Font sizes (points) of the QR code's caption and link, which the decree does not size (the
+# sizes it gives, a letter's "Kính gửi" and "Nơi nhận" among them: admin).
 CAPTION_PT = 11
 LINK_PT = 10
 

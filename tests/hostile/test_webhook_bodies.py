@@ -71,6 +71,7 @@ async def _hooks(database_url: str, clock, **overrides) -> AsyncIterator[Hooks]:
         api_url="http://127.0.0.1:9",
         dispatch=runtime.dispatcher.dispatch,
         webhook=True,
+        webhook_secret=SECRET,
     )
     zalo = ZaloChannel(settings=settings, sessions=runtime.sessions, clock=runtime.clock)
     app = create_app(runtime, telegram=telegram, zalo=zalo, body_timeout=0.5)

@@ -39,6 +39,7 @@ class Process:
             dispatch=self.runtime.dispatcher.dispatch,
             spacing=timedelta(milliseconds=20),
             webhook=True,
+            webhook_secret=SECRET,
         )
         self.runtime.add_channel(self.channel)
         self.tasks: list[asyncio.Task] = []
