@@ -18,7 +18,8 @@ from bot.consultation_plan import read_plan
 from bot.consultation_results import compute, worst_margin
 from bot.core.i18n import Translator
 from bot.core.messages import Address, Incoming, Kind
-from handlers.consultation_news import announce, push_decisions
+from bot.services.consultations import ConsultationNews
+from bot.services.notifier import Notifier
 from storage import consultations as store
 from storage.households import HouseholdRow, upsert_households
 from storage.models import Base, Household, OutboxMessage
@@ -165,13 +166,11 @@ async def test_two_hundred_people_answer_and_the_figures_match_the_ones_computed
     # The announcement: to every linked household of the audience, once, however often run.
     async with runtime.sessions() as session, session.begin():
         consultation = await store.get_consultation(session, consultation_id=cid)
-        added, reached = await announce(
-            session, consultation=consultation, now=clock(), zone=t.zone, default_locale="vi"
+        added, reached = await _news(runtime, t).announce(
+            session, consultation=consultation, now=clock()
         )
         assert (added, reached) == (36, 36)  # the linked households of Phường 7 and 8
-        again = await announce(
-            session, consultation=consultation, now=clock(), zone=t.zone, default_locale="vi"
-        )
+        again = await _news(runtime, t).announce(session, consultation=consultation, now=clock())
         assert again == (0, 36)
 
     for person, _group, answers in people:
@@ -279,13 +278,8 @@ async def test_two_hundred_people_answer_and_the_figures_match_the_ones_computed
     for _ in range(2):
         async with runtime.sessions() as session, session.begin():
             consultation = await store.get_consultation(session, consultation_id=cid)
-            added = await push_decisions(
-                session,
-                consultation=consultation,
-                sealer=runtime.dispatcher.sealer,
-                now=clock(),
-                zone=t.zone,
-                default_locale="vi",
+            added = await _news(runtime, t).push_decisions(
+                session, consultation=consultation, now=clock()
             )
         assert added == (40 if _ == 0 else 0)  # the 160 recorded have no account
     async with runtime.sessions() as session:
@@ -355,3 +349,10 @@ async def test_the_facilitators_digest_counts_responses_per_open_consultation_ag
     assert "Lấy ý kiến dự thảo quy định hỗ trợ sửa chữa nhà ở: 7 / 200" in digest.text
     assert "chưa đạt chỉ tiêu: Hộ nghèo, Hộ cận nghèo" in digest.text
     assert "Tham vấn đang mở" not in elsewhere.text
+
+
+def _news(runtime, t) -> ConsultationNews:
+    """The consultation's news as the CLI sends it, with the bot's key, in Vietnamese."""
+    return ConsultationNews(
+        Notifier(sealer=runtime.dispatcher.sealer, zone=t.zone, default_locale="vi")
+    )

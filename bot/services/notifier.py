@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.core.anonymity import Sealer
+from bot.core.clock import utcnow
 from bot.core.i18n import Translator, choose
 
 if TYPE_CHECKING:
     from bot.core.config import Settings
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

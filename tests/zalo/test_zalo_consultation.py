@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from handlers.consultation_news import announce
+from bot.services.consultations import ConsultationNews
+from bot.services.notifier import Notifier
 from storage import consultations as store
 from storage.households import HouseholdRow, upsert_households
 from storage.links import link
@@ -77,9 +78,9 @@ async def test_a_household_on_zalo_is_told_and_answers_a_consultation(zalo, cloc
             now=now,
         )
         await store.set_status(session, consultation=c, status="open", now=now)
-        added, _ = await announce(
-            session, consultation=c, now=now, zone=runtime.settings.zone, default_locale="vi"
-        )
+        added, _ = await ConsultationNews(
+            Notifier(sealer=None, zone=runtime.settings.zone, default_locale="vi")
+        ).announce(session, consultation=c, now=now)
         assert added == 1
     runtime.outbox.wake()
     [told] = await hai.expect(1)

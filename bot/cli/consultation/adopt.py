@@ -161,19 +161,13 @@ def publish(consultation_id: int = typer.Argument(..., metavar="ID")) -> None:
         _fail(t._("Configuration error: {detail}").format(detail=exc), code=2)
 
     async def work(session: AsyncSession) -> None:
-        from bot.core.anonymity import Sealer
-        from handlers.consultation_news import push_decisions
+        from bot.services.consultations import ConsultationNews
+        from bot.services.notifier import Notifier
 
         c = await _consultation(session, consultation_id, t)
         assert settings.secret_key is not None
-        added = await push_decisions(
-            session,
-            consultation=c,
-            sealer=Sealer(settings.secret_key.get_secret_value()),
-            now=_now(),
-            zone=settings.zone,
-            default_locale=settings.default_locale,
-        )
+        news = ConsultationNews(Notifier.from_settings(settings))
+        added = await news.push_decisions(session, consultation=c, now=_now())
         console.print(
             t._("The decisions were queued for {count} people who answered.").format(count=added)
         )

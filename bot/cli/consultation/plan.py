@@ -150,7 +150,8 @@ def open_(consultation_id: int = typer.Argument(..., metavar="ID")) -> None:
     settings, t = _context()
 
     async def work(session: AsyncSession) -> None:
-        from handlers.consultation_news import announce
+        from bot.services.consultations import ConsultationNews
+        from bot.services.notifier import Notifier
 
         c = await _consultation(session, consultation_id, t)
         if c.status == "closed":
@@ -167,13 +168,8 @@ def open_(consultation_id: int = typer.Argument(..., metavar="ID")) -> None:
                 ).format(id=c.id, opens=t.datetime(c.opens_at))
             )
             return
-        added, households = await announce(
-            session,
-            consultation=c,
-            now=now,
-            zone=settings.zone,
-            default_locale=settings.default_locale,
-        )
+        news = ConsultationNews(Notifier.from_settings(settings))
+        added, households = await news.announce(session, consultation=c, now=now)
         console.print(
             t._(
                 "Consultation {id} is open. Announcement queued for {added} households "
