@@ -19,7 +19,7 @@ RUN pip install -c constraints.txt . \
     # matplotlib's font cache, built now rather than at the first chart of a running service
     && python -c "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot" \
     # the catalogs compiled now (the image's package folder is read-only to its user)
-    && python -c "from bot.i18n import SUPPORTED, translations; [translations(l) for l in SUPPORTED]" \
+    && python -c "from bot.core.i18n import SUPPORTED, translations; [translations(l) for l in SUPPORTED]" \
     && useradd --system --uid 10001 --home-dir /data --create-home doithoai \
     && chmod -R a+rX /opt/doithoai
 
