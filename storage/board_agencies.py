@@ -24,7 +24,7 @@ from storage.board import (
 )
 from storage.board_tallies import _counts, _tally
 from storage.models import Agency, BoardCount, Commitment, Dialogue, Question
-from storage.staff import find_agency as find_agency
+from storage.staff import find_agency
 
 
 async def agency_names(session: AsyncSession) -> dict[str, str]:

@@ -38,8 +38,6 @@ from storage.models import (
     Question,
     Staff,
 )
-from storage.undelivered import undelivered as undelivered  # re-exported for bot/cli_dialogues.py
-from storage.undelivered import unknown_messages as unknown_messages  # and bot/cli_outbox.py
 from storage.undelivered import window_stopped
 from storage.upsert import upsert
 

@@ -42,10 +42,6 @@ from bot.core.lifecycles import (
     transition,
 )
 from storage.db import refresh_statistics
-
-# Re-exported for handlers/invitations.py (inv.InvitationPieces, inv.enqueue_invitations).
-from storage.invitation_messages import InvitationPieces as InvitationPieces
-from storage.invitation_messages import enqueue_invitations as enqueue_invitations
 from storage.models import Account, Dialogue, Household, HouseholdLink, Invitation, OutboxMessage
 from storage.outbox import UNDELIVERED, key_range
 

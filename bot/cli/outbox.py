@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # Imported when first used: `doithoai --help` starts without them.
 Table = Lazy("rich.table", "Table")
-digest_store = Lazy("storage.digest")
+undelivered_store = Lazy("storage.undelivered")
 outbox_store = Lazy("storage.outbox")
 
 outbox_app = typer.Typer(no_args_is_help=True, help="Messages whose delivery is unknown.")
@@ -50,7 +50,7 @@ def unknown(
     async def work(session: AsyncSession) -> None:
         if dialogue is not None:
             await _dialogue(session, dialogue, t)
-        found = await digest_store.unknown_messages(session, dialogue_id=dialogue)
+        found = await undelivered_store.unknown_messages(session, dialogue_id=dialogue)
         if not found:
             console.print(t._("No message of unknown fate."))
             return
@@ -103,7 +103,7 @@ def resend(
         chosen = list(ids or [])
         if dialogue is not None:
             await _dialogue(session, dialogue, t)
-            found = await digest_store.unknown_messages(session, dialogue_id=dialogue)
+            found = await undelivered_store.unknown_messages(session, dialogue_id=dialogue)
             chosen += [item.id for item in found]
         queued = await outbox_store.resend(session, ids=chosen, now=utcnow())
         skipped = sorted(set(chosen) - set(queued))

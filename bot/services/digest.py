@@ -25,6 +25,7 @@ from bot.core.i18n import Translator
 from bot.core.messages import Button, Reply
 from bot.documents import chart
 from bot.services.notifier import Notifier
+from handlers.consultation_news import digest_lines
 from storage import digest as store
 from storage import voice as voice_store
 from storage.models import Staff
@@ -58,8 +59,6 @@ async def build_digest(
     buttons: list[tuple[Button, ...]] = []
     if numbers.new or numbers.reopened:
         buttons.append((Button(t._("🗂 Moderate questions"), btn.MODERATE.build()),))
-    from handlers.consultation_news import digest_lines
-
     consultations = await digest_lines(session, t=t, ward=ward, now=now)
     return Reply(
         text=digest_text(t, numbers, names) + consultations,

@@ -20,6 +20,7 @@ from bot.core.messages import Button, Reply
 from bot.services.notifier import Notifier
 from storage import invitations as inv
 from storage import reminders
+from storage.invitation_messages import InvitationPieces, enqueue_invitations
 from storage.models import Dialogue, Household
 from storage.outbox import (
     PRIORITY_BROADCAST,
@@ -100,7 +101,7 @@ class InvitationTemplate:
             ask=t._("✍️ Send a question"),
         )
 
-    def pieces(self) -> inv.InvitationPieces:
+    def pieces(self) -> InvitationPieces:
         """The words cut around the name, for the database to fill in (enqueue_invitations)."""
         intro_before, intro_after = self.intro.split("{salutation}", 1)
         before, after = {}, {}
@@ -108,7 +109,7 @@ class InvitationTemplate:
             name_before, name_after = salutation.split("{name}", 1)
             before[gender] = intro_before + name_before
             after[gender] = name_after + intro_after + "\n\n" + self.body
-        return inv.InvitationPieces(
+        return InvitationPieces(
             title=self.title,
             before_name=before,
             after_name=after,
@@ -163,7 +164,7 @@ class Invitations:
         twice, and those already invited are not selected any more.
         """
         pieces = {locale: self.template(locale, dialogue).pieces() for locale in SUPPORTED}
-        queued, letters = await inv.enqueue_invitations(
+        queued, letters = await enqueue_invitations(
             session,
             dialogue_id=dialogue.id,
             pieces=pieces,

@@ -24,6 +24,7 @@ from bot.core.anonymity import Sealer
 from bot.core.i18n import Translator
 from bot.core.messages import Address, Button, Reply
 from bot.services.notifier import Notifier
+from handlers import support
 from storage import accounts, links
 from storage import questions as question_store
 from storage.models import Answer, Commitment, Question
@@ -103,11 +104,8 @@ EXCERPT = 120
 
 
 def excerpt(text: str, limit: int = EXCERPT) -> str:
-    """The start of a text, cut at a word where it is long."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
+    """The start of a text, cut at a word where it is long (shorter than handlers.support's)."""
+    return support.excerpt(text, limit)
 
 
 async def _agency_name(session: AsyncSession, code: str) -> str:

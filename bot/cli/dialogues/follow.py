@@ -16,8 +16,8 @@ from bot.cli.dialogues.common import (
     _write_csv,
     console,
     dialogue_app,
-    digest_store,
     inv,
+    undelivered_store,
 )
 from bot.core.i18n import Translator
 
@@ -209,7 +209,7 @@ def _channel_name(channel: str) -> str:
     return {"telegram": "Telegram", "zalo": "Zalo"}.get(channel, channel)
 
 
-def _missed_label(t: Translator, missed: digest_store.Missed) -> str:
+def _missed_label(t: Translator, missed: undelivered_store.Missed) -> str:
     if missed.kind == "invite":
         return t._("Invitation")
     if missed.kind == "remind":
@@ -221,7 +221,7 @@ def _missed_label(t: Translator, missed: digest_store.Missed) -> str:
     return t._("Dialogue cancelled")
 
 
-def _missed_reason(t: Translator, missed: digest_store.Missed) -> str:
+def _missed_reason(t: Translator, missed: undelivered_store.Missed) -> str:
     reason = {
         "window": t._("{channel}: has not written to us lately, the platform refuses messages"),
         "unreachable": t._("{channel}: blocked the bot or the chat is gone"),
@@ -248,7 +248,7 @@ async def _undelivered_lines(
 ) -> tuple[list[str], list[list[str]]]:
     """The headers and one line per household a message of the dialogue did not reach, then
     per household holding a printed letter with an old time."""
-    found = await digest_store.undelivered(session, dialogue_id=d.id)
+    found = await undelivered_store.undelivered(session, dialogue_id=d.id)
     lettered = await inv.outdated_letters(session, dialogue_id=d.id)
     headers = [
         t._("Household code"),
