@@ -4,7 +4,6 @@ digest's lines. bot/services/consultations.py sends them.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +15,6 @@ from bot.core.messages import Button, Reply
 from handlers.decisions import DECISION_NAMES
 from storage import consultations as store
 from storage.models import Consultation, ConsultationTheme
-
-log = logging.getLogger(__name__)
 
 
 def open_button_data(consultation_id: int) -> str:
