@@ -48,6 +48,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import NamedTuple
 
 PRIORITY_CATEGORIES = frozenset({"poor", "near_poor", "new_non_poor"})
 CATEGORIES = PRIORITY_CATEGORIES | {"other"}
@@ -70,8 +71,10 @@ _PLACE_BITS = 2 + _LOTTERY_BITS + _POSITION_BITS
 _RATIO_BITS = 64
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """A household as the draw sees it (a tuple: a registry of 100,000 is read into one each,
+    and a tuple is made in a third of a frozen dataclass's time)."""
+
     household_id: int
     ward: str
     category: str  # "poor", "near_poor", "new_non_poor" (the priority group) or "other"
@@ -137,8 +140,13 @@ def select_invitees(
     total: int = 80,
     minimum_priority: int = 60,
     seed: int,
+    waitlist_depth: int | None = None,
 ) -> Selection:
     """Choose `total` households from `wards`, at least `minimum_priority` of the priority group.
+
+    With `waitlist_depth`, each group's waitlist stops after that many households (the first of
+    the full ranking, which stays the same): a session needs a few dozen replacements, and
+    ranking a province's registry to the end would only be thrown away.
 
     Raises ValueError on impossible arguments (negative quotas, a minimum above the total), on an
     unknown category and on a household listed twice; TypeError when `wards` is a single string.
@@ -167,10 +175,9 @@ def select_invitees(
     lines = {w: WardLine(w) for w in participating}
     invited: list[Pick] = []
     waitlist: list[Pick] = []
+    into = (lines, invited, waitlist)
     for group in GROUPS:
-        _seat_group(
-            group, queues[group], seats[group], ward_draw, eligible, lines, invited, waitlist
-        )
+        _seat_group(group, queues[group], seats[group], ward_draw, eligible, into, waitlist_depth)
 
     return Selection(
         invited=invited,
@@ -243,11 +250,12 @@ def _seat_group(
     seats: int,
     ward_draw: dict[str, int],
     eligible: list[Candidate],
-    lines: dict[str, WardLine],
-    invited: list[Pick],
-    waitlist: list[Pick],
+    into: tuple[dict[str, WardLine], list[Pick], list[Pick]],
+    waitlist_depth: int | None,
 ) -> None:
-    """The group's seats shared among the wards: its invited, its waitlist, each ward's line."""
+    """The group's seats shared among the wards: its invited, its waitlist (the first
+    `waitlist_depth` when given), each ward's line, added to `into`."""
+    lines, invited, waitlist = into
     counts = {w: len(q) for w, q in by_ward.items()}
     shares = _apportion(seats, counts, ward_draw)
     group_invited = [eligible[i] for i in _interleave(by_ward, dict.fromkeys(by_ward, 0), shares)]
@@ -260,7 +268,7 @@ def _seat_group(
             line.other += 1
         line.female += c.female
         line.minority += c.minority
-    waiting = _interleave(by_ward, shares, counts)
+    waiting = _interleave(by_ward, shares, counts, limit=waitlist_depth)
     waitlist.extend(
         Pick(c.household_id, group, rank, c.ward)
         for rank, c in enumerate(map(eligible.__getitem__, waiting), start=len(group_invited))
@@ -303,9 +311,14 @@ def _apportion(seats: int, counts: dict[str, int], ward_draw: dict[str, int]) ->
 
 
 def _interleave(
-    queues: dict[str, list[int]], start: dict[str, int], stop: dict[str, int]
+    queues: dict[str, list[int]],
+    start: dict[str, int],
+    stop: dict[str, int],
+    *,
+    limit: int | None = None,
 ) -> list[int]:
-    """The positions of queues[w][start[w]:stop[w]] of every ward, in the Sainte-Laguë order.
+    """The positions of queues[w][start[w]:stop[w]] of every ward, in the Sainte-Laguë order
+    (only the first `limit` of them when given).
 
     The k-th candidate (from 0) of a ward with n candidates in the group comes with the fill ratio
     (2k + 1) / n; handing out seats one at a time to the most under-filled ward is the same as
@@ -315,9 +328,11 @@ def _interleave(
     keys: list[int] = []
     for w, queue in queues.items():
         n = len(queue)
+        # A ward's keys grow with k, so the first `limit` overall hold at most `limit` of each.
+        end = stop[w] if limit is None else min(stop[w], start[w] + limit)
         keys.extend(
             (((2 * k + 1) << _RATIO_BITS) // n) << _PLACE_BITS | place
-            for k, place in enumerate(queue[start[w] : stop[w]], start[w])
+            for k, place in enumerate(queue[start[w] : end], start[w])
         )
     keys.sort()
-    return [key & _POSITION_MASK for key in keys]
+    return [key & _POSITION_MASK for key in keys[:limit]]

@@ -341,6 +341,25 @@ def test_the_same_registry_and_seed_give_the_same_selection_whatever_the_order_o
 
 
 @property_settings
+@given(scenarios(), st.integers(min_value=0, max_value=12))
+def test_a_waitlist_cut_to_a_depth_is_the_first_of_each_groups_full_waitlist(scenario, depth):
+    candidates, wards, total, minimum_priority, seed = scenario
+    full = select(scenario)
+    cut = select_invitees(
+        candidates,
+        wards=wards,
+        total=total,
+        minimum_priority=minimum_priority,
+        seed=seed,
+        waitlist_depth=depth,
+    )
+    assert (cut.invited, cut.lines, cut.shortfalls) == (full.invited, full.lines, full.shortfalls)
+    for group in ("priority", "other"):
+        waiting = [p for p in full.waitlist if p.group == group]
+        assert [p for p in cut.waitlist if p.group == group] == waiting[:depth]
+
+
+@property_settings
 @given(scenarios(), st.randoms(use_true_random=False))
 def test_the_order_the_wards_are_listed_in_changes_only_the_order_of_the_lines(scenario, rnd):
     candidates, wards, total, minimum_priority, seed = scenario

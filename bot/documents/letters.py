@@ -183,12 +183,19 @@ class _Copies:
 
     def __init__(self, document: DocxDocument) -> None:
         self.document = document
-        self.templates: dict[tuple[int, str], list[Any] | None] = {}
+        self.templates: dict[tuple[int, str, str], list[Any] | None] = {}
+        self.images: dict[str, str] = {}  # link -> the relationship of its QR code's image
         self.shape_id = 0
 
     def write(self, dialogue: LetterDialogue, letter: Letter, t: Translator) -> None:
-        template = self._template(dialogue, t)
         values = _values(letter, t)
+        # A Khmer salutation needs runs in the Khmer font, which a mark in a Latin run cannot
+        # become: the Khmer page's layout is made with the salutation itself (three at most).
+        salutation = values.pop(_field("salutation"))
+        fixed = salutation if admin.has_khmer(salutation) else ""
+        if not fixed:
+            values[_field("salutation")] = salutation
+        template = self._template(dialogue, t, fixed)
         if template is None or any(admin.has_khmer(v) for v in values.values()):
             _write_letter(self.document, dialogue, letter, t)
             return
@@ -206,21 +213,28 @@ class _Copies:
             end.addprevious(copy)
 
     def _image(self, link: str) -> str:
-        rid, _image = self.document.part.get_or_add_image(io.BytesIO(qr_png(link)))
-        return rid
+        # A Khmer household's two pages carry one code: it is drawn (the slow part) once.
+        if link not in self.images:
+            rid, _image = self.document.part.get_or_add_image(io.BytesIO(qr_png(link)))
+            self.images[link] = rid
+        return self.images[link]
 
-    def _template(self, dialogue: LetterDialogue, t: Translator) -> list[Any] | None:
-        key = (id(dialogue), t.locale)
+    def _template(
+        self, dialogue: LetterDialogue, t: Translator, salutation: str
+    ) -> list[Any] | None:
+        key = (id(dialogue), t.locale, salutation)
         if key not in self.templates:
-            self.templates[key] = self._lay_out(dialogue, t)
+            self.templates[key] = self._lay_out(dialogue, t, salutation or _field("salutation"))
         return self.templates[key]
 
-    def _lay_out(self, dialogue: LetterDialogue, t: Translator) -> list[Any] | None:
+    def _lay_out(
+        self, dialogue: LetterDialogue, t: Translator, salutation: str
+    ) -> list[Any] | None:
         """The letter with marks for its fields, taken out of the document (None when a field
         does not come out as the text of one run: then each letter is built)."""
         body = self.document.element.body
         count = len(body)  # the section's properties last: the letter goes in before them
-        _write_letter(self.document, dialogue, _TEMPLATE, t, salutation=_field("salutation"))
+        _write_letter(self.document, dialogue, _TEMPLATE, t, salutation=salutation)
         template = list(body)[count - 1 : -1]
         for element in template:
             body.remove(element)

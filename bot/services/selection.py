@@ -44,6 +44,7 @@ async def select_households(
         total=dialogue.quota_total,
         minimum_priority=dialogue.quota_priority,
         seed=dialogue.id if seed is None else seed,
+        waitlist_depth=waitlist_depth(dialogue.quota_total),
     )
     await inv.save_selection(
         session,
