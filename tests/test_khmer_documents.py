@@ -32,7 +32,7 @@ from storage.models import Question
 from storage.topics import AGENCIES, TOPICS
 from tests.test_dialogue_commands import _doithoai, _ok
 from tests.test_exports import build, export
-from tests.test_letters import _times_or_same_metrics
+from tests.test_letters import _pages, _png, _text, _times_or_same_metrics
 
 VI, KM = Translator("vi"), Translator("km")
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -122,6 +122,39 @@ def test_a_khmer_households_letter_is_the_vietnamese_letter_then_its_khmer_page(
     assert "Phường 7, ថ្ងៃទី20 ខែវិច្ឆិកា ឆ្នាំ2026" in cells
     assert "08:00, ថ្ងៃពុធ 02/12/2026" in khmer_page
     assert "ប្រធាន" in cells and "តំណាងគណៈកម្មាធិការប្រជាជន" in cells
+
+
+def test_each_khmer_page_of_many_names_its_own_household_with_its_salutation_and_qr_code(tmp_path):
+    households = [
+        Letter(f"TV-P7-00{n}", name, female, "Khóm 4", "Phường 7", deep_link("dt_bot", code), True)
+        for n, (name, female, code) in enumerate(
+            [
+                ("Thạch Thị Sa Rây", True, "K4M7P2QR"),
+                ("Sơn Văn Thol", False, "W9X3C6TU"),
+                ("Kim Sóc Phal", None, "J2N5V8EA"),
+                ("Thạch Thị Nương", True, "D4G7H3LY"),
+            ],
+            start=20,
+        )
+    ]
+    path = tmp_path / "giay-moi.docx"
+    assert write_invitation_letters(path, DIALOGUE, households, VI) == 4
+
+    document = Document(str(path))
+    pages = _pages(path)
+    assert len(pages) == 8  # each household: its Vietnamese page, then its Khmer page
+    salutations = {True: "លោកស្រី", False: "លោក", None: "លោក/លោកស្រី"}
+    for letter, vietnamese, khmer in zip(households, pages[::2], pages[1::2], strict=True):
+        text = _text(khmer)
+        assert "លិខិតអញ្ជើញ" in text and "GIẤY MỜI" in _text(vietnamese)
+        assert f"ជូនចំពោះ៖ {salutations[letter.female]} {letter.head_name}" in text
+        assert letter.household_code in text and letter.link in text
+        for other in households:
+            if other is not letter:
+                assert other.head_name not in text and other.link not in text
+        for page in (vietnamese, khmer):
+            (blip,) = [rid for block in page for rid in block.xpath(".//a:blip/@r:embed")]
+            assert document.part.related_parts[blip].blob == _png(letter.link)
 
 
 def test_khmer_runs_name_the_khmer_font_at_their_size_and_the_font_table_its_fallbacks(tmp_path):
