@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import re
 
-import segno
+import zxingcpp
+from PIL import Image
 
 # Telegram accepts a start parameter of 1-64 characters from this set and silently drops any
 # other: a letter with a bad code would open the bot without linking the household.
@@ -14,16 +15,20 @@ _USERNAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 def qr_png(data: str, *, scale: int = 8) -> bytes:
-    """The QR code of `data` as PNG bytes: error correction M, with the standard quiet zone.
+    """The QR code of `data` as a black and white PNG: error correction M, the smallest version
+    that holds it, the standard quiet zone, `scale` pixels a module.
 
     Level M (15 %) survives a crease or a smudge on paper while keeping the code small enough
-    to scan from 3.5 cm; it is fixed (no boosting) so that the same link always gives the same
-    image. The quiet zone is the standard's 4 modules: a phone struggles with a code printed
-    right against text.
+    to scan from 3.5 cm; the standard's 4-module quiet zone, because a phone struggles with a
+    code printed right against text. Drawn by zxing-cpp (C++) and written by Pillow: a city's
+    letters need thousands of codes, and a pure-Python encoder took 7 ms each.
     """
-    code = segno.make_qr(data, error="m", boost_error=False)
+    code = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    pixels = memoryview(code.to_image(scale=scale, add_quiet_zones=True))  # 8-bit grey, rows
+    height, width = pixels.shape
+    image = Image.frombuffer("L", (width, height), pixels, "raw", "L", 0, 1).convert("1")
     buffer = io.BytesIO()
-    code.save(buffer, kind="png", scale=scale, border=4)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
