@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account, Conversation, HouseholdLink
+from storage.upsert import dialect_insert
 
 
 @dataclass
@@ -110,9 +109,7 @@ async def keep_choices(session: AsyncSession, *, channel: str, user_id: str, sea
     """Keep these sealed choices as the last shown to this address (one upsert; the row is
     made if the person has none yet, before consent too)."""
     await session.flush()  # a conversation row added or deleted in this session goes first
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Conversation).values(
+    statement = dialect_insert(session)(Conversation).values(
         channel=channel, user_id=user_id, state="", data={}, sealed_choices=sealed
     )
     await session.execute(

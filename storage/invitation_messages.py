@@ -18,11 +18,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account, Household, HouseholdLink, Invitation, OutboxMessage
+from storage.upsert import dialect_insert
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,7 @@ async def enqueue_invitations(
     rows = _outbox_rows(
         dialogue_id=dialogue_id, body=body, priority=priority, now=now, latest=latest
     )
-    dialect = session.get_bind().dialect.name
-    insert_for_dialect = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    insert_for_dialect = dialect_insert(session)
     columns = [
         "key",
         "channel",
