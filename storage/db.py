@@ -8,12 +8,12 @@ file is in WAL mode so that readers never wait (and `reading` sessions take no l
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Select, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -64,6 +64,31 @@ async def refresh_statistics(session: AsyncSession, *tables: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         for table in tables:
             await session.execute(text(f'ANALYZE "{table}"'))
+
+
+async def driver_rows(session: AsyncSession, statement: Select[Any]) -> list[Sequence[Any]]:
+    """The statement's rows as the database driver returns them, in the session's transaction:
+    for a read of a whole registry (100,000 rows), where SQLAlchemy's row objects and result
+    types took 40 % of the time (issue 14). Only for columns the driver already gives as they
+    are wanted (integers, strings, booleans: SQLite gives a comparison as 0 or 1) and plain
+    parameters; with a driver that names its parameters, the rows come the usual way."""
+    connection = await session.connection()
+    return await connection.run_sync(_fetch_from_driver, statement)
+
+
+def _fetch_from_driver(connection: Connection, statement: Select[Any]) -> list[Sequence[Any]]:
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    if compiled.positiontup is None:  # a driver with named parameters
+        return [tuple(row) for row in connection.execute(statement)]
+    parameters = tuple(compiled.params[name] for name in compiled.positiontup)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(str(compiled), parameters)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import refresh_statistics
+from storage.db import driver_rows, refresh_statistics
 from storage.models import Household
 from storage.selection import Candidate
 
@@ -299,5 +299,4 @@ async def candidates(session: AsyncSession, *, wards: Sequence[str]) -> list[Can
         Household.gender == "female",
         Household.ethnicity.in_(minorities),
     ).where(in_wards)
-    connection = await session.connection()  # Core rows: no ORM work for 100,000 of them
-    return list(map(Candidate._make, (await connection.execute(query)).all()))
+    return list(map(Candidate._make, await driver_rows(session, query)))

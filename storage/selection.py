@@ -73,7 +73,8 @@ _RATIO_BITS = 64
 
 class Candidate(NamedTuple):
     """A household as the draw sees it (a tuple: a registry of 100,000 is read into one each,
-    and a tuple is made in a third of a frozen dataclass's time)."""
+    and a tuple is made in a third of a frozen dataclass's time). The two flags may come from
+    the database as 1 and 0, which count and compare as True and False."""
 
     household_id: int
     ward: str

@@ -19,6 +19,7 @@ from storage.db import create_engine, session_factory
 from storage.households import (
     LINK_CODE_ALPHABET,
     HouseholdRow,
+    candidates,
     find_by_link_code,
     find_by_phone,
     household_stats,
@@ -381,6 +382,63 @@ async def test_household_stats_are_counts_by_ward_then_category(sessions):
             ("Phường 7", "poor", 2),
             ("Phường 8", "poor", 1),
         ]
+
+
+async def test_the_candidates_of_a_selection_are_the_households_of_its_wards_with_their_flags(
+    sessions,
+):
+    rows = [
+        HouseholdRow(
+            code="1",
+            head_name="Thạch Thị Sa",
+            category="poor",
+            ward="Phường 7",
+            gender="female",
+            ethnicity="Dân tộc Khmer",
+        ),
+        HouseholdRow(
+            code="2",
+            head_name="Lê Văn Tám",
+            category="other",
+            ward="Phường 7",
+            gender="male",
+            ethnicity="Kinh",
+        ),
+        HouseholdRow(
+            code="3",
+            head_name="Lâm Thị Hoa",
+            category="near_poor",
+            ward="Phường 8",
+            gender="female",
+            ethnicity="  KINH ",
+        ),
+        HouseholdRow(
+            code="4",
+            head_name="Sơn Văn Thol",
+            category="new_non_poor",
+            ward="Phường 8",
+            gender="",
+            ethnicity="khmer",
+        ),
+        HouseholdRow(code="5", head_name="Trần Văn Út", category="poor", ward="Phường 9"),
+    ]
+    async with sessions() as session, session.begin():
+        await upsert_households(session, rows=rows)
+    async with sessions() as session:
+        ids = {h.code: h.id for h in await session.scalars(select(Household))}
+        two_wards = await candidates(session, wards=["Phường 7", "Phường 8"])
+        every_ward = await candidates(session, wards=[])
+    expected = {
+        (ids["1"], "Phường 7", "poor", True, True),
+        (ids["2"], "Phường 7", "other", False, False),
+        (ids["3"], "Phường 8", "near_poor", True, False),
+        (ids["4"], "Phường 8", "new_non_poor", False, True),
+    }
+    assert {
+        (c.household_id, c.ward, c.category, bool(c.female), bool(c.minority)) for c in two_wards
+    } == expected
+    assert len(two_wards) == 4 and all(c.female in (0, 1) for c in two_wards)
+    assert {c.household_id for c in every_ward} == set(ids.values())
 
 
 async def test_a_household_is_found_by_its_link_code_in_any_case_and_by_phone(sessions):
