@@ -26,7 +26,8 @@ def qr_png(data: str, *, scale: int = 8) -> bytes:
     code = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     pixels = memoryview(code.to_image(scale=scale, add_quiet_zones=True))  # 8-bit grey, rows
     height, width = pixels.shape
-    image = Image.frombuffer("L", (width, height), pixels, "raw", "L", 0, 1).convert("1")
+    grey = Image.frombuffer("L", (width, height), pixels, "raw", "L", 0, 1)
+    image = grey.convert("1", dither=Image.Dither.NONE)  # already black or white: no dithering
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
