@@ -284,6 +284,11 @@ async def registry_wards(session: AsyncSession) -> list[str]:
     return sorted(names)
 
 
+# The most spellings of minorities sent to the database as a list (PostgreSQL takes at most
+# 32,767 parameters a statement; a registry written by hand has a few dozen).
+MINORITIES_LISTED = 1000
+
+
 async def candidates(session: AsyncSession, *, wards: Sequence[str]) -> list[Candidate]:
     """The households of these wards (every ward when empty) as candidates for a dialogue's
     selection: the few columns the draw needs, its two flags computed by the database."""
@@ -292,11 +297,13 @@ async def candidates(session: AsyncSession, *, wards: Sequence[str]) -> list[Can
     # the database flags the minorities, so that no string but the ward comes back per row.
     ethnicities = await session.scalars(select(Household.ethnicity).where(in_wards).distinct())
     minorities = [e for e in ethnicities if is_minority(e)]
-    query = select(
-        Household.id,
-        Household.ward,
-        Household.category,
-        Household.gender == "female",
-        Household.ethnicity.in_(minorities),
-    ).where(in_wards)
-    return list(map(Candidate._make, await driver_rows(session, query)))
+    columns = [Household.id, Household.ward, Household.category, Household.gender == "female"]
+    if len(minorities) <= MINORITIES_LISTED:
+        query = select(*columns, Household.ethnicity.in_(minorities)).where(in_wards)
+        return list(map(Candidate._make, await driver_rows(session, query)))
+    # Thousands of spellings (a registry made to be hostile): each row's is looked up here.
+    minority = set(minorities)
+    query = select(*columns, Household.ethnicity).where(in_wards)
+    return [
+        Candidate(h, w, c, f, e in minority) for h, w, c, f, e in await driver_rows(session, query)
+    ]

@@ -384,9 +384,12 @@ async def test_household_stats_are_counts_by_ward_then_category(sessions):
         ]
 
 
+@pytest.mark.parametrize("listed", [1000, 1], ids=["minorities-listed", "looked-up-per-row"])
 async def test_the_candidates_of_a_selection_are_the_households_of_its_wards_with_their_flags(
-    sessions,
+    sessions, listed, monkeypatch
 ):
+    # With more spellings of minorities than the database is given as a list, the same.
+    monkeypatch.setattr("storage.households.MINORITIES_LISTED", listed)
     rows = [
         HouseholdRow(
             code="1",
