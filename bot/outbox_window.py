@@ -48,14 +48,20 @@ class Departure:
         self.stopped = False  # its first request was stopped: nothing of it went
         self.done = False  # the send returned: `at` moves no more
 
+    # Once the send returned, a request still reporting here is not its own (a task it started
+    # copied the watch with its context): nothing of it is stopped or counted.
+
     def leaving(self) -> None:
+        if self.done:
+            return
         if not self.let_go and self.latest is not None and self._clock() > self.latest:
             self.stopped = True
             raise TooLate(f"held up past its slot: not sent (due by {self.latest:%H:%M:%S.%f})")
         self.let_go = True
 
     def departed(self) -> None:
-        self.at, self.told, self.let_go = self._clock(), True, True
+        if not self.done:
+            self.at, self.told, self.let_go = self._clock(), True, True
 
     def ended(self) -> None:
         """The send returned: its departure now, if the channel never said when."""

@@ -138,6 +138,19 @@ def test_once_part_of_a_send_went_the_rest_is_never_stopped():
     assert not voice_then_text.stopped
 
 
+def test_what_reports_after_the_send_returned_is_not_the_sends():
+    clock = Stepped()
+    departures = Departures(1, clock=clock)
+    send = departures.start(latest=T0 + GRACE)
+    send.leaving()
+    send.departed()
+    send.ended()
+    clock.at(GRACE * 10)
+    send.leaving()  # a task the send started, still at work: never stopped...
+    send.departed()  # ...nor moving the send's departure
+    assert not send.stopped and send.at == T0
+
+
 # ------------------------------------------------------------------------------ in the lane
 
 
@@ -211,22 +224,24 @@ async def test_a_send_held_up_past_its_slot_before_its_first_byte_goes_later_and
 
 
 class Told:
-    def __init__(self) -> None:
+    def __init__(self, *, stop: bool = False) -> None:
         self.calls: list[str] = []
+        self.stop = stop
 
     def leaving(self) -> None:
         self.calls.append("leaving")
+        if self.stop:
+            raise TooLate("held up past its slot")
 
     def departed(self) -> None:
         self.calls.append("departed")
 
 
-async def test_the_telegram_channel_asks_before_its_request_goes_and_tells_once_written():
+async def _telegram_send(told: Told) -> tuple[Delivery, FakeBotAPI]:
     fake = FakeBotAPI().start()
     fake.add_private_chats([7001])
     channel = TelegramChannel(token=fake.token, api_url=fake.url, dispatch=None)
     await channel.application.initialize()
-    told = Told()
     try:
         with watching(told):
             delivery = await channel.send(Address("telegram", "7001"), Reply(text="xin chào"))
@@ -234,5 +249,20 @@ async def test_the_telegram_channel_asks_before_its_request_goes_and_tells_once_
     finally:
         await channel.application.shutdown()
         fake.stop()
+    return delivery, fake
+
+
+async def test_the_telegram_channel_asks_before_its_request_goes_and_tells_once_written():
+    told = Told()
+    delivery, _ = await _telegram_send(told)
     assert delivery.result is SendResult.SENT
     assert told.calls == ["leaving", "departed"]
+
+
+async def test_a_telegram_request_stopped_before_it_goes_leaves_nothing_at_the_platform():
+    told = Told(stop=True)
+    delivery, fake = await _telegram_send(told)
+    # PTB makes a network error of it; the outbox knows better (the lane test above).
+    assert delivery.result is not SendResult.SENT
+    assert told.calls == ["leaving"] and fake.all_messages() == []
+    assert [c for c in fake.calls if c.method == "sendMessage"] == []
