@@ -9,9 +9,14 @@ the sends themselves run as tasks. What this guarantees, whatever the load:
   at most WIRE rows are sending at once: a process killed at any moment leaves at most WIRE rows
   whose fate is unknown; they are listed for the organiser and never resent by themselves.
 - **The platform's rate in every second, across processes.** Slots come from one budget in the
-  database, 1/rate apart (and a margin more, for the jitter of arrival). A send goes at a slot
-  it holds, never before it, and never more than GRACE after it: a process that stalled throws
-  its past slots away and asks for new ones rather than catching up in a burst.
+  database, `rate` of them in every BUDGET_WINDOW (a little over a second). A send goes at a
+  slot it holds, never before it, and never more than GRACE after it: a process that stalled
+  throws its past slots away and asks for new ones rather than catching up in a burst.
+- **Checked when the request really goes** (bot/outbox_window.py), since the platform counts
+  arrivals: a send's first request held up more than GRACE past its slot is stopped before its
+  first byte, and the row is pending again at once; and no send goes before the rate-th latest
+  of this process's requests on the channel went a DEPARTURE_WINDOW ago, by when the channel
+  said its bytes were written.
 - **A person's spacing, measured from when a send finished.** A person's next message is
   claimed only once the previous one is recorded and their pace (its end plus the channel's
   spacing) has passed, so however late a request arrives, the next one starts later.
@@ -34,7 +39,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
 from bot.channels import Channel
+from bot.core.departure import TooLate, watching
 from bot.core.messages import Address, Delivery, Reply, SendResult
+from bot.outbox_window import Departures
 from storage import outbox as rows
 from storage.accounts import mark_unreachable
 from storage.db import reading
@@ -46,11 +53,16 @@ WIRE = 8  # rows "sending" at once per channel in one process: what a kill can l
 # Rows are marked "sending" at most this long before their slot (and at most WIRE at once), a
 # few in each transaction; what finished meanwhile is recorded in the same transaction.
 LEAD = timedelta(milliseconds=100)
-GRACE = timedelta(milliseconds=20)  # a slot not taken within this is gone
-# Slots 1/(rate × RATE_MARGIN) apart. Rate + 1 sends span rate slots less up to GRACE, so the
-# margin must cover GRACE (20 ms a second) and the jitter of arrival besides: at 0.98 the grace
-# alone took it all and the platform saw rate + 1 requests in one second now and then.
-RATE_MARGIN = 0.965
+# A slot not taken within this is gone, and a send's first request that would leave later than
+# this after its slot is stopped before its first byte.
+GRACE = timedelta(milliseconds=20)
+# The budget gives `rate` slots in every BUDGET_WINDOW, i.e. BUDGET_WINDOW / rate apart. Its 25 ms
+# over the second cost 2.4 % of the rate (0.97 of RATE is asked for; 1/0.965 cost 3.5 %). Between
+# processes only the slots count: rate + 1 requests span at least 25 ms - GRACE over a second,
+# since none leaves more than GRACE after its slot. In one process the departures count too: the
+# 15 ms over DEPARTURE_WINDOW let a request leave that much after its slot (a few ms as a rule,
+# 18 at most on a quiet machine) without holding back the one a second later.
+BUDGET_WINDOW = timedelta(seconds=1, milliseconds=25)
 HORIZON = timedelta(seconds=1)  # how far ahead slots are claimed
 CLAIM_BATCH = 256
 FINAL = {
@@ -67,6 +79,7 @@ class _Result:
     message: rows.Claimed
     delivery: Delivery
     at: datetime  # when the send finished
+    stopped: bool = False  # held up past its slot, nothing went: pending again at once
 
 
 class Outbox:
@@ -142,6 +155,7 @@ class _Lane:
         self.retry_at: datetime | None = None  # when a held-back row may be claimed
         self.sent = 0
         self.taken: deque[tuple[datetime, datetime]] = deque(maxlen=4096)  # (slot, taken at)
+        self.departures = Departures(self.channel.rate, clock=self.clock)
 
     @property
     def channel(self) -> Channel:
@@ -149,7 +163,7 @@ class _Lane:
 
     @property
     def interval(self) -> timedelta:
-        return timedelta(seconds=1 / (self.channel.rate * RATE_MARGIN))
+        return BUDGET_WINDOW / self.channel.rate
 
     def wake(self) -> None:
         self.exhausted = False
@@ -316,32 +330,51 @@ class _Lane:
 
     # ------------------------------------------------------------------ sending
 
-    async def _take_slot(self) -> bool:
+    async def _take_slot(self) -> datetime | None:
         """Wait for a slot this lane holds and take it: never before it, never more than
-        GRACE after it. False if the lane holds none (more will be granted)."""
+        GRACE after it, never before the departures allow. None if the lane holds none (more
+        will be granted)."""
         while True:
             now = self.clock()
+            not_before = self.departures.not_before(now)
+            if not_before is not None:  # the rate-th latest request went less than a window ago
+                await asyncio.sleep((not_before - now).total_seconds())
+                continue
             self._drop_past_slots(now)
             if not self.slots:
-                return False
+                return None
             wait = (self.slots[0] - now).total_seconds()
             if wait <= 0:
-                self.taken.append((self.slots.popleft(), now))
-                return True
+                slot = self.slots.popleft()
+                self.taken.append((slot, now))
+                return slot
             await asyncio.sleep(wait)
 
     async def _send(self, message: rows.Claimed) -> None:
         try:
-            while not await self._take_slot():
+            while (slot := await self._take_slot()) is None:
                 # Ask the lane for slots and wait until it has some: a fixed sleep here could
                 # wake after each new slot's grace, again and again, and never send.
                 self.granted.clear()
                 self.changed.set()
                 await self.granted.wait()
+            # At once, with the slot: no other send of the lane is counted in between.
+            departure = self.departures.start(latest=slot + GRACE)
             self.on_wire.add(message.id)
             started = time.perf_counter()
-            delivery = await self._call(message)
+            try:
+                with watching(departure):
+                    delivery = await self._call(message)
+            finally:
+                departure.ended()
             metrics.SEND_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+            if departure.stopped:  # nothing went, whatever the channel made of it
+                metrics.SLOTS_MISSED.labels(self.name).inc()
+                self.results.append(
+                    _Result(message, Delivery(SendResult.RETRY), self.clock(), stopped=True)
+                )
+                self.changed.set()
+                return
         except asyncio.CancelledError:
             if message.id in self.on_wire:
                 # Stopped mid-request: whether it arrived is unknown.
@@ -355,6 +388,8 @@ class _Lane:
         address = Address(message.channel, message.recipient)
         try:
             return await self.channel.send(address, Reply.from_json(message.body))
+        except TooLate as exc:  # stopped before anything was written (`_send` gives it back)
+            return Delivery(SendResult.RETRY, reason=str(exc))
         except Exception as exc:  # a bug in a channel must not leave the row "sending" for ever
             log.exception("outbox message %s: channel raised", message.id)
             return Delivery(SendResult.UNKNOWN, reason=f"channel raised {type(exc).__name__}")
@@ -365,7 +400,8 @@ class _Lane:
         """Write the outcomes; True if a message went on to another channel."""
         finished: list[rows.Finished] = []
         rerouted = False
-        for result in results:
+        await rows.give_back(session, messages=[r.message for r in results if r.stopped])
+        for result in (r for r in results if not r.stopped):
             outcome = result.delivery.result
             metrics.SENDS.labels(self.name, outcome.value).inc()
             if outcome is SendResult.SENT:

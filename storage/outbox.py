@@ -8,9 +8,9 @@ off mid-call: it may have arrived, so it becomes "unknown" and is listed for the
 never resent by itself (`resend` is the organiser's decision).
 
 The rate budget is a row per channel: the next free sending slot, shared by every process.
-Slots are granted one per message claimed, 1/rate apart; a process sends at most one message
-per slot it holds, never before the slot and never long after it (bot/outbox.py), so that
-several processes together keep the platform's rate in every second.
+Slots are granted one per message claimed, a little over 1/rate apart; a process sends at most
+one message per slot it holds, never before the slot and never long after it (bot/outbox.py),
+so that several processes together keep the platform's rate in every second.
 
 A person's messages go one at a time: a row is claimable only when none of the same person's
 is claimed or sending, and not before the person's pace (`recipient_paces`, written when the

@@ -1,8 +1,9 @@
 """The rate budget: a row per channel, the next free sending slot, shared by every process.
 
-Slots are granted one per message claimed, 1/rate apart; a process sends at most one message
-per slot it holds, never before the slot and never long after it (bot/outbox.py), so that
-several processes together keep the platform's rate in every second."""
+Slots are granted one per message claimed, `interval` apart (the caller's: a little over
+1/rate, bot/outbox.py's BUDGET_WINDOW / rate); a process sends at most one message per slot it
+holds, never before the slot and never long after it (bot/outbox.py), so that several
+processes together keep the platform's rate in every second."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from bot import metrics
 from bot.channels.telegram import TelegramChannel
 from bot.core.messages import Address, Delivery, Reply, SendResult
-from bot.outbox import GRACE, RATE_MARGIN, WIRE, Outbox
+from bot.outbox import BUDGET_WINDOW, GRACE, WIRE, Outbox
 from storage import outbox as rows
 from storage.models import OutboxMessage
 from tests.fakes.telegram_api import FakeBotAPI
@@ -75,7 +75,7 @@ def _missed(channel: str = "telegram") -> float:
 
 
 def _interval(rate: float) -> timedelta:
-    return timedelta(seconds=1 / (rate * RATE_MARGIN))
+    return BUDGET_WINDOW / rate
 
 
 # ------------------------------------------------------------------------------ the budget

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from bot.channels.zalo import MAX_BUTTONS, RATE_BACKOFF, TEXT_LIMIT, ZaloChannel
+from bot.core.departure import TooLate, watching
 from bot.core.i18n import Translator
 from bot.core.messages import Address, Button, Kind, Reply, SendResult
 from bot.runtime import Runtime
@@ -305,3 +306,35 @@ async def test_no_answer_after_sending_is_unknown(database_url, clock):
         await http.aclose()
         await runtime.close()
         fake.stop()
+
+
+class Watch:
+    """The outbox's eye on a send (bot/core/departure.py): records what the channel told it,
+    and stops the first request when told to."""
+
+    def __init__(self, *, stop: bool = False) -> None:
+        self.calls: list[str] = []
+        self.stop = stop
+
+    def leaving(self) -> None:
+        self.calls.append("leaving")
+        if self.stop:
+            raise TooLate("held up past its slot")
+
+    def departed(self) -> None:
+        self.calls.append("departed")
+
+
+async def test_the_channel_asks_before_each_request_goes_and_tells_once_it_is_written(zalo):
+    watch = Watch()
+    with watching(watch):
+        delivery = await zalo.send(Reply(text="Câu hỏi của ông/bà đã được gửi."))
+    assert delivery.result is SendResult.SENT
+    assert watch.calls[-2:] == ["leaving", "departed"]  # a token's request may come first
+    assert watch.calls.count("leaving") == watch.calls.count("departed")
+
+
+async def test_a_request_stopped_before_it_goes_leaves_nothing_at_zalo(zalo):
+    with watching(Watch(stop=True)), pytest.raises(TooLate):
+        await zalo.send(Reply(text="Câu hỏi của ông/bà đã được gửi."))
+    assert zalo.fake.messages_to(LAN) == []

@@ -15,7 +15,9 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, CallbackQuery, 
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
 
+from bot.channels.http import departure_hooks
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Address, Delivery, Incoming, Reply, SendResult, Shown
 from bot.mailboxes import Mailboxes
@@ -98,6 +100,9 @@ class TelegramChannel:
             .token(token)
             .base_url(f"{api_url}/bot")
             .base_file_url(f"{api_url}/file/bot")
+            # The requests that send: PTB's defaults (a pool of 256), and each request's
+            # departure told to the outbox, which counts the rate from there.
+            .request(HTTPXRequest(httpx_kwargs={"event_hooks": departure_hooks()}))
         )
         if webhook:
             builder = builder.updater(None)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels.http import departure_hooks
 from bot.core.anonymity import Sealer
 from bot.core.config import Settings
 from bot.core.messages import Address, Button, Delivery, Incoming, Kind, Reply, Shown
@@ -55,7 +56,9 @@ class ZaloChannel:
         self.rate = settings.zalo_rate
         self.spacing = timedelta(seconds=settings.zalo_chat_interval)
         self._own_http = http is None
-        self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0, pool=5.0))
+        self.http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(15.0, connect=5.0, pool=5.0), event_hooks=departure_hooks()
+        )
         self.tokens = TokenKeeper(
             settings=settings, sessions=sessions, http=self.http, clock=self.clock
         )
