@@ -400,7 +400,9 @@ class _Lane:
         """Write the outcomes; True if a message went on to another channel."""
         finished: list[rows.Finished] = []
         rerouted = False
-        await rows.give_back(session, messages=[r.message for r in results if r.stopped])
+        if back := [r.message for r in results if r.stopped]:
+            await rows.give_back(session, messages=back)
+            self.exhausted = False  # pending again now: claimed again, not left for a poll
         for result in (r for r in results if not r.stopped):
             outcome = result.delivery.result
             metrics.SENDS.labels(self.name, outcome.value).inc()

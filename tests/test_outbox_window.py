@@ -266,3 +266,42 @@ async def test_a_telegram_request_stopped_before_it_goes_leaves_nothing_at_the_p
     assert delivery.result is not SendResult.SENT
     assert told.calls == ["leaving"] and fake.all_messages() == []
     assert [c for c in fake.calls if c.method == "sendMessage"] == []
+
+
+class StalledOnce:
+    """A channel whose first send stalls a second before its first byte (the clock moved on,
+    as a starved process sees it), so that the outbox stops it; then sends as usual."""
+
+    name = "telegram"
+
+    def __init__(self, clock) -> None:
+        self.clock, self.rate, self.spacing = clock, 25.0, timedelta(0)
+        self.attempts: list[str] = []
+
+    async def send(self, address: Address, reply: Reply) -> Delivery:
+        self.attempts.append(key_in(reply.text))
+        if len(self.attempts) == 1:
+            self.clock.advance(seconds=1)
+        try:
+            leaving()
+        except TooLate as exc:
+            return Delivery(SendResult.UNKNOWN, reason=f"NetworkError: {exc}")
+        departed()
+        return Delivery(SendResult.SENT)
+
+
+async def test_the_last_row_stopped_before_its_first_byte_is_sent_by_the_same_drain(
+    database_url, clock
+):
+    # `dialogue invite` drains once and reports what is left: a row given back must not wait
+    # for the next poll of `doithoai run`.
+    engine, sessions = sessions_for(database_url)
+    try:
+        await enqueue_broadcast(sessions, [6000], now=clock())
+        channel = StalledOnce(clock)
+        outbox = Outbox(sessions, {channel.name: channel}, clock=clock)
+        assert await outbox.drain("telegram") == 1
+        assert await status_counts(sessions) == {"sent": 1}
+    finally:
+        await engine.dispose()
+    assert len(channel.attempts) == 2 and len(set(channel.attempts)) == 1

@@ -64,3 +64,14 @@ def watching(watch: Watch) -> Iterator[None]:
         yield
     finally:
         _WATCH.reset(token)
+
+
+@contextmanager
+def unwatched() -> Iterator[None]:
+    """Within the block no request is watched: one a send makes on the way that is not its
+    message (Zalo's token refresh), which must neither be stopped nor count as the send's."""
+    token = _WATCH.set(None)
+    try:
+        yield
+    finally:
+        _WATCH.reset(token)

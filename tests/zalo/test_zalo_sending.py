@@ -338,3 +338,15 @@ async def test_a_request_stopped_before_it_goes_leaves_nothing_at_zalo(zalo):
     with watching(Watch(stop=True)), pytest.raises(TooLate):
         await zalo.send(Reply(text="Câu hỏi của ông/bà đã được gửi."))
     assert zalo.fake.messages_to(LAN) == []
+
+
+async def test_a_token_refreshed_in_the_middle_of_a_send_is_neither_watched_nor_stopped(zalo):
+    # The refresh is not the send's request: stopping it would leave the refresh begun (the
+    # next one a minute later) and the send without a token.
+    refreshes = zalo.fake.refreshes
+    watch = Watch()
+    with watching(watch):
+        delivery = await zalo.send(Reply(text="Câu hỏi của ông/bà đã được gửi."))
+    assert delivery.result is SendResult.SENT
+    assert zalo.fake.refreshes == refreshes + 1  # the settings' token refreshed at first use
+    assert watch.calls == ["leaving", "departed"]  # the message's request only

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
 from bot.core.config import Settings
+from bot.core.departure import unwatched
 from storage import tokens
 
 log = logging.getLogger(__name__)
@@ -162,15 +163,18 @@ class TokenKeeper:
         """POST /v4/oa/access_token with the refresh token; never raises."""
         secret = self.settings.zalo_app_secret
         try:
-            response = await self.http.post(
-                f"{self.settings.zalo_oauth_url}/v4/oa/access_token",
-                headers={"secret_key": secret.get_secret_value() if secret else ""},
-                data={
-                    "app_id": self.settings.zalo_app_id or "",
-                    "grant_type": "refresh_token",
-                    "refresh_token": refresh_token,
-                },
-            )
+            # Often asked in the middle of a send: the outbox's watch on the send's departure
+            # is not for this request (stopped, it would leave the refresh begun for a minute).
+            with unwatched():
+                response = await self.http.post(
+                    f"{self.settings.zalo_oauth_url}/v4/oa/access_token",
+                    headers={"secret_key": secret.get_secret_value() if secret else ""},
+                    data={
+                        "app_id": self.settings.zalo_app_id or "",
+                        "grant_type": "refresh_token",
+                        "refresh_token": refresh_token,
+                    },
+                )
             body = response.json()
         except httpx.HTTPError as exc:
             return _Refresh(failed=f"{type(exc).__name__}")
