@@ -14,7 +14,8 @@ the sends themselves run as tasks. What this guarantees, whatever the load:
   throws its past slots away and asks for new ones rather than catching up in a burst.
 - **Checked when the request really goes** (bot/outbox_window.py), since the platform counts
   arrivals: a send's first request held up more than GRACE past its slot is stopped before its
-  first byte, and the row is pending again at once; and no send goes before the rate-th latest
+  first byte, and the row is pending again at once (once: stopped again, a starved process
+  would send nothing); and no send goes before the rate-th latest
   of this process's requests on the channel went a DEPARTURE_WINDOW ago, by when the channel
   said its bytes were written.
 - **A person's spacing, measured from when a send finished.** A person's next message is
@@ -359,7 +360,7 @@ class _Lane:
                 self.changed.set()
                 await self.granted.wait()
             # At once, with the slot: no other send of the lane is counted in between.
-            departure = self.departures.start(latest=slot + GRACE)
+            departure = self.departures.start(latest=slot + GRACE, key=message.id)
             self.on_wire.add(message.id)
             started = time.perf_counter()
             try:

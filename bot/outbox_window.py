@@ -37,11 +37,18 @@ class Departure:
     """One send: when its request went, as late as known so far (None while it has not gone);
     the watch its channel reports to (bot.core.departure.Watch)."""
 
-    __slots__ = ("_clock", "at", "done", "latest", "let_go", "stopped", "told")
+    __slots__ = ("_clock", "_stops", "at", "done", "key", "latest", "let_go", "stopped", "told")
 
-    def __init__(self, clock: Callable[[], datetime], latest: datetime | None):
+    def __init__(
+        self,
+        clock: Callable[[], datetime],
+        latest: datetime | None,
+        key: object = None,
+        stops: set[object] | None = None,
+    ):
         self._clock = clock
         self.latest = latest
+        self.key, self._stops = key, stops  # where a stopped send's key is noted
         self.at: datetime | None = None
         self.told = False  # the channel said when its request went
         self.let_go = False  # a request of this send may have gone: none is stopped after
@@ -56,6 +63,8 @@ class Departure:
             return
         if not self.let_go and self.latest is not None and self._clock() > self.latest:
             self.stopped = True
+            if self._stops is not None and self.key is not None:
+                self._stops.add(self.key)
             raise TooLate(f"held up past its slot: not sent (due by {self.latest:%H:%M:%S.%f})")
         self.let_go = True
 
@@ -81,6 +90,7 @@ class Departures:
         self.window = window
         self._clock = clock
         self._recent: deque[Departure] = deque()
+        self._stopped_once: set[object] = set()
 
     def not_before(self, now: datetime) -> datetime | None:
         """When the next request may go, if later than `now`: a window after the rate-th latest
@@ -99,8 +109,17 @@ class Departures:
         at = moments[-self.count] + self.window
         return at if at > now else None
 
-    def start(self, *, latest: datetime | None = None) -> Departure:
-        """A send begins, its first request not to go after `latest`: counted from now on."""
-        departure = Departure(self._clock, latest)
+    def start(self, *, latest: datetime | None = None, key: object = None) -> Departure:
+        """A send begins, its first request not to go after `latest`: counted from now on.
+
+        A message (`key`) stopped once in this process goes the next time however late: a
+        process too starved to meet its slots (its event loop slower than GRACE) would
+        otherwise stop every send and send nothing at all. The departures still hold it."""
+        if key is not None and key in self._stopped_once:
+            self._stopped_once.discard(key)
+            latest = None
+        if len(self._stopped_once) > 10_000:  # rows that another process took meanwhile
+            self._stopped_once.clear()
+        departure = Departure(self._clock, latest, key, self._stopped_once)
         self._recent.append(departure)
         return departure

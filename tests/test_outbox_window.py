@@ -11,6 +11,7 @@ the channel recorded, never on how long anything took.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -305,3 +306,52 @@ async def test_the_last_row_stopped_before_its_first_byte_is_sent_by_the_same_dr
     finally:
         await engine.dispose()
     assert len(channel.attempts) == 2 and len(set(channel.attempts)) == 1
+
+
+def test_a_message_stopped_once_is_not_stopped_again_however_late():
+    clock = Stepped()
+    departures = Departures(40, clock=clock)
+    first = departures.start(latest=T0 + GRACE, key=7)
+    clock.at(GRACE * 3)
+    with pytest.raises(TooLate):
+        first.leaving()
+    first.ended()
+    again = departures.start(latest=clock() + GRACE, key=7)
+    clock.at(GRACE * 10)
+    again.leaving()  # a starved process: its second try goes
+    assert not again.stopped
+    other = departures.start(latest=clock() + GRACE, key=8)
+    clock.at(GRACE * 20)
+    with pytest.raises(TooLate):  # another message is still held to its slot
+        other.leaving()
+
+
+class AlwaysStarved(StalledOnce):
+    """Every send stalls past its slot before its first byte, as in a process whose event loop
+    is always slower than the grace."""
+
+    async def send(self, address: Address, reply: Reply) -> Delivery:
+        self.attempts.append(key_in(reply.text))
+        self.clock.advance(seconds=0.2)
+        try:
+            leaving()
+        except TooLate as exc:
+            return Delivery(SendResult.UNKNOWN, reason=f"NetworkError: {exc}")
+        departed()
+        return Delivery(SendResult.SENT)
+
+
+async def test_a_process_too_starved_for_any_slot_still_sends_each_message_once(
+    database_url, clock
+):
+    engine, sessions = sessions_for(database_url)
+    try:
+        await enqueue_broadcast(sessions, range(6000, 6010), now=clock())
+        channel = AlwaysStarved(clock)
+        outbox = Outbox(sessions, {channel.name: channel}, clock=clock)
+        await deliver_all(outbox, sessions, "telegram", timeout=120)
+        assert await status_counts(sessions) == {"sent": 10}
+    finally:
+        await engine.dispose()
+    # Each stopped once at its slot, then sent: twice asked, once gone.
+    assert sorted(Counter(channel.attempts).values()) == [2] * 10
