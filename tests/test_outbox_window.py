@@ -22,7 +22,14 @@ from bot.core.messages import Address, Delivery, Reply, SendResult
 from bot.outbox import BUDGET_WINDOW, GRACE, Outbox
 from bot.outbox_window import DEPARTURE_WINDOW, Departures
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.support import deliver_all, enqueue_broadcast, key_in, sessions_for, status_counts
+from tests.support import (
+    RecordingWatch,
+    deliver_all,
+    enqueue_broadcast,
+    key_in,
+    sessions_for,
+    status_counts,
+)
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 MS = timedelta(milliseconds=1)
@@ -224,21 +231,7 @@ async def test_a_send_held_up_past_its_slot_before_its_first_byte_goes_later_and
     assert channel.went[held_up][0] > outbox.lane("telegram").taken[19][0] + GRACE
 
 
-class Told:
-    def __init__(self, *, stop: bool = False) -> None:
-        self.calls: list[str] = []
-        self.stop = stop
-
-    def leaving(self) -> None:
-        self.calls.append("leaving")
-        if self.stop:
-            raise TooLate("held up past its slot")
-
-    def departed(self) -> None:
-        self.calls.append("departed")
-
-
-async def _telegram_send(told: Told) -> tuple[Delivery, FakeBotAPI]:
+async def _telegram_send(told: RecordingWatch) -> tuple[Delivery, FakeBotAPI]:
     fake = FakeBotAPI().start()
     fake.add_private_chats([7001])
     channel = TelegramChannel(token=fake.token, api_url=fake.url, dispatch=None)
@@ -254,14 +247,14 @@ async def _telegram_send(told: Told) -> tuple[Delivery, FakeBotAPI]:
 
 
 async def test_the_telegram_channel_asks_before_its_request_goes_and_tells_once_written():
-    told = Told()
+    told = RecordingWatch()
     delivery, _ = await _telegram_send(told)
     assert delivery.result is SendResult.SENT
     assert told.calls == ["leaving", "departed"]
 
 
 async def test_a_telegram_request_stopped_before_it_goes_leaves_nothing_at_the_platform():
-    told = Told(stop=True)
+    told = RecordingWatch(stop=True)
     delivery, fake = await _telegram_send(told)
     # PTB makes a network error of it; the outbox knows better (the lane test above).
     assert delivery.result is not SendResult.SENT
@@ -281,7 +274,7 @@ class StalledOnce:
 
     async def send(self, address: Address, reply: Reply) -> Delivery:
         self.attempts.append(key_in(reply.text))
-        if len(self.attempts) == 1:
+        if self.stalls():
             self.clock.advance(seconds=1)
         try:
             leaving()
@@ -289,6 +282,9 @@ class StalledOnce:
             return Delivery(SendResult.UNKNOWN, reason=f"NetworkError: {exc}")
         departed()
         return Delivery(SendResult.SENT)
+
+    def stalls(self) -> bool:
+        return len(self.attempts) == 1
 
 
 async def test_the_last_row_stopped_before_its_first_byte_is_sent_by_the_same_drain(
@@ -330,15 +326,8 @@ class AlwaysStarved(StalledOnce):
     """Every send stalls past its slot before its first byte, as in a process whose event loop
     is always slower than the grace."""
 
-    async def send(self, address: Address, reply: Reply) -> Delivery:
-        self.attempts.append(key_in(reply.text))
-        self.clock.advance(seconds=0.2)
-        try:
-            leaving()
-        except TooLate as exc:
-            return Delivery(SendResult.UNKNOWN, reason=f"NetworkError: {exc}")
-        departed()
-        return Delivery(SendResult.SENT)
+    def stalls(self) -> bool:
+        return True
 
 
 async def test_a_process_too_starved_for_any_slot_still_sends_each_message_once(

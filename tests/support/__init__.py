@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.departure import TooLate
 from bot.core.messages import Reply
 from storage import outbox
 from storage.db import create_engine, session_factory
@@ -266,3 +267,20 @@ def sessions_for(url: str):
 
 def duplicates(keys: Iterable[str]) -> dict[str, int]:
     return {key: n for key, n in Counter(keys).items() if n > 1}
+
+
+class RecordingWatch:
+    """The outbox's eye on a send (bot/core/departure.py) as a test holds it: records what the
+    channel told it, and stops the first request when told to."""
+
+    def __init__(self, *, stop: bool = False) -> None:
+        self.calls: list[str] = []
+        self.stop = stop
+
+    def leaving(self) -> None:
+        self.calls.append("leaving")
+        if self.stop:
+            raise TooLate("held up past its slot")
+
+    def departed(self) -> None:
+        self.calls.append("departed")

@@ -19,6 +19,7 @@ from bot.core.messages import Address, Button, Kind, Reply, SendResult
 from bot.runtime import Runtime
 from tests.conftest import make_settings
 from tests.fakes.zalo_api import FakeZaloAPI
+from tests.support import RecordingWatch
 from tests.zalo.conftest import taken
 
 LAN = "6142494823180123456"
@@ -308,25 +309,8 @@ async def test_no_answer_after_sending_is_unknown(database_url, clock):
         fake.stop()
 
 
-class Watch:
-    """The outbox's eye on a send (bot/core/departure.py): records what the channel told it,
-    and stops the first request when told to."""
-
-    def __init__(self, *, stop: bool = False) -> None:
-        self.calls: list[str] = []
-        self.stop = stop
-
-    def leaving(self) -> None:
-        self.calls.append("leaving")
-        if self.stop:
-            raise TooLate("held up past its slot")
-
-    def departed(self) -> None:
-        self.calls.append("departed")
-
-
 async def test_the_channel_asks_before_each_request_goes_and_tells_once_it_is_written(zalo):
-    watch = Watch()
+    watch = RecordingWatch()
     with watching(watch):
         delivery = await zalo.send(Reply(text="Câu hỏi của ông/bà đã được gửi."))
     assert delivery.result is SendResult.SENT
@@ -335,7 +319,7 @@ async def test_the_channel_asks_before_each_request_goes_and_tells_once_it_is_wr
 
 
 async def test_a_request_stopped_before_it_goes_leaves_nothing_at_zalo(zalo):
-    with watching(Watch(stop=True)), pytest.raises(TooLate):
+    with watching(RecordingWatch(stop=True)), pytest.raises(TooLate):
         await zalo.send(Reply(text="Câu hỏi của ông/bà đã được gửi."))
     assert zalo.fake.messages_to(LAN) == []
 
@@ -344,7 +328,7 @@ async def test_a_token_refreshed_in_the_middle_of_a_send_is_neither_watched_nor_
     # The refresh is not the send's request: stopping it would leave the refresh begun (the
     # next one a minute later) and the send without a token.
     refreshes = zalo.fake.refreshes
-    watch = Watch()
+    watch = RecordingWatch()
     with watching(watch):
         delivery = await zalo.send(Reply(text="Câu hỏi của ông/bà đã được gửi."))
     assert delivery.result is SendResult.SENT
