@@ -8,6 +8,8 @@ file is in WAL mode so that readers never wait (and `reading` sessions take no l
 from __future__ import annotations
 
 import re
+import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,9 +32,44 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 READ = "doithoai_read"  # execution option: this transaction only reads
 
 
+class _ClosingConnection(sqlite3.Connection):
+    """A SQLite connection whose close really closes, whatever its cursors were doing.
+
+    A task cancelled between a SELECT and the fetching of its rows (a process stopping, a
+    lane cancelled) leaves the driver's cursor holding a statement that has not finished;
+    SQLAlchemy then invalidates the connection and closes it, and SQLite, finding a statement
+    still open, keeps the connection alive as a "zombie" until that cursor is garbage
+    collected, with the transaction and its write lock: every writer of the file waited the
+    30 s busy timeout and failed "database is locked". Closing the connection's cursors first
+    lets the close finish, which rolls the transaction back and frees the lock at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+
+    def cursor(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        cursor = super().cursor(*args, **kwargs)
+        self._cursors.add(cursor)
+        return cursor
+
+    # The driver's shortcuts make their cursor in C, past `cursor` above: route them through it.
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        return self.cursor().executemany(sql, parameters)
+
+    def close(self) -> None:
+        for cursor in list(self._cursors):
+            cursor.close()
+        super().close()
+
+
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30, "factory": _ClosingConnection}
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import date, timedelta
 from itertools import pairwise
 
@@ -458,3 +459,31 @@ def test_an_address_is_a_small_frozen_key():
     assert {address: 1}[Address("telegram", "42")] == 1
     with pytest.raises(AttributeError):
         address.user_id = "43"  # type: ignore[misc]
+
+
+async def test_a_connection_dropped_in_the_middle_of_a_read_frees_the_write_lock_at_once(
+    sqlite_url, clock
+):
+    """What a task cancelled between a SELECT and its rows leaves behind: SQLAlchemy throws the
+    connection away (invalidate), with the driver's cursor still holding an unfinished
+    statement. The next writer must get the lock at once, not after the 30 s busy timeout."""
+    engine = create_engine(sqlite_url)
+    sessions = session_factory(engine)
+    async with sessions() as session:
+        await session.begin()
+        await record_processed(session, channel="telegram", key="1", at=clock())  # locked now
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        unfinished = await driver.execute("SELECT value FROM json_each('[1, 2, 3]')")
+        await connection.invalidate()
+    await engine.dispose()
+
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///"), timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if anything holds it
+        assert other.execute("SELECT count(*) FROM processed_updates").fetchone() == (0,)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert unfinished is not None  # still referenced here: no garbage collection helped
+
