@@ -486,4 +486,3 @@ async def test_a_connection_dropped_in_the_middle_of_a_read_frees_the_write_lock
     finally:
         other.close()
     assert unfinished is not None  # still referenced here: no garbage collection helped
-
