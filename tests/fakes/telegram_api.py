@@ -38,6 +38,7 @@ Typical use::
 from __future__ import annotations
 
 import asyncio
+import bisect
 import copy
 import email.parser
 import email.policy
@@ -579,11 +580,19 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in two writes: avoid 40 ms stalls
     server: _Server
 
+    def parse_request(self) -> bool:
+        # The request line has just been read: this is when the request reached the platform,
+        # as Telegram's clock would see it. Stamped before the headers, the body and the
+        # server's own work (a thread waiting its turn for the interpreter can lag by tens of
+        # milliseconds on a busy machine, which used to bunch requests that came evenly).
+        self.arrived = time.monotonic()
+        return super().parse_request()
+
     def do_POST(self) -> None:  # noqa: N802 (http.server naming)
         parts = urlsplit(self.path)
         body = self._read_body()
         status, payload = self.server.fake._dispatch(
-            parts.path, parts.query, self.headers.get("Content-Type", ""), body
+            parts.path, parts.query, self.headers.get("Content-Type", ""), body, self.arrived
         )
         data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
@@ -662,7 +671,8 @@ class FakeBotAPI:
         self._faults: list[_Fault] = []
         self._rate_per_second: float | None = None
         self._rate_per_chat: float | None = None
-        self._send_times: deque[float] = deque()
+        self._send_times: deque[float] = deque()  # arrivals of accepted sends, in order
+        self._arrival = threading.local()  # .at: when the request this thread handles arrived
         self._send_times_by_chat: dict[int, deque[float]] = {}
         self._fixtures: dict[str, dict] = {}
 
@@ -1063,8 +1073,10 @@ class FakeBotAPI:
 
     # ---------------------------------------------------------------- dispatch
 
-    def _dispatch(self, path: str, query: str, content_type: str, body: bytes) -> tuple[int, dict]:
-        received = time.monotonic()
+    def _dispatch(
+        self, path: str, query: str, content_type: str, body: bytes, received: float
+    ) -> tuple[int, dict]:
+        self._arrival.at = received  # what the rate limits count (this thread's request)
         match = _PATH_RE.fullmatch(path)
         token = unquote(match.group(1)) if match else None
         raw_method = unquote(match.group(2)) if match else path
@@ -1138,7 +1150,10 @@ class FakeBotAPI:
         return self._chats[chat_key]["id"]
 
     def _check_rate_limit(self, chat_id: int) -> None:
-        now = time.monotonic()
+        # By arrival: requests handled in parallel threads may be checked out of their order
+        # of arrival, so the sends are kept sorted and those of the second before this
+        # request's arrival are counted (with any that arrived after it and went first).
+        now = self._arrived()
         windows = []
         if self._rate_per_second is not None:
             windows.append((self._send_times, self._rate_per_second))
@@ -1147,10 +1162,11 @@ class FakeBotAPI:
                 (self._send_times_by_chat.setdefault(chat_id, deque()), self._rate_per_chat)
             )
         for times, limit in windows:
-            while times and now - times[0] >= 1.0:
-                times.popleft()
-            if len(times) >= limit:
-                retry_after = max(1, math.ceil(times[0] + 1.0 - now))
+            while times and times[-1] - times[0] >= 2.0:
+                times.popleft()  # too old to count for any request still being handled
+            earlier = bisect.bisect_right(times, now - 1.0)
+            if len(times) - earlier >= limit:
+                retry_after = max(1, math.ceil(times[earlier] + 1.0 - now))
                 self.rate_limited += 1
                 raise _Refusal(
                     429,
@@ -1159,10 +1175,14 @@ class FakeBotAPI:
                     expected=True,
                 )
 
+    def _arrived(self) -> float:
+        """When the request this thread is handling arrived (now, outside a request)."""
+        return getattr(self._arrival, "at", None) or time.monotonic()
+
     def _record_send(self, chat_id: int) -> None:
-        now = time.monotonic()
-        self._send_times.append(now)
-        self._send_times_by_chat.setdefault(chat_id, deque()).append(now)
+        now = self._arrived()
+        bisect.insort(self._send_times, now)
+        bisect.insort(self._send_times_by_chat.setdefault(chat_id, deque()), now)
 
     @staticmethod
     def _render_text(params: dict, too_long: str) -> tuple[str, list[dict], str, str | None]:
@@ -1444,7 +1464,7 @@ class FakeBotAPI:
                 raw,
                 parse_mode,
                 buttons,
-                time.monotonic(),
+                self._arrived(),
                 reply_markup=markup,
                 entities=entities,
             )
@@ -1501,7 +1521,7 @@ class FakeBotAPI:
                 raw,
                 parse_mode,
                 buttons,
-                time.monotonic(),
+                self._arrived(),
                 reply_markup=markup,
                 entities=entities,
                 photo=data,
@@ -1565,7 +1585,7 @@ class FakeBotAPI:
                 raw,
                 parse_mode,
                 buttons,
-                time.monotonic(),
+                self._arrived(),
                 reply_markup=markup,
                 entities=entities,
                 voice=voice,
