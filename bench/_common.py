@@ -158,6 +158,7 @@ class BenchBotAPI(FakeBotAPI):
         self.events: queue.SimpleQueue[tuple[str, int, float]] = queue.SimpleQueue()
         self.answer_times: dict[str, float] = {}
         self.webhook: dict | None = None
+        self.accepted_sends = 0
         self._handlers["setWebhook"] = self._set_webhook
         self._canonical["setwebhook"] = "setWebhook"
 
@@ -189,6 +190,8 @@ class BenchBotAPI(FakeBotAPI):
 
     def _send_message(self, params: dict) -> dict:
         message = super()._send_message(params)
+        with self._cond:
+            self.accepted_sends += 1
         self.events.put(("message", message["chat"]["id"], time.monotonic()))
         return message
 
@@ -209,10 +212,11 @@ class BenchBotAPI(FakeBotAPI):
         return update
 
     def counts(self) -> dict[str, int]:
+        # Counted as they come, not by scanning `calls` under the fake's lock ten times a
+        # second: at 100,000 calls that scan held every request of the fake back.
         with self._cond:
-            sends = sum(1 for c in self.calls if c.method == "sendMessage" and c.ok)
             return {
-                "sent": sends,
+                "sent": self.accepted_sends,
                 "429": self.rate_limited,
                 "violations": len(self.violations),
             }

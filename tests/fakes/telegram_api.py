@@ -48,7 +48,6 @@ import re
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -570,6 +569,22 @@ def _update_type(update: dict) -> str | None:
     return next((key for key in update if key != "update_id"), None)
 
 
+def _over_limit(times: list[float], at: float, limit: float) -> float | None:
+    """Whether a request arriving at `at` goes past `limit` a second, counted as the platform
+    counts, in order of arrival: the accepted ones of the second before it, and for each
+    accepted one that arrived after it (threads check requests out of their order of arrival)
+    its own second, which this one would join. The arrival that starts the full second, if so.
+    `times`: the arrivals of the accepted requests, sorted."""
+    start = bisect.bisect_right(times, at - 1.0)
+    if bisect.bisect_right(times, at) - start + 1 > limit:
+        return times[start]
+    for later in times[bisect.bisect_right(times, at) : bisect.bisect_left(times, at + 1.0)]:
+        start = bisect.bisect_right(times, later - 1.0)
+        if bisect.bisect_right(times, later) - start + 1 > limit:
+            return times[start]
+    return None
+
+
 # --------------------------------------------------------------------------------------
 # The server
 # --------------------------------------------------------------------------------------
@@ -671,9 +686,9 @@ class FakeBotAPI:
         self._faults: list[_Fault] = []
         self._rate_per_second: float | None = None
         self._rate_per_chat: float | None = None
-        self._send_times: deque[float] = deque()  # arrivals of accepted sends, in order
+        self._send_times: list[float] = []  # arrivals of accepted sends, in order
         self._arrival = threading.local()  # .at: when the request this thread handles arrived
-        self._send_times_by_chat: dict[int, deque[float]] = {}
+        self._send_times_by_chat: dict[int, list[float]] = {}
         self._fixtures: dict[str, dict] = {}
 
         self._handlers: dict[str, Callable[[dict], Any]] = {
@@ -1150,23 +1165,16 @@ class FakeBotAPI:
         return self._chats[chat_key]["id"]
 
     def _check_rate_limit(self, chat_id: int) -> None:
-        # By arrival: requests handled in parallel threads may be checked out of their order
-        # of arrival, so the sends are kept sorted and those of the second before this
-        # request's arrival are counted (with any that arrived after it and went first).
         now = self._arrived()
         windows = []
         if self._rate_per_second is not None:
             windows.append((self._send_times, self._rate_per_second))
         if self._rate_per_chat is not None:
-            windows.append(
-                (self._send_times_by_chat.setdefault(chat_id, deque()), self._rate_per_chat)
-            )
+            windows.append((self._send_times_by_chat.setdefault(chat_id, []), self._rate_per_chat))
         for times, limit in windows:
-            while times and times[-1] - times[0] >= 2.0:
-                times.popleft()  # too old to count for any request still being handled
-            earlier = bisect.bisect_right(times, now - 1.0)
-            if len(times) - earlier >= limit:
-                retry_after = max(1, math.ceil(times[earlier] + 1.0 - now))
+            first = _over_limit(times, now, limit)
+            if first is not None:
+                retry_after = max(1, math.ceil(first + 1.0 - now))
                 self.rate_limited += 1
                 raise _Refusal(
                     429,
@@ -1181,8 +1189,10 @@ class FakeBotAPI:
 
     def _record_send(self, chat_id: int) -> None:
         now = self._arrived()
-        bisect.insort(self._send_times, now)
-        bisect.insort(self._send_times_by_chat.setdefault(chat_id, deque()), now)
+        for times in (self._send_times, self._send_times_by_chat.setdefault(chat_id, [])):
+            bisect.insort(times, now)
+            if now - times[0] >= 3.0:  # too old to matter to any request still being handled
+                del times[: bisect.bisect_left(times, now - 2.0)]
 
     @staticmethod
     def _render_text(params: dict, too_long: str) -> tuple[str, list[dict], str, str | None]:

@@ -506,3 +506,15 @@ def test_parse_html_produces_telegram_entities_with_utf16_offsets():
     assert next(e for e in entities if e["type"] == "text_link")["url"] == "https://x.y/?a=1&b=2"
     assert next(e for e in entities if e["type"] == "pre")["language"] == "python"
     assert utf16_len("😀") == 2
+
+
+def test_the_rate_limit_counts_requests_in_their_order_of_arrival_whatever_order_they_are_checked():
+    from tests.fakes.telegram_api import _over_limit
+
+    accepted = [10.0, 10.2, 10.4]  # a limit of 3 a second: the second up to 10.4 is full
+    assert _over_limit(accepted, 10.5, 3) == 10.0  # it would be the 4th within (9.5, 10.5]
+    assert _over_limit(accepted, 11.05, 3) is None  # 10.2 and 10.4 only within (10.05, 11.05]
+    # Checked late, a request that arrived before the others is not counted after them…
+    assert _over_limit([10.3, 10.4], 10.1, 3) is None
+    # …but it may not push a second that ends at an accepted later arrival past the limit.
+    assert _over_limit([9.5, 10.3, 10.4], 10.1, 3) == 9.5
