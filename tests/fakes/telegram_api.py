@@ -575,12 +575,10 @@ def _over_limit(times: list[float], at: float, limit: float) -> float | None:
     accepted one that arrived after it (threads check requests out of their order of arrival)
     its own second, which this one would join. The arrival that starts the full second, if so.
     `times`: the arrivals of the accepted requests, sorted."""
-    start = bisect.bisect_right(times, at - 1.0)
-    if bisect.bisect_right(times, at) - start + 1 > limit:
-        return times[start]
-    for later in times[bisect.bisect_right(times, at) : bisect.bisect_left(times, at + 1.0)]:
-        start = bisect.bisect_right(times, later - 1.0)
-        if bisect.bisect_right(times, later) - start + 1 > limit:
+    later = times[bisect.bisect_right(times, at) : bisect.bisect_left(times, at + 1.0)]
+    for end in (at, *later):
+        start = bisect.bisect_right(times, end - 1.0)
+        if bisect.bisect_right(times, end) - start + 1 > limit:
             return times[start]
     return None
 
@@ -687,8 +685,8 @@ class FakeBotAPI:
         self._rate_per_second: float | None = None
         self._rate_per_chat: float | None = None
         self._send_times: list[float] = []  # arrivals of accepted sends, in order
-        self._arrival = threading.local()  # .at: when the request this thread handles arrived
         self._send_times_by_chat: dict[int, list[float]] = {}
+        self._arrival = threading.local()  # .at: when the request this thread handles arrived
         self._fixtures: dict[str, dict] = {}
 
         self._handlers: dict[str, Callable[[dict], Any]] = {
